@@ -1,0 +1,46 @@
+// Two kinds of hash (DESIGN.md "Security"):
+// - slow (argon2id) for what people choose: passwords, PINs, and client secrets;
+// - keyed (HMAC-SHA256) for what must be looked up but never read back: login cards, PINs for
+//   PIN-only login, refresh tokens. Without the key, the stored values cannot be brute-forced.
+import crypto from 'node:crypto';
+
+import argon2 from 'argon2';
+
+// OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): ~20 ms here, bounded memory per login.
+const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export type KeyedHashKind = 'card' | 'pin' | 'refresh';
+
+export class Hasher {
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly hashKey: Buffer) {}
+
+  slowHash(secret: string): Promise<string> {
+    return argon2.hash(secret, ARGON2_OPTIONS);
+  }
+
+  async slowVerify(hash: string | null | undefined, secret: string): Promise<boolean> {
+    if (hash === null || hash === undefined) {
+      // Spend the same time as a real check, so a failure does not tell whether the account exists.
+      this.dummyHash ??= this.slowHash(crypto.randomBytes(16).toString('hex'));
+      await argon2.verify(await this.dummyHash, secret).catch(() => false);
+      return false;
+    }
+    return argon2.verify(hash, secret).catch(() => false);
+  }
+
+  /** Domain-separated HMAC: the same text hashes differently as a card and as a PIN. */
+  keyed(kind: KeyedHashKind, value: string): string {
+    return crypto.createHmac('sha256', this.hashKey).update(`${kind}:${value}`).digest('hex');
+  }
+}
+
+export function randomToken(bytes = 32): string {
+  return crypto.randomBytes(bytes).toString('base64url');
+}
+
+/** A client secret as MyQ shows them: 40 hex characters (160 bits). */
+export function newClientSecret(): string {
+  return crypto.randomBytes(20).toString('hex');
+}

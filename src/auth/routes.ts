@@ -1,0 +1,70 @@
+// POST /api/auth/token — MyQ's token endpoint (JSON or form-encoded), RFC 6749 errors.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+
+import { OAuthError, rateLimited } from '../errors.js';
+import { errorResponses } from '../schemas.js';
+
+import type { FailureLimiter } from './failure-limiter.js';
+import { TokenRequestSchema, TokenResponseSchema } from './schemas.js';
+import type { AuthService, TokenRequest } from './service.js';
+
+export interface AuthRoutesOptions {
+  auth: AuthService;
+  failures: FailureLimiter;
+}
+
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, failures }) => {
+  app.post(
+    '/api/auth/token',
+    {
+      attachValidation: true,
+      schema: {
+        tags: ['auth'],
+        summary: 'Get an access token',
+        description:
+          'Grants: client_credentials, login_info (types 1–5) and refresh_token (when offline.access was granted). ' +
+          'Client credentials in the body or as HTTP Basic. Failed attempts are limited per client and per address.',
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
+        body: TokenRequestSchema,
+        response: { 200: TokenResponseSchema, ...errorResponses(400, 401, 429) },
+      },
+    },
+    async (request, reply) => {
+      if (request.validationError !== undefined) {
+        const detail = request.validationError.validation[0];
+        const field = detail?.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'body';
+        throw new OAuthError('invalid_request', `${field} ${detail?.message ?? 'is not valid'}`, [{ field, problem: detail?.message ?? 'is not valid' }]);
+      }
+      const body: TokenRequest = { ...request.body, ...basicCredentials(request.headers.authorization) };
+      const keys = [`ip:${request.ip}`, ...(body.client_id === undefined ? [] : [`client:${body.client_id}`])];
+      const waitSeconds = failures.retryAfterSeconds(keys);
+      if (waitSeconds > 0) throw rateLimited('too many failed token requests; try again later', waitSeconds);
+      try {
+        const token = await auth.grant(body);
+        void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+        return token;
+      } catch (error) {
+        if (error instanceof OAuthError) failures.recordFailure(keys);
+        throw error;
+      }
+    },
+  );
+};
+
+/** RFC 6749 §2.3.1: client credentials may come as HTTP Basic instead of in the body. */
+function basicCredentials(header: string | undefined): Pick<TokenRequest, 'client_id' | 'client_secret'> {
+  const match = header === undefined ? null : /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header);
+  if (match?.[1] === undefined) return {};
+  const text = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) return {};
+  return { client_id: formDecode(text.slice(0, colon)), client_secret: formDecode(text.slice(colon + 1)) };
+}
+
+function formDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text; // not percent-encoded after all; authentication will simply fail
+  }
+}

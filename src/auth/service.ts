@@ -1,0 +1,237 @@
+// The OAuth2 rules: API clients, the three grants, refresh rotation with reuse detection, and the
+// check every guarded request goes through.
+import crypto from 'node:crypto';
+
+import { recordAudit } from '../audit.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/index.js';
+import { forbidden, invalid, notFound, OAuthError, unauthorized } from '../errors.js';
+import type { LoginInfo, UsersService } from '../users/service.js';
+
+import type { AccessTokens } from './access-tokens.js';
+import { newClientSecret, randomToken, type Hasher } from './hashing.js';
+import type { Actor, Principal } from './principal.js';
+import { ALL_SCOPES, formatScopes, hasRight, parseRights, parseScopes, type Right, type Scope } from './scopes.js';
+import * as store from './store.js';
+
+export interface TokenRequest {
+  grant_type?: string;
+  client_id?: string;
+  client_secret?: string;
+  scope?: string;
+  refresh_token?: string;
+  login_info?: unknown;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+}
+
+export interface ClientView {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  userId: number;
+  createdAt: string;
+  revoked: boolean;
+}
+
+const MAX_SECRET_LENGTH = 256;
+
+export class AuthService {
+  constructor(
+    private readonly db: Db,
+    private readonly hasher: Hasher,
+    private readonly accessTokens: AccessTokens,
+    private readonly users: UsersService,
+    private readonly clock: Clock,
+    private readonly refreshTtlSeconds: number,
+  ) {}
+
+  // ---- grants -------------------------------------------------------------------------------
+
+  async grant(request: TokenRequest): Promise<TokenResponse> {
+    const grantType = request.grant_type;
+    if (grantType === undefined || grantType === '') throw new OAuthError('invalid_request', 'grant_type is required', [{ field: 'grant_type', problem: 'is required' }]);
+    if (grantType !== 'client_credentials' && grantType !== 'login_info' && grantType !== 'refresh_token') {
+      throw new OAuthError('unsupported_grant_type', `grant type "${grantType}" is not supported`, [{ field: 'grant_type', problem: 'must be client_credentials, login_info or refresh_token' }]);
+    }
+    const loginInfo = grantType === 'login_info' ? parseLoginInfo(request.login_info) : undefined;
+    if (grantType === 'refresh_token' && (request.refresh_token === undefined || request.refresh_token === '')) {
+      throw new OAuthError('invalid_request', 'refresh_token is required', [{ field: 'refresh_token', problem: 'is required' }]);
+    }
+    const client = await this.authenticateClient(request.client_id, request.client_secret);
+    if (grantType === 'refresh_token') return this.refresh(client, request.refresh_token ?? '', request.scope);
+    const scopes = grantedScopes(request.scope, parseScopes(client.scopes).known);
+    const userId = loginInfo === undefined ? client.user_id : await this.users.login(loginInfo);
+    if (userId === null) throw new OAuthError('invalid_grant', 'the login credentials are not valid');
+    return this.issue(client.id, userId, scopes, null);
+  }
+
+  private async authenticateClient(clientId: string | undefined, secret: string | undefined): Promise<store.ClientRow> {
+    if (clientId === undefined || secret === undefined || clientId === '' || secret.length > MAX_SECRET_LENGTH) {
+      throw new OAuthError('invalid_client', 'client authentication failed');
+    }
+    const client = await this.db.read((q) => store.getClient(q, clientId));
+    const ok = await this.hasher.slowVerify(client?.secret_hash, secret);
+    if (!ok || client === undefined || client.revoked_at_ms !== null) throw new OAuthError('invalid_client', 'client authentication failed');
+    return client;
+  }
+
+  private async refresh(client: store.ClientRow, refreshToken: string, requestedScope: string | undefined): Promise<TokenResponse> {
+    const usedKey = this.hasher.keyed('refresh', refreshToken);
+    const row = await this.db.read((q) => store.getRefreshToken(q, usedKey));
+    if (row === undefined || row.client_id !== client.id) throw new OAuthError('invalid_grant', 'refresh token is not valid');
+    const original = parseScopes(row.scopes).known;
+    // RFC 6749 §6: a refresh may narrow the scope, never widen it; the client may have lost some too.
+    const allowed = parseScopes(client.scopes).known.filter((s) => original.includes(s));
+    const scopes = grantedScopes(requestedScope ?? formatScopes(original), allowed);
+    return this.issue(client.id, row.user_id, scopes, { familyId: row.family_id, usedKey });
+  }
+
+  /**
+   * Issues an access token and, when offline.access is granted, a refresh token. On a refresh, the
+   * presented token is marked used in the same transaction that stores its successor; a token
+   * that cannot be used (already used, expired, revoked) kills its whole family (RFC 9700 §4.14.2).
+   */
+  private async issue(clientId: string, userId: number, scopes: Scope[], rotation: { familyId: string; usedKey: string } | null): Promise<TokenResponse> {
+    const state = await this.db.read((q) => store.getPrincipalState(q, userId, clientId, rotation?.familyId ?? null));
+    if (state === undefined || state.active !== 1) throw new OAuthError('invalid_grant', 'the user is not active');
+    const refreshToken = scopes.includes('offline.access') ? randomToken() : undefined;
+    const familyId = rotation?.familyId ?? (refreshToken === undefined ? null : crypto.randomUUID());
+    const outcome = await this.db.write(async (tx) => {
+      const now = this.clock.nowMs();
+      if (rotation !== null && !(await store.useRefreshToken(tx, rotation.usedKey, now))) {
+        await store.revokeFamily(tx, rotation.familyId, now);
+        return 'refused' as const;
+      }
+      if (refreshToken === undefined || familyId === null) return 'issued' as const;
+      if (rotation === null) await store.insertFamily(tx, familyId, clientId, userId, now);
+      const expiresAtMs = now + this.refreshTtlSeconds * 1000;
+      await store.insertRefreshToken(tx, this.hasher.keyed('refresh', refreshToken), familyId, formatScopes(scopes), expiresAtMs, now);
+      return 'issued' as const;
+    });
+    if (outcome === 'refused') throw new OAuthError('invalid_grant', 'refresh token was already used, has expired or was revoked; its family is now revoked');
+    const accessToken = await this.accessTokens.sign({ userId, clientId, scopes, familyId });
+    return {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: this.accessTokens.expiresInSeconds,
+      scope: formatScopes(scopes),
+      ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
+    };
+  }
+
+  // ---- the request guard ------------------------------------------------------------------------
+
+  /** Turns an Authorization header into a principal, or a 401 saying what is wrong with it. */
+  async authenticate(header: string | undefined): Promise<Principal> {
+    if (header === undefined || header === '') throw unauthorized('a bearer token is required', 'invalid_request');
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
+    if (match?.[1] === undefined) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
+    const claims = await this.accessTokens.verify(match[1]);
+    const state = await this.db.read((q) => store.getPrincipalState(q, claims.userId, claims.clientId, claims.familyId));
+    if (state === undefined || state.active !== 1 || state.client_revoked_at_ms !== null || state.family_revoked_at_ms !== null) {
+      throw unauthorized('token has been revoked');
+    }
+    return { userId: claims.userId, clientId: claims.clientId, scopes: new Set(claims.scopes), rights: parseRights(state.rights), familyId: claims.familyId };
+  }
+
+  /** The route's scope must be in the token and its right on the user. */
+  authorize(principal: Principal, scope: Scope, right: Right | undefined): void {
+    if (!principal.scopes.has(scope)) throw forbidden(`this token lacks the scope "${scope}"`);
+    if (right !== undefined && !hasRight(principal.rights, right)) throw forbidden(`this needs the right "${right}"`);
+  }
+
+  // ---- API clients ------------------------------------------------------------------------------
+
+  /** Registers a client; the secret is returned this once and stored only as a slow hash. */
+  async createClient(input: { name: string; scopes: string; userId: number; id?: string; secret?: string }, actor: Actor): Promise<{ id: string; secret: string }> {
+    const { known, unknown } = parseScopes(input.scopes);
+    if (unknown.length > 0 || known.length === 0) {
+      throw invalid(`scopes must be some of: ${ALL_SCOPES.join(', ')}`, [{ field: 'scopes', problem: unknown.length > 0 ? `unknown: ${unknown.join(', ')}` : 'none given' }]);
+    }
+    if (input.name.trim() === '' || input.name.length > 128) throw invalid('name must be 1–128 characters', [{ field: 'name', problem: 'must be 1–128 characters' }]);
+    await this.users.getAny(input.userId);
+    const id = input.id ?? crypto.randomUUID();
+    const secret = input.secret ?? newClientSecret();
+    const secretHash = await this.hasher.slowHash(secret);
+    await this.db.write(async (tx) => {
+      const now = this.clock.nowMs();
+      await store.insertClient(tx, { id, name: input.name.trim(), secret_hash: secretHash, scopes: formatScopes(known), user_id: input.userId, created_at_ms: now });
+      await recordAudit(tx, actor, { action: 'client.create', subject: `client:${id}`, detail: { scopes: formatScopes(known), userId: input.userId } }, now);
+    });
+    return { id, secret };
+  }
+
+  async listClients(): Promise<ClientView[]> {
+    const rows = await this.db.read((q) => store.listClients(q));
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      scopes: parseScopes(row.scopes).known,
+      userId: row.user_id,
+      createdAt: new Date(row.created_at_ms).toISOString(),
+      revoked: row.revoked_at_ms !== null,
+    }));
+  }
+
+  /** Revokes a client: its tokens stop working at once, its secret is refused. */
+  async revokeClient(id: string, actor: Actor): Promise<void> {
+    const revoked = await this.db.write(async (tx) => {
+      const now = this.clock.nowMs();
+      const done = await store.revokeClient(tx, id, now);
+      if (done) await recordAudit(tx, actor, { action: 'client.revoke', subject: `client:${id}` }, now);
+      return done;
+    });
+    if (!revoked) throw notFound(`no active client "${id}"`);
+  }
+}
+
+/** Granted = requested ∩ allowed; nothing requested → everything allowed (spec README). */
+function grantedScopes(requested: string | undefined, allowed: readonly Scope[]): Scope[] {
+  if (requested === undefined || requested.trim() === '') return [...allowed];
+  const { known, unknown } = parseScopes(requested);
+  if (unknown.length > 0) throw new OAuthError('invalid_scope', `unknown scope: ${unknown.join(' ')}`, [{ field: 'scope', problem: `unknown: ${unknown.join(' ')}` }]);
+  const granted = known.filter((s) => allowed.includes(s));
+  if (granted.length === 0) throw new OAuthError('invalid_scope', 'none of the requested scopes is allowed for this client', [{ field: 'scope', problem: `allowed: ${formatScopes(allowed)}` }]);
+  return granted;
+}
+
+const LOGIN_FIELDS: Readonly<Record<number, readonly ('card' | 'pin' | 'user' | 'pwd')[]>> = {
+  1: ['card'],
+  2: ['pin'],
+  3: ['user', 'pwd'],
+  4: ['card', 'pin'],
+  5: ['card', 'pwd'],
+};
+
+/** login_info arrives as an object (JSON) or as JSON text (form-encoded bodies). */
+function parseLoginInfo(raw: unknown): LoginInfo {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw) as unknown;
+    } catch {
+      throw new OAuthError('invalid_request', 'login_info must be an object', [{ field: 'login_info', problem: 'is not valid JSON' }]);
+    }
+  }
+  if (typeof value !== 'object' || value === null) {
+    throw new OAuthError('invalid_request', 'login_info is required', [{ field: 'login_info', problem: 'must be an object with type 1–5' }]);
+  }
+  const info = value as Record<string, unknown>;
+  const type = info.type;
+  const fields = typeof type === 'number' ? LOGIN_FIELDS[type] : undefined;
+  if (fields === undefined) throw new OAuthError('invalid_request', 'login_info.type must be 1–5', [{ field: 'login_info.type', problem: 'must be 1 (card), 2 (PIN), 3 (user+pwd), 4 (card+PIN) or 5 (card+pwd)' }]);
+  for (const field of fields) {
+    const v = info[field];
+    if (typeof v !== 'string' || v === '' || v.length > MAX_SECRET_LENGTH) {
+      throw new OAuthError('invalid_request', `login_info.${field} is required`, [{ field: `login_info.${field}`, problem: `must be a string of 1–${MAX_SECRET_LENGTH} characters` }]);
+    }
+  }
+  return info as unknown as LoginInfo;
+}

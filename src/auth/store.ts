@@ -1,0 +1,100 @@
+// SQL of the auth module: API clients, refresh-token families and refresh tokens.
+import type { Tx } from '../db/index.js';
+
+export interface ClientRow {
+  id: string;
+  name: string;
+  secret_hash: string;
+  scopes: string;
+  user_id: number;
+  created_at_ms: number;
+  revoked_at_ms: number | null;
+}
+
+export async function insertClient(tx: Tx, row: Omit<ClientRow, 'revoked_at_ms'>): Promise<void> {
+  await tx.run('INSERT INTO api_clients (id, name, secret_hash, scopes, user_id, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)', [
+    row.id,
+    row.name,
+    row.secret_hash,
+    row.scopes,
+    row.user_id,
+    row.created_at_ms,
+  ]);
+}
+
+export function getClient(q: Tx, id: string): Promise<ClientRow | undefined> {
+  return q.get<ClientRow>('SELECT id, name, secret_hash, scopes, user_id, created_at_ms, revoked_at_ms FROM api_clients WHERE id = ?', [id]);
+}
+
+export function listClients(q: Tx): Promise<ClientRow[]> {
+  return q.all<ClientRow>('SELECT id, name, secret_hash, scopes, user_id, created_at_ms, revoked_at_ms FROM api_clients ORDER BY created_at_ms, id');
+}
+
+export async function revokeClient(tx: Tx, id: string, nowMs: number): Promise<boolean> {
+  const result = await tx.run('UPDATE api_clients SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL', [nowMs, id]);
+  return result.changes === 1;
+}
+
+export async function insertFamily(tx: Tx, id: string, clientId: string, userId: number, nowMs: number): Promise<void> {
+  await tx.run('INSERT INTO token_families (id, client_id, user_id, created_at_ms) VALUES (?, ?, ?, ?)', [id, clientId, userId, nowMs]);
+}
+
+export async function revokeFamily(tx: Tx, id: string, nowMs: number): Promise<void> {
+  await tx.run('UPDATE token_families SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL', [nowMs, id]);
+}
+
+export async function insertRefreshToken(tx: Tx, tokenKey: string, familyId: string, scopes: string, expiresAtMs: number, nowMs: number): Promise<void> {
+  await tx.run('INSERT INTO refresh_tokens (token_key, family_id, scopes, expires_at_ms, created_at_ms) VALUES (?, ?, ?, ?, ?)', [
+    tokenKey,
+    familyId,
+    scopes,
+    expiresAtMs,
+    nowMs,
+  ]);
+}
+
+export interface RefreshTokenRow {
+  family_id: string;
+  scopes: string;
+  expires_at_ms: number;
+  used_at_ms: number | null;
+  client_id: string;
+  user_id: number;
+  family_revoked_at_ms: number | null;
+}
+
+export function getRefreshToken(q: Tx, tokenKey: string): Promise<RefreshTokenRow | undefined> {
+  return q.get<RefreshTokenRow>(
+    `SELECT r.family_id, r.scopes, r.expires_at_ms, r.used_at_ms, f.client_id, f.user_id, f.revoked_at_ms AS family_revoked_at_ms
+     FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id WHERE r.token_key = ?`,
+    [tokenKey],
+  );
+}
+
+/** Marks a live refresh token used; false when it was already used (a replay) or is dead. */
+export async function useRefreshToken(tx: Tx, tokenKey: string, nowMs: number): Promise<boolean> {
+  const result = await tx.run(
+    `UPDATE refresh_tokens SET used_at_ms = ?
+     WHERE token_key = ? AND used_at_ms IS NULL AND expires_at_ms > ?
+       AND family_id IN (SELECT id FROM token_families WHERE revoked_at_ms IS NULL)`,
+    [nowMs, tokenKey, nowMs],
+  );
+  return result.changes === 1;
+}
+
+export interface PrincipalRow {
+  active: number;
+  rights: string;
+  client_revoked_at_ms: number | null;
+  family_revoked_at_ms: number | null;
+}
+
+/** What a request's token must still be true of: user active, client and family not revoked. */
+export function getPrincipalState(q: Tx, userId: number, clientId: string, familyId: string | null): Promise<PrincipalRow | undefined> {
+  return q.get<PrincipalRow>(
+    `SELECT u.active, u.rights, c.revoked_at_ms AS client_revoked_at_ms,
+            (SELECT f.revoked_at_ms FROM token_families f WHERE f.id = ?) AS family_revoked_at_ms
+     FROM users u, api_clients c WHERE u.id = ? AND c.id = ?`,
+    [familyId, userId, clientId],
+  );
+}

@@ -1,0 +1,169 @@
+// Every setting in one table: environment variable ↔ `purse serve` flag ↔ default.
+// Values are validated once, at start; a bad value stops the start with one line naming the variable.
+import path from 'node:path';
+
+import { currencyExponent } from './money.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export type DatabaseTarget = { engine: 'sqlite'; file: string } | { engine: 'postgres'; url: string };
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  database: DatabaseTarget;
+  currency: string;
+  adminUsername: string;
+  adminPassword: string | undefined;
+  bootstrapClientId: string | undefined;
+  bootstrapClientSecret: string | undefined;
+  logLevel: LogLevel;
+  tokenKey: string | undefined;
+  hashKey: string | undefined;
+  bodyLimitBytes: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  tokenFailuresPerMinute: number;
+  dbPoolSize: number;
+}
+
+export class ConfigError extends Error {}
+
+interface Item {
+  env: string;
+  flag: string;
+  description: string;
+  default?: string;
+}
+
+/** The configuration table; README.md's table is written from the same facts. */
+export const CONFIG_ITEMS = {
+  host: { env: 'HOST', flag: 'host', default: '127.0.0.1', description: 'address to listen on' },
+  port: { env: 'PORT', flag: 'port', default: '8080', description: 'TCP port (0 picks a free one)' },
+  dataDir: { env: 'PURSE_DATA_DIR', flag: 'data-dir', default: './data', description: 'directory for the SQLite file and generated keys' },
+  databaseUrl: { env: 'DATABASE_URL', flag: 'database-url', description: 'unset or sqlite:PATH → SQLite ($PURSE_DATA_DIR/purse.db); postgres://… → PostgreSQL' },
+  currency: { env: 'PURSE_CURRENCY', flag: 'currency', default: 'EUR', description: 'ISO 4217 currency of every account and payment' },
+  adminUsername: { env: 'PURSE_ADMIN_USERNAME', flag: 'admin-username', default: 'admin', description: 'administrator created on first start' },
+  adminPassword: { env: 'PURSE_ADMIN_PASSWORD', flag: 'admin-password', description: 'administrator password on first start (else generated and printed once)' },
+  bootstrapClientId: { env: 'PURSE_BOOTSTRAP_CLIENT_ID', flag: 'bootstrap-client-id', description: 'id of the API client created on first start (else generated)' },
+  bootstrapClientSecret: { env: 'PURSE_BOOTSTRAP_CLIENT_SECRET', flag: 'bootstrap-client-secret', description: 'secret of that client (else generated and printed once)' },
+  logLevel: { env: 'LOG_LEVEL', flag: 'log-level', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
+  tokenKey: { env: 'PURSE_TOKEN_KEY', flag: 'token-key', description: 'access-token signing key, base64url of ≥ 32 bytes (else generated into the data directory)' },
+  hashKey: { env: 'PURSE_HASH_KEY', flag: 'hash-key', description: 'key of the keyed hashes (login cards, refresh tokens), base64url of ≥ 32 bytes (else generated into the data directory)' },
+  bodyLimitBytes: { env: 'PURSE_BODY_LIMIT_BYTES', flag: 'body-limit-bytes', default: '1048576', description: 'largest request body; larger → 413' },
+  accessTokenTtlSeconds: { env: 'PURSE_ACCESS_TOKEN_TTL_SECONDS', flag: 'access-token-ttl-seconds', default: '1800', description: 'lifetime of an access token' },
+  refreshTokenTtlSeconds: { env: 'PURSE_REFRESH_TOKEN_TTL_SECONDS', flag: 'refresh-token-ttl-seconds', default: '2592000', description: 'lifetime of a refresh token (30 days)' },
+  tokenFailuresPerMinute: { env: 'PURSE_TOKEN_FAILURES_PER_MINUTE', flag: 'token-failures-per-minute', default: '20', description: 'failed token requests per client and per address per minute before 429' },
+  dbPoolSize: { env: 'PURSE_DB_POOL_SIZE', flag: 'db-pool-size', default: '10', description: 'PostgreSQL connections per process' },
+} as const satisfies Record<string, Item>;
+
+export type ConfigKey = keyof typeof CONFIG_ITEMS;
+export type RawConfig = Partial<Record<ConfigKey, string>>;
+
+/** Reads the raw values: flags win over the environment, which wins over defaults. */
+export function rawFromEnv(env: NodeJS.ProcessEnv, flags: RawConfig = {}): RawConfig {
+  const raw: RawConfig = {};
+  for (const key of Object.keys(CONFIG_ITEMS) as ConfigKey[]) {
+    const value = flags[key] ?? env[CONFIG_ITEMS[key].env];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  return raw;
+}
+
+export function loadConfig(raw: RawConfig): Config {
+  const get = (key: ConfigKey): string | undefined => raw[key] ?? defaultOf(key);
+  const dataDir = path.resolve(get('dataDir') ?? './data');
+  return {
+    host: required(get('host'), 'host'),
+    port: integer(get('port'), 'port', 0, 65535),
+    dataDir,
+    database: databaseTarget(get('databaseUrl'), dataDir),
+    currency: currency(get('currency')),
+    adminUsername: username(get('adminUsername')),
+    adminPassword: optionalSecret(get('adminPassword'), 'adminPassword', 8),
+    bootstrapClientId: clientId(get('bootstrapClientId')),
+    bootstrapClientSecret: optionalSecret(get('bootstrapClientSecret'), 'bootstrapClientSecret', 20),
+    logLevel: logLevel(get('logLevel')),
+    tokenKey: key32(get('tokenKey'), 'tokenKey'),
+    hashKey: key32(get('hashKey'), 'hashKey'),
+    bodyLimitBytes: integer(get('bodyLimitBytes'), 'bodyLimitBytes', 1024, 64 * 1024 * 1024),
+    accessTokenTtlSeconds: integer(get('accessTokenTtlSeconds'), 'accessTokenTtlSeconds', 60, 86_400),
+    refreshTokenTtlSeconds: integer(get('refreshTokenTtlSeconds'), 'refreshTokenTtlSeconds', 60, 365 * 86_400),
+    tokenFailuresPerMinute: integer(get('tokenFailuresPerMinute'), 'tokenFailuresPerMinute', 1, 1_000_000),
+    dbPoolSize: integer(get('dbPoolSize'), 'dbPoolSize', 1, 1000),
+  };
+}
+
+export function defaultOf(key: ConfigKey): string | undefined {
+  const item: Item = CONFIG_ITEMS[key];
+  return item.default;
+}
+
+function fail(key: ConfigKey, problem: string): never {
+  throw new ConfigError(`${CONFIG_ITEMS[key].env}: ${problem}`);
+}
+
+function required(value: string | undefined, key: ConfigKey): string {
+  if (value === undefined) fail(key, 'is required');
+  return value;
+}
+
+function integer(value: string | undefined, key: ConfigKey, min: number, max: number): number {
+  const text = required(value, key);
+  if (!/^\d+$/.test(text)) fail(key, `must be a whole number, got "${text}"`);
+  const n = Number(text);
+  if (n < min || n > max) fail(key, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function databaseTarget(url: string | undefined, dataDir: string): DatabaseTarget {
+  if (url === undefined) return { engine: 'sqlite', file: path.join(dataDir, 'purse.db') };
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file === '') fail('databaseUrl', 'sqlite: needs a path, e.g. sqlite:./data/purse.db');
+    return { engine: 'sqlite', file: path.resolve(file) };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { engine: 'postgres', url };
+  return fail('databaseUrl', 'must start with sqlite: or postgres://');
+}
+
+function currency(value: string | undefined): string {
+  const code = required(value, 'currency');
+  if (currencyExponent(code) === undefined) fail('currency', `unknown ISO 4217 code "${code}"`);
+  return code;
+}
+
+function username(value: string | undefined): string {
+  const name = required(value, 'adminUsername');
+  if (!/^[^\s]{1,128}$/.test(name)) fail('adminUsername', 'must be 1–128 characters without spaces');
+  return name;
+}
+
+function optionalSecret(value: string | undefined, key: ConfigKey, minLength: number): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length < minLength || value.length > 256) fail(key, `must be ${minLength}–256 characters`);
+  return value;
+}
+
+function clientId(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9._-]{8,64}$/.test(value)) fail('bootstrapClientId', 'must be 8–64 letters, digits, ".", "_" or "-"');
+  return value;
+}
+
+function key32(value: string | undefined, key: ConfigKey): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9_-]+$/.test(value) || Buffer.from(value, 'base64url').length < 32) {
+    fail(key, 'must be base64url of at least 32 bytes (e.g. `openssl rand -base64 32 | tr "+/" "-_" | tr -d =`)');
+  }
+  return value;
+}
+
+function logLevel(value: string | undefined): LogLevel {
+  const level = required(value, 'logLevel');
+  const found = LOG_LEVELS.find((l) => l === level);
+  if (found === undefined) fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  return found;
+}

@@ -1,0 +1,100 @@
+// PostgreSQL: pooled connections, each unit in its own transaction, retried on serialization
+// failure and deadlock. Any number of Purse processes may share one database.
+import pg from 'pg';
+
+import type { Db, SqlValue, Tx, WriteUnit } from './types.js';
+
+const MAX_ATTEMPTS = 5;
+const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+
+// BIGINT (int8) arrives as text by default; every BIGINT here is a count, an id or minor units,
+// all kept below 2^53 by the services, so converting to number is exact. Assert it anyway.
+pg.types.setTypeParser(20, (text) => {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new Error(`BIGINT out of safe range: ${text}`);
+  return n;
+});
+// NUMERIC (from SUM over BIGINT) likewise.
+pg.types.setTypeParser(1700, (text) => {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new Error(`NUMERIC is not a safe integer: ${text}`);
+  return n;
+});
+
+const placeholderCache = new Map<string, string>();
+
+/** `?` → `$1, $2, …` so that every store writes one SQL text for both engines. */
+export function toPgPlaceholders(sql: string): string {
+  let converted = placeholderCache.get(sql);
+  if (converted === undefined) {
+    let n = 0;
+    converted = sql.replace(/\?/g, () => `$${++n}`);
+    placeholderCache.set(sql, converted);
+  }
+  return converted;
+}
+
+class PgTx implements Tx {
+  constructor(private readonly client: pg.Pool | pg.PoolClient) {}
+
+  async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const result = await this.client.query({ text: toPgPlaceholders(sql), values: [...params] });
+    return result.rows as T[];
+  }
+
+  async get<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    const rows = await this.all<T>(sql, params);
+    return rows[0];
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
+    const result = await this.client.query({ text: toPgPlaceholders(sql), values: [...params] });
+    return { changes: result.rowCount ?? 0 };
+  }
+}
+
+function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+}
+
+export class PostgresDb implements Db {
+  readonly engine = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private readonly reader: PgTx;
+
+  constructor(url: string, poolSize: number) {
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize });
+    // An idle client that loses its connection must not crash the process.
+    this.pool.on('error', () => undefined);
+    this.reader = new PgTx(this.pool);
+  }
+
+  read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+    return fn(this.reader);
+  }
+
+  async write<T>(unit: WriteUnit<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const value = await unit(new PgTx(client));
+        await client.query('COMMIT');
+        return value;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        if (!RETRYABLE.has(String(errorCode(error))) || attempt >= MAX_ATTEMPTS) throw error;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+// The `purse` command line. Every setting of config.ts is also a flag here; errors are one line
+// on stderr and a non-zero exit.
+import { Command, Option } from 'commander';
+
+import { CLI_ACTOR } from './auth/principal.js';
+import { isRight, RIGHTS } from './auth/scopes.js';
+import { bootstrap, describeBootstrap } from './bootstrap.js';
+import { CONFIG_ITEMS, ConfigError, loadConfig, rawFromEnv, type ConfigKey, type RawConfig } from './config.js';
+import { createContext, type Context } from './context.js';
+import { AppError } from './errors.js';
+import { buildServer, VERSION } from './server.js';
+
+const program = new Command('purse')
+  .description('Purse: prepaid credit and the payments that fund it')
+  .version(VERSION)
+  .configureHelp({ showGlobalOptions: true })
+  .showHelpAfterError('(run with --help for usage)');
+
+// Commander camel-cases each flag into the attribute name, which is the config key (data-dir → dataDir).
+for (const item of Object.values(CONFIG_ITEMS)) {
+  const fallback = 'default' in item ? ` (default ${item.default})` : '';
+  program.addOption(new Option(`--${item.flag} <value>`, `${item.description}${fallback}; env ${item.env}`));
+}
+
+function configFrom(command: Command): ReturnType<typeof loadConfig> {
+  const options = command.optsWithGlobals<Record<string, unknown>>();
+  const flags: RawConfig = {};
+  for (const key of Object.keys(CONFIG_ITEMS) as ConfigKey[]) {
+    const value = options[key];
+    if (typeof value === 'string') flags[key] = value;
+  }
+  return loadConfig(rawFromEnv(process.env, flags));
+}
+
+/** Runs a command against a context and always closes the database afterwards. */
+async function withContext(command: Command, fn: (ctx: Context) => Promise<void>): Promise<void> {
+  const ctx = await createContext({ ...configFrom(command), logLevel: 'silent' });
+  try {
+    await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+program
+  .command('serve')
+  .description('serve the HTTP API (what `npm start` runs); creates the schema and, on first start, the administrator')
+  .action(async (_options: unknown, command: Command) => {
+    const config = configFrom(command);
+    const ctx = await createContext(config);
+    for (const line of describeBootstrap(await bootstrap(ctx))) console.log(line);
+    const app = await buildServer(ctx);
+    const shutdown = async (signal: string): Promise<void> => {
+      app.log.info({ signal }, 'draining in-flight requests, then stopping');
+      await app.close();
+      await ctx.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', (signal) => void shutdown(signal));
+    process.once('SIGINT', (signal) => void shutdown(signal));
+    const address = await app.listen({ host: config.host, port: config.port });
+    console.log(`Purse ${VERSION} on ${ctx.db.engine}: listening on ${address} — API reference at ${address}/docs`);
+  });
+
+program
+  .command('migrate')
+  .description('apply pending schema migrations and exit')
+  .action(async (_options: unknown, command: Command) => {
+    await withContext(command, (ctx) => {
+      console.log(`schema is up to date (${ctx.db.engine})`);
+      return Promise.resolve();
+    });
+  });
+
+const client = program.command('client').description('API clients ("REST API applications")');
+
+client
+  .command('create')
+  .description('register an API client; prints its id and secret once')
+  .requiredOption('--name <name>', 'a name people recognise')
+  .requiredOption('--scopes <scopes>', 'space-separated scopes it may ask for, e.g. "credit users"')
+  .requiredOption('--user <user>', 'username or id of the user it acts as')
+  .action(async (options: { name: string; scopes: string; user: string }, command: Command) => {
+    await withContext(command, async (ctx) => {
+      const user = await ctx.users.resolve(options.user);
+      const created = await ctx.auth.createClient({ name: options.name, scopes: options.scopes, userId: user.id }, CLI_ACTOR);
+      console.log(`client_id      ${created.id}`);
+      console.log(`client_secret  ${created.secret}`);
+      console.log('The secret is shown only this once.');
+    });
+  });
+
+client
+  .command('list')
+  .description('list API clients')
+  .action(async (_options: unknown, command: Command) => {
+    await withContext(command, async (ctx) => {
+      for (const c of await ctx.auth.listClients()) {
+        console.log([c.id, c.name, `scopes="${c.scopes.join(' ')}"`, `user=${c.userId}`, c.createdAt, c.revoked ? 'REVOKED' : 'active'].join('  '));
+      }
+    });
+  });
+
+client
+  .command('revoke')
+  .description('revoke an API client: its secret and every token it holds stop working')
+  .argument('<client-id>')
+  .action(async (clientId: string, _options: unknown, command: Command) => {
+    await withContext(command, async (ctx) => {
+      await ctx.auth.revokeClient(clientId, CLI_ACTOR);
+      console.log(`revoked ${clientId}`);
+    });
+  });
+
+const user = program.command('user').description('people and their credentials');
+
+user
+  .command('create')
+  .description('create a user')
+  .argument('<username>')
+  .option('--fullname <name>')
+  .option('--email <email>')
+  .option('--code <code>', 'personal number')
+  .option('--password <password>', 'login password (or use `user set-password`)')
+  .action(async (username: string, options: { fullname?: string; email?: string; code?: string; password?: string }, command: Command) => {
+    await withContext(command, async (ctx) => {
+      const created = await ctx.users.create({ username, ...options }, CLI_ACTOR);
+      console.log(`created user ${created.id} (${created.username})`);
+    });
+  });
+
+user
+  .command('set-password')
+  .description('set a login password (read from --password or from the first line of standard input)')
+  .argument('<user>', 'username or id')
+  .option('--password <password>')
+  .action(async (reference: string, options: { password?: string }, command: Command) => {
+    const password = options.password ?? (await firstLineOfStdin('password'));
+    await updateUser(command, reference, { password }, 'password set');
+  });
+
+user
+  .command('set-pin')
+  .description('set a login PIN (4–16 digits; read from --pin or standard input)')
+  .argument('<user>', 'username or id')
+  .option('--pin <pin>')
+  .action(async (reference: string, options: { pin?: string }, command: Command) => {
+    const pin = options.pin ?? (await firstLineOfStdin('PIN'));
+    if (!/^[0-9]{4,16}$/.test(pin)) throw new AppError('invalid', 'a PIN is 4–16 digits');
+    await updateUser(command, reference, { pin }, 'PIN set');
+  });
+
+user
+  .command('add-card')
+  .description('add a login card')
+  .argument('<user>', 'username or id')
+  .argument('<card>', 'the card number as the reader gives it')
+  .action(async (reference: string, card: string, _options: unknown, command: Command) => {
+    if (!/^[A-Za-z0-9:-]{4,64}$/.test(card)) throw new AppError('invalid', 'a card is 4–64 letters, digits, ":" or "-"');
+    await withContext(command, async (ctx) => {
+      const target = await ctx.users.resolve(reference);
+      await ctx.users.addCard(target.id, card, CLI_ACTOR);
+      console.log(`card added to ${target.username}`);
+    });
+  });
+
+user
+  .command('grant')
+  .description(`grant a right: ${RIGHTS.join(', ')}`)
+  .argument('<user>', 'username or id')
+  .argument('<right>')
+  .action(async (reference: string, right: string, _options: unknown, command: Command) => {
+    if (!isRight(right)) throw new AppError('invalid', `unknown right "${right}"; rights are ${RIGHTS.join(', ')}`);
+    await withContext(command, async (ctx) => {
+      const target = await ctx.users.resolve(reference);
+      const updated = await ctx.users.grant(target.id, right, CLI_ACTOR);
+      console.log(`${updated.username} now has: ${updated.rights.join(', ')}`);
+    });
+  });
+
+async function updateUser(command: Command, reference: string, patch: { password?: string; pin?: string }, done: string): Promise<void> {
+  if (patch.password !== undefined && (patch.password.length < 8 || patch.password.length > 256)) {
+    throw new AppError('invalid', 'a password is 8–256 characters');
+  }
+  await withContext(command, async (ctx) => {
+    const target = await ctx.users.resolve(reference);
+    await ctx.users.update(target.id, patch, CLI_ACTOR);
+    console.log(`${done} for ${target.username}`);
+  });
+}
+
+async function firstLineOfStdin(what: string): Promise<string> {
+  if (process.stdin.isTTY) throw new AppError('invalid', `give the ${what} as an option or on standard input`);
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n') || text.length > 4096) break;
+  }
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const message = error instanceof ConfigError || error instanceof AppError ? error.message : error instanceof Error ? error.message : String(error);
+  console.error(`purse: ${message}`);
+  process.exit(1);
+}

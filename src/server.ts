@@ -1,0 +1,124 @@
+// Assembles Fastify: logging, body parsers, the guard, each module's routes, OpenAPI, and the one
+// place where errors become HTTP responses.
+import type { DestinationStream } from 'pino';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+
+import { installGuard } from './auth/guard.js';
+import { authRoutes } from './auth/routes.js';
+import { SCOPES } from './auth/scopes.js';
+import type { Context } from './context.js';
+import { AppError, OAuthError, type ErrorDetail } from './errors.js';
+import { installMetrics } from './ops/metrics.js';
+import { opsRoutes } from './ops/routes.js';
+import type { ErrorBody } from './schemas.js';
+import { usersRoutes } from './users/routes.js';
+
+export const VERSION = '0.1.0';
+
+/** Never logged: credentials, card data, tokens (DESIGN.md "Security"). */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.password',
+  '*.pwd',
+  '*.pin',
+  '*.client_secret',
+  '*.secret',
+  '*.refresh_token',
+  '*.access_token',
+  '*.card',
+  '*.cards',
+  '*.number',
+  '*.cvv',
+  '*.code',
+];
+
+export interface ServerOptions {
+  /** Where logs go (tests capture them); stdout by default. */
+  logStream?: DestinationStream;
+}
+
+export async function buildServer(ctx: Context, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: ctx.config.logLevel,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+    },
+    bodyLimit: ctx.config.bodyLimitBytes,
+    // Unknown fields are refused with a 400 naming them, not silently dropped; every bad field is
+    // reported, not only the first.
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, body } = errorResponse(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (error instanceof AppError) void reply.headers(error.headers);
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ code: 404, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, data: [] } satisfies ErrorBody),
+  );
+
+  await app.register(formbody);
+  const registry = installMetrics(app);
+  installGuard(app, ctx.auth);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Purse',
+        version: VERSION,
+        description: 'Prepaid credit and the payments that fund it. MyQ X v3 credit-recharging API and a card / MB WAY payments API.',
+      },
+      components: {
+        securitySchemes: {
+          oauth2: {
+            type: 'oauth2',
+            description: 'POST /api/auth/token with client_credentials, login_info or refresh_token.',
+            flows: { clientCredentials: { tokenUrl: '/api/auth/token', scopes: { ...SCOPES } } },
+          },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  await app.register(opsRoutes, { db: ctx.db, registry });
+  await app.register(authRoutes, { auth: ctx.auth, failures: ctx.tokenFailures });
+  await app.register(usersRoutes, { users: ctx.users });
+  return app;
+}
+
+/** The one mapping from errors to HTTP: AppError as it says, Fastify's 4xx as they are, else 500. */
+export function errorResponse(error: FastifyError): { status: number; body: ErrorBody } {
+  if (error instanceof AppError) {
+    const body: ErrorBody = { code: error.status, message: error.message, data: error.data };
+    if (error instanceof OAuthError) Object.assign(body, { error: error.oauthCode, error_description: error.message });
+    return { status: error.status, body };
+  }
+  if (error.validation !== undefined) {
+    const data = error.validation.map((v): ErrorDetail => ({ field: validationField(error.validationContext ?? 'body', v.instancePath, v.params), problem: v.message ?? 'is not valid' }));
+    const first = data[0];
+    const message = first === undefined ? 'request is not valid' : `${first.field ?? 'request'} ${first.problem}`;
+    return { status: 400, body: { code: 400, message, data } };
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { status, body: { code: status, message: error.message, data: [] } };
+  return { status: 500, body: { code: 500, message: 'internal error', data: [] } };
+}
+
+/** "body.params.amount", "querystring.limit": where the problem is, in the client's terms. */
+function validationField(context: string, instancePath: string, params: Record<string, unknown>): string {
+  const path = instancePath.split('/').filter((p) => p !== '');
+  const extra = params.missingProperty ?? params.additionalProperty;
+  if (typeof extra === 'string') path.push(extra);
+  return [context, ...path].join('.');
+}

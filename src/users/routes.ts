@@ -1,0 +1,73 @@
+// /v3/users — MyQ's users API. Credentials are write-only: accepted, never returned.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+
+import { principalOf } from '../auth/guard.js';
+import { actorOf } from '../auth/principal.js';
+import { errorResponses, IdParam } from '../schemas.js';
+
+import { CreateUserBody, FindUsersQuery, ListUsersQuery, UpdateUserBody, UserListSchema, UserSchema } from './schemas.js';
+import type { UsersService } from './service.js';
+
+export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
+  const tags = ['users'];
+
+  app.get(
+    '/v3/users',
+    {
+      config: { auth: { scope: 'users', right: 'manageUsers' } },
+      schema: { tags, summary: 'List users', querystring: ListUsersQuery, response: { 200: UserListSchema, ...errorResponses(400) } },
+    },
+    async (request) => users.list(request.query.limit, request.query.start),
+  );
+
+  app.get(
+    '/v3/users/find',
+    {
+      config: { auth: { scope: 'users', right: 'manageUsers' } },
+      schema: {
+        tags,
+        summary: 'Find users',
+        description: 'At least one filter of username, email, card, code, isActive; isActive defaults to 1.',
+        querystring: FindUsersQuery,
+        response: { 200: UserListSchema, ...errorResponses(400) },
+      },
+    },
+    async (request) => users.find(request.query),
+  );
+
+  app.get(
+    '/v3/users/:id',
+    {
+      config: { auth: { scope: 'users' } },
+      schema: {
+        tags,
+        summary: 'Get a user',
+        description: "One's own record; another's needs the right manageUsers.",
+        params: IdParam,
+        response: { 200: UserSchema, ...errorResponses(400, 404) },
+      },
+    },
+    async (request) => users.get(request.params.id, principalOf(request)),
+  );
+
+  app.post(
+    '/v3/users',
+    {
+      config: { auth: { scope: 'users', right: 'manageUsers' } },
+      schema: { tags, summary: 'Create a user', body: CreateUserBody, response: { 201: UserSchema, ...errorResponses(400, 409) } },
+    },
+    async (request, reply) => {
+      const user = await users.create(request.body, actorOf(principalOf(request)));
+      return reply.code(201).header('location', `/v3/users/${user.id}`).send(user);
+    },
+  );
+
+  app.patch(
+    '/v3/users/:id',
+    {
+      config: { auth: { scope: 'users', right: 'manageUsers' } },
+      schema: { tags, summary: 'Update a user', params: IdParam, body: UpdateUserBody, response: { 200: UserSchema, ...errorResponses(400, 404, 409) } },
+    },
+    async (request) => users.update(request.params.id, request.body, actorOf(principalOf(request))),
+  );
+};
