@@ -1,0 +1,134 @@
+// Test harness: a real Purse on a real database — SQLite always, PostgreSQL too when
+// PURSE_TEST_DATABASE_URL is set. Each app gets its own fresh database, dropped afterwards.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+
+import { bootstrap } from '../../src/bootstrap.js';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig, type Config, type DatabaseTarget } from '../../src/config.js';
+import { createContext, type Context } from '../../src/context.js';
+import type { Engine } from '../../src/db/index.js';
+import { buildServer } from '../../src/server.js';
+
+export const PG_URL = process.env.PURSE_TEST_DATABASE_URL;
+export const ENGINES: Engine[] = PG_URL === undefined || PG_URL === '' ? ['sqlite'] : ['sqlite', 'postgres'];
+
+export const ADMIN_PASSWORD = 'admin-password-0001';
+export const BOOT_CLIENT_ID = 'test-bootstrap-client';
+export const BOOT_CLIENT_SECRET = 'test-bootstrap-secret-0123456789abcdef';
+
+export interface TestDatabase {
+  dataDir: string;
+  target: DatabaseTarget;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'purse-test-'));
+  const removeDir = (): void => fs.rmSync(dataDir, { recursive: true, force: true });
+  if (engine === 'sqlite') {
+    return { dataDir, target: { engine: 'sqlite', file: path.join(dataDir, 'purse.db') }, drop: () => Promise.resolve(removeDir()) };
+  }
+  if (PG_URL === undefined) throw new Error('PURSE_TEST_DATABASE_URL is not set');
+  const name = `purse_test_${crypto.randomBytes(6).toString('hex')}`;
+  await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    dataDir,
+    target: { engine: 'postgres', url: url.toString() },
+    drop: async () => {
+      await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      removeDir();
+    },
+  };
+}
+
+async function withAdmin(fn: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export function testConfig(db: TestDatabase, overrides: Partial<Config> = {}): Config {
+  const base = loadConfig({
+    dataDir: db.dataDir,
+    adminPassword: ADMIN_PASSWORD,
+    bootstrapClientId: BOOT_CLIENT_ID,
+    bootstrapClientSecret: BOOT_CLIENT_SECRET,
+    logLevel: 'silent',
+  });
+  return { ...base, database: db.target, ...overrides };
+}
+
+/** Collects every log line the server writes, for tests that scan logs for secrets. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(chunk.toString('utf8'));
+    done();
+  }
+  get text(): string {
+    return this.lines.join('');
+  }
+}
+
+export interface TestApp {
+  engine: Engine;
+  app: FastifyInstance;
+  ctx: Context;
+  clock: ManualClock;
+  db: TestDatabase;
+  logs: LogCapture;
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+  /** A client_credentials token of the bootstrap client (acting as the administrator). */
+  adminToken(scope?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startApp(engine: Engine, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const db = await createTestDatabase(engine);
+  const clock = new ManualClock();
+  const logs = new LogCapture();
+  const config = testConfig(db, { logLevel: 'info', ...overrides });
+  const ctx = await createContext(config, clock);
+  await bootstrap(ctx);
+  const app = await buildServer(ctx, { logStream: logs });
+  await app.ready();
+  const inject = (options: InjectOptions): Promise<LightMyRequestResponse> => app.inject(options);
+  return {
+    engine,
+    app,
+    ctx,
+    clock,
+    db,
+    logs,
+    inject,
+    adminToken: async (scope?: string) => {
+      const res = await inject({
+        method: 'POST',
+        url: '/api/auth/token',
+        payload: { grant_type: 'client_credentials', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, ...(scope === undefined ? {} : { scope }) },
+      });
+      if (res.statusCode !== 200) throw new Error(`admin token: ${res.statusCode} ${res.body}`);
+      return (res.json<{ access_token: string }>()).access_token;
+    },
+    close: async () => {
+      await app.close();
+      await ctx.close();
+      await db.drop();
+    },
+  };
+}
+
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
