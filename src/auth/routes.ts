@@ -1,5 +1,6 @@
 // POST /api/auth/token — MyQ's token endpoint (JSON or form-encoded), RFC 6749 errors.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 
 import { OAuthError, rateLimited } from '../errors.js';
 import { errorResponses } from '../schemas.js';
@@ -31,7 +32,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
     async (request, reply) => {
       if (request.validationError !== undefined) {
-        const detail = request.validationError.validation[0];
+        const detail = (request.validationError.validation as FastifySchemaValidationError[])[0];
         const field = detail?.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'body';
         throw new OAuthError('invalid_request', `${field} ${detail?.message ?? 'is not valid'}`, [{ field, problem: detail?.message ?? 'is not valid' }]);
       }

@@ -9,13 +9,13 @@ const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadloc
 
 // BIGINT (int8) arrives as text by default; every BIGINT here is a count, an id or minor units,
 // all kept below 2^53 by the services, so converting to number is exact. Assert it anyway.
-pg.types.setTypeParser(20, (text) => {
+pg.types.setTypeParser(pg.types.builtins.INT8, (text) => {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new Error(`BIGINT out of safe range: ${text}`);
   return n;
 });
 // NUMERIC (from SUM over BIGINT) likewise.
-pg.types.setTypeParser(1700, (text) => {
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (text) => {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new Error(`NUMERIC is not a safe integer: ${text}`);
   return n;

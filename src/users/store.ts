@@ -99,7 +99,7 @@ export async function findUsers(q: Tx, filter: UserFilter, limit: number, start:
   const where = whereClause(filter);
   const rows = await q.all<UserRow>(`SELECT ${COLUMNS} FROM users ${where.sql} ORDER BY id LIMIT ? OFFSET ?`, [...where.params, limit, start]);
   const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM users ${where.sql}`, where.params);
-  return { rows, count: Number(total?.n ?? 0) };
+  return { rows, count: total?.n ?? 0 };
 }
 
 export async function replaceCards(tx: Tx, userId: number, cardKeys: readonly string[], nowMs: number): Promise<void> {

@@ -31,9 +31,13 @@ export interface TestDatabase {
 
 export async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'purse-test-'));
-  const removeDir = (): void => fs.rmSync(dataDir, { recursive: true, force: true });
+  const removeDir = (): void => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
   if (engine === 'sqlite') {
-    return { dataDir, target: { engine: 'sqlite', file: path.join(dataDir, 'purse.db') }, drop: () => Promise.resolve(removeDir()) };
+    return { dataDir, target: { engine: 'sqlite', file: path.join(dataDir, 'purse.db') }, drop: async () => {
+        removeDir();
+      } };
   }
   if (PG_URL === undefined) throw new Error('PURSE_TEST_DATABASE_URL is not set');
   const name = `purse_test_${crypto.randomBytes(6).toString('hex')}`;

@@ -1,0 +1,143 @@
+// The `purse` command line, run as a real process: configuration errors, help, clients and users,
+// and `serve` printing the first-start secrets once and stopping cleanly on SIGTERM.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+
+import { ENGINES, createTestDatabase, type TestDatabase } from './helpers/harness.js';
+
+const MAIN = ['--import', 'tsx', 'src/main.ts'];
+
+function purse(args: string[], env: Record<string, string> = {}, input?: string): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [...MAIN, ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const envFor = (database: TestDatabase): Record<string, string> => ({
+  PURSE_DATA_DIR: database.dataDir,
+  DATABASE_URL: database.target.engine === 'sqlite' ? `sqlite:${database.target.file}` : database.target.url,
+  LOG_LEVEL: 'silent',
+});
+
+describe('purse command line: configuration and help', () => {
+  test('a bad setting stops with one line naming the variable', () => {
+    for (const [env, name] of [
+      [{ PORT: 'eighty' }, 'PORT'],
+      [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+      [{ PURSE_CURRENCY: 'XXX' }, 'PURSE_CURRENCY'],
+      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+      [{ PURSE_ADMIN_PASSWORD: 'short' }, 'PURSE_ADMIN_PASSWORD'],
+    ] as const) {
+      const res = purse(['migrate'], { ...env, PURSE_DATA_DIR: '/tmp/purse-never-created' });
+      assert.equal(res.status, 1, JSON.stringify(env));
+      const lines = res.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, res.stderr);
+      assert.match(lines[0] ?? '', new RegExp(`^purse: ${name}: `));
+    }
+  });
+
+  test('a flag overrides the environment', () => {
+    const res = purse(['--port', 'x', 'migrate'], { PORT: '8080' });
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /PORT: must be a whole number, got "x"/);
+  });
+
+  test('every command has --help', () => {
+    for (const command of [[], ['serve'], ['migrate'], ['client'], ['client', 'create'], ['client', 'list'], ['client', 'revoke'], ['user', 'create'], ['user', 'set-password'], ['user', 'set-pin'], ['user', 'add-card'], ['user', 'grant']]) {
+      const res = purse([...command, '--help']);
+      assert.equal(res.status, 0, command.join(' '));
+      assert.match(res.stdout, /Usage: purse/);
+    }
+    assert.match(purse(['serve', '--help']).stdout, /--database-url <value>.*DATABASE_URL/s);
+  });
+});
+
+for (const engine of ENGINES) {
+  describe(`purse command line [${engine}]`, () => {
+    let database: TestDatabase;
+    let env: Record<string, string>;
+
+    before(async () => {
+      database = await createTestDatabase(engine);
+      env = envFor(database);
+    });
+    after(() => database.drop());
+
+    test('migrate, user and client commands', () => {
+      assert.equal(purse(['migrate'], env).status, 0);
+      const created = purse(['user', 'create', 'dora', '--fullname', 'Dora D', '--email', 'dora@example.org'], env);
+      assert.equal(created.status, 0, created.stderr);
+      assert.match(created.stdout, /created user \d+ \(dora\)/);
+      assert.equal(purse(['user', 'set-password', 'dora'], env, 'dora-password\n').status, 0);
+      assert.equal(purse(['user', 'set-pin', 'dora', '--pin', '2468'], env).status, 0);
+      assert.equal(purse(['user', 'add-card', 'dora', 'DORA-CARD-1'], env).status, 0);
+      const granted = purse(['user', 'grant', 'dora', 'manageUsers'], env);
+      assert.equal(granted.status, 0, granted.stderr);
+      assert.match(granted.stdout, /dora now has: manageUsers/);
+
+      const bad = purse(['user', 'grant', 'dora', 'emperor'], env);
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /^purse: unknown right "emperor"/);
+      assert.match(purse(['user', 'grant', 'nobody', 'admin'], env).stderr, /^purse: no user "nobody"\n$/);
+
+      const client = purse(['client', 'create', '--name', 'Kiosk', '--scopes', 'credit users', '--user', 'dora'], env);
+      assert.equal(client.status, 0, client.stderr);
+      const id = /client_id\s+(\S+)/.exec(client.stdout)?.[1] ?? '';
+      const secret = /client_secret\s+([0-9a-f]{40})\n/.exec(client.stdout)?.[1];
+      assert.match(id, /^[0-9a-f-]{36}$/);
+      assert.ok(secret !== undefined);
+      assert.match(purse(['client', 'list'], env).stdout, new RegExp(`${id}  Kiosk  scopes="credit users"  user=\\d+  .*active`));
+      assert.match(purse(['client', 'create', '--name', 'x', '--scopes', 'root', '--user', 'dora'], env).stderr, /^purse: scopes must be/);
+      assert.equal(purse(['client', 'revoke', id], env).status, 0);
+      assert.match(purse(['client', 'list'], env).stdout, /REVOKED/);
+      assert.equal(purse(['client', 'revoke', id], env).status, 1);
+    });
+  });
+}
+
+describe('purse serve', () => {
+  let database: TestDatabase;
+  before(async () => {
+    database = await createTestDatabase('sqlite');
+  });
+  after(() => database.drop());
+
+  const serveOnce = async (): Promise<{ stdout: string; code: number | null }> => {
+    const child = spawn(process.execPath, [...MAIN, 'serve', '--port', '0'], { env: { ...process.env, ...envFor(database), LOG_LEVEL: 'warn' } });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`serve did not start: ${stdout}`));
+      }, 20_000);
+      child.stdout.on('data', () => {
+        if (stdout.includes('listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const url = /listening on (\S+)/.exec(stdout)?.[1] ?? '';
+    const health = await fetch(`${url}/health`);
+    assert.equal(health.status, 200);
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    return { stdout, code };
+  };
+
+  test('the first start prints the administrator and client secrets once; later starts print none', async () => {
+    const first = await serveOnce();
+    assert.equal(first.code, 0, 'SIGTERM stops it cleanly');
+    assert.match(first.stdout, /administrator\s+admin\n\s+password\s+\S{20,}/);
+    assert.match(first.stdout, /client_secret\s+[0-9a-f]{40}/);
+    assert.match(first.stdout, /\/docs/);
+    const keyFile = fs.statSync(`${database.dataDir}/keys.json`);
+    assert.equal(keyFile.mode & 0o777, 0o600, 'generated keys are readable by the owner only');
+    const second = await serveOnce();
+    assert.equal(second.code, 0);
+    assert.doesNotMatch(second.stdout, /password|client_secret/);
+  });
+});

@@ -1,0 +1,122 @@
+// The write-unit runner: group commit on SQLite, a transaction per unit on PostgreSQL, migrations.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import Database from 'better-sqlite3';
+
+import { openDb, type Db } from '../../src/db/index.js';
+import { migrate, MIGRATIONS } from '../../src/db/migrations.js';
+import { ENGINES, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
+
+for (const engine of ENGINES) {
+  describe(`db.write [${engine}]`, () => {
+    let database: TestDatabase;
+    let db: Db;
+
+    before(async () => {
+      database = await createTestDatabase(engine);
+      db = openDb(database.target, 4);
+      await db.write(async (tx) => {
+        await tx.run('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)');
+      });
+    });
+    after(async () => {
+      await db.close();
+      await database.drop();
+    });
+
+    const names = () => db.read(async (q) => (await q.all<{ name: string }>('SELECT name FROM items ORDER BY id')).map((r) => r.name));
+
+    test('units queued together each succeed or fail alone; a throwing unit undoes only itself', async () => {
+      await db.write((tx) => tx.run('INSERT INTO items (id, name) VALUES (0, ?)', ['z']));
+      const results = await Promise.allSettled([
+        db.write((tx) => tx.run('INSERT INTO items (id, name) VALUES (1, ?)', ['a'])),
+        db.write(async (tx) => {
+          await tx.run('INSERT INTO items (id, name) VALUES (2, ?)', ['b']);
+          throw new Error('unit b changes its mind');
+        }),
+        db.write((tx) => tx.run('INSERT INTO items (id, name) VALUES (3, ?)', ['z'])), // unique violation
+        db.write((tx) => tx.run('INSERT INTO items (id, name) VALUES (4, ?)', ['d'])),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      assert.deepEqual(await names(), ['z', 'a', 'd']);
+    });
+
+    test('a unit sees its own writes, and its value comes back to the caller', async () => {
+      const count = await db.write(async (tx) => {
+        await tx.run('INSERT INTO items (id, name) VALUES (5, ?)', ['e']);
+        return (await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM items'))?.n;
+      });
+      assert.equal(Number(count), 4);
+    });
+
+    test('migrations apply once; running them again changes nothing', async () => {
+      const first = await migrate(db);
+      assert.deepEqual(first, MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(await migrate(db), []);
+    });
+  });
+}
+
+describe('SQLite group commit', () => {
+  let database: TestDatabase;
+  let db: Db;
+
+  before(async () => {
+    database = await createTestDatabase('sqlite');
+    db = openDb(database.target, 1);
+    await db.write(async (tx) => {
+      await tx.run('CREATE TABLE parent (id INTEGER PRIMARY KEY)');
+      // Deferred: checked only at COMMIT, so a unit can make the whole batch's COMMIT fail.
+      await tx.run('CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)');
+      await tx.run('CREATE TABLE log (id INTEGER PRIMARY KEY, text TEXT)');
+    });
+  });
+  after(async () => {
+    await db.close();
+    await database.drop();
+  });
+
+  test('no caller is acknowledged before the COMMIT of its batch', async () => {
+    const events: string[] = [];
+    const first = db.write(async (tx) => {
+      await tx.run('INSERT INTO log (text) VALUES (?)', ['first']);
+      events.push('first ran');
+    });
+    const second = db.write(async (tx) => {
+      await tx.run('INSERT INTO log (text) VALUES (?)', ['second']);
+      events.push('second ran');
+    });
+    await Promise.all([first.then(() => events.push('first acknowledged')), second.then(() => events.push('second acknowledged'))]);
+    assert.deepEqual(events, ['first ran', 'second ran', 'first acknowledged', 'second acknowledged'], 'both units ran in one batch before either was acknowledged');
+    // Durable and visible to an independent connection the moment the promise resolved.
+    const outside = new Database(database.target.engine === 'sqlite' ? database.target.file : '', { readonly: true });
+    const rows = outside.prepare('SELECT text FROM log ORDER BY id').all() as { text: string }[];
+    outside.close();
+    assert.deepEqual(rows.map((r) => r.text), ['first', 'second']);
+  });
+
+  test('a batch whose COMMIT fails fails every caller in it, and keeps none of their writes', async () => {
+    const results = await Promise.allSettled([
+      db.write((tx) => tx.run('INSERT INTO log (text) VALUES (?)', ['innocent bystander'])),
+      db.write((tx) => tx.run('INSERT INTO child (id, parent_id) VALUES (1, 999)')), // no parent 999: fails at COMMIT
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    const rows = await db.read((q) => q.all<{ text: string }>("SELECT text FROM log WHERE text = 'innocent bystander'"));
+    assert.equal(rows.length, 0);
+    // The writer recovers: the next batch commits.
+    await db.write((tx) => tx.run('INSERT INTO log (text) VALUES (?)', ['after']));
+    assert.equal((await db.read((q) => q.all("SELECT text FROM log WHERE text = 'after'"))).length, 1);
+  });
+
+  test('many concurrent units are batched and every one is acknowledged exactly once', async () => {
+    const n = 1000;
+    const values = await Promise.all(Array.from({ length: n }, (_, i) => db.write(async (tx) => {
+      await tx.run('INSERT INTO log (text) VALUES (?)', [`bulk ${i}`]);
+      return i;
+    })));
+    assert.deepEqual(values, Array.from({ length: n }, (_, i) => i));
+    const count = await db.read((q) => q.get<{ n: number }>("SELECT COUNT(*) AS n FROM log WHERE text LIKE 'bulk %'"));
+    assert.equal(count?.n, n);
+  });
+});

@@ -1,0 +1,347 @@
+// Property tests over every route the OpenAPI document lists: whatever the body, query string, path
+// parameter and content type, the server answers below 500, and every 4xx is the one error body
+// `{ code, message, data }`. Plus the fixed edges: the body limit, a refused content type, an
+// unknown route, broken JSON. Set FUZZ_SEED to replay a run.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import fc from 'fast-check';
+
+import { CLI_ACTOR } from '../../src/auth/principal.js';
+import { ADMIN_PASSWORD, BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
+
+const NUM_RUNS = 60;
+const SEED = process.env.FUZZ_SEED === undefined || process.env.FUZZ_SEED === '' ? undefined : Number(process.env.FUZZ_SEED);
+
+// ---- the OpenAPI document, as much of it as the generators need ------------------------------------
+
+interface JsonSchema {
+  type?: string;
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  maxItems?: number;
+  pattern?: string;
+}
+
+interface OpenApiOperation {
+  parameters?: { in: string; name: string; schema?: JsonSchema }[];
+  requestBody?: { content?: Record<string, { schema?: JsonSchema } | undefined> };
+  security?: unknown[];
+}
+
+interface OpenApiDocument {
+  paths: Record<string, Record<string, OpenApiOperation | undefined>>;
+}
+
+type Method = NonNullable<InjectOptions['method']>;
+
+interface Route {
+  method: Method;
+  template: string;
+  guarded: boolean;
+  query: [string, JsonSchema][];
+  body: [string, JsonSchema][];
+}
+
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace']);
+
+function routesOf(doc: OpenApiDocument): Route[] {
+  const routes: Route[] = [];
+  for (const [template, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (!HTTP_METHODS.has(method) || op === undefined) continue;
+      const query = (op.parameters ?? []).filter((p) => p.in === 'query').map((p): [string, JsonSchema] => [p.name, p.schema ?? {}]);
+      const content = op.requestBody?.content ?? {};
+      const bodySchema = content['application/json']?.schema ?? Object.values(content)[0]?.schema;
+      routes.push({
+        method: method.toUpperCase() as Method,
+        template,
+        guarded: op.security !== undefined,
+        query,
+        body: Object.entries(bodySchema?.properties ?? {}),
+      });
+    }
+  }
+  return routes;
+}
+
+// ---- generators -------------------------------------------------------------------------------------
+
+/** Text of every kind: printable ASCII, any code point (NUL included), graphemes. */
+const anyText = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }));
+
+const clampSafe = (n: number | undefined, fallback: number): number => Math.min(Math.max(n ?? fallback, Number.MIN_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+
+/** Values that mostly satisfy the schema, so that runs get past validation into the services. */
+function near(schema: JsonSchema, depth = 0): fc.Arbitrary<unknown> {
+  if (schema.enum !== undefined && schema.enum.length > 0) return fc.constantFrom(...schema.enum);
+  if (schema.anyOf !== undefined && schema.anyOf.length > 0) return fc.oneof(...schema.anyOf.map((s) => near(s, depth + 1)));
+  switch (schema.type) {
+    case 'string': {
+      const maxLength = Math.min(schema.maxLength ?? 64, 64);
+      const plain = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '@', '-', ':', '\u0000', 'é', '😀'), minLength: schema.minLength ?? 0, maxLength });
+      if (schema.pattern === undefined) return fc.oneof(plain, anyText);
+      const matching = fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length <= (schema.maxLength ?? 64));
+      return fc.oneof(matching, plain);
+    }
+    case 'integer': {
+      const min = clampSafe(schema.minimum, -1e6);
+      const max = clampSafe(schema.maximum, 1e6);
+      return fc.oneof(fc.integer({ min, max }), fc.constantFrom(min, max, min - 1, max + 1));
+    }
+    case 'number':
+      return fc.double();
+    case 'boolean':
+      return fc.boolean();
+    case 'array':
+      return fc.array(near(schema.items ?? {}, depth + 1), { maxLength: Math.min(schema.maxItems ?? 4, 8) + 1 });
+    case 'object': {
+      if (depth > 2) return fc.object();
+      const fields = Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, s]) => [k, near(s, depth + 1)]));
+      return fc.record(fields, { requiredKeys: [] });
+    }
+    default:
+      return fc.jsonValue();
+  }
+}
+
+/** Values the token endpoint would take, so that runs reach the grants and not only the first check. */
+const TOKEN_HINTS: Record<string, fc.Arbitrary<unknown>> = {
+  grant_type: fc.constantFrom('client_credentials', 'login_info', 'refresh_token', 'password', ''),
+  client_id: fc.constantFrom(BOOT_CLIENT_ID, 'nobody', ''),
+  client_secret: fc.constantFrom(BOOT_CLIENT_SECRET, 'wrong-secret', 'x'.repeat(300)),
+  scope: fc.constantFrom('credit', 'users', 'credit users offline.access', 'offline.access', 'root', ' '),
+  login_info: fc.oneof(
+    fc.record({ type: fc.integer({ min: 0, max: 6 }), card: anyText, pin: fc.stringMatching(/^[0-9]{1,8}$/), user: fc.constantFrom('admin', 'fuzz', ''), pwd: fc.constantFrom(ADMIN_PASSWORD, 'wrong') }, { requiredKeys: ['type'] }),
+    fc.constantFrom(JSON.stringify({ type: 3, user: 'admin', pwd: ADMIN_PASSWORD }), '{"type":', 'null', '[]', '"3"'),
+  ),
+};
+
+function bodyArbitrary(route: Route): fc.Arbitrary<unknown> {
+  const field = ([name, schema]: [string, JsonSchema]): [string, fc.Arbitrary<unknown>] => {
+    const hint = route.template === '/api/auth/token' ? TOKEN_HINTS[name] : undefined;
+    const choices = [near(schema), fc.jsonValue(), anyText, ...(hint === undefined ? [] : [hint, hint])];
+    return [name, fc.oneof(...choices)];
+  };
+  const known = fc.record(Object.fromEntries(route.body.map(field)), { requiredKeys: [] });
+  const mixed = fc.tuple(known, fc.dictionary(anyText, fc.jsonValue(), { maxKeys: 3 })).map(([valid, random]) => ({ ...random, ...valid }));
+  return fc.oneof({ weight: 1, arbitrary: fc.jsonValue() }, { weight: 1, arbitrary: fc.object() }, { weight: 3, arbitrary: known }, { weight: 3, arbitrary: mixed });
+}
+
+const CONTENT_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'none'] as const;
+type ContentType = (typeof CONTENT_TYPES)[number];
+
+/** The body as the wire carries it under that content type; `raw` sends generated text as is. */
+function encodeBody(body: unknown, contentType: ContentType, raw: string | null): string {
+  if (raw !== null) return raw;
+  if (contentType === 'application/x-www-form-urlencoded' && typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    const pairs = Object.entries(body).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')]);
+    return new URLSearchParams(pairs).toString();
+  }
+  return JSON.stringify(body) ?? '';
+}
+
+function queryArbitrary(route: Route): fc.Arbitrary<string> {
+  const own = fc.record(Object.fromEntries(route.query.map(([name, schema]) => [name, fc.oneof(anyText, near(schema).map((v) => (typeof v === 'string' ? v : JSON.stringify(v) ?? '')))])), {
+    requiredKeys: [],
+  });
+  const random = fc.dictionary(anyText, anyText, { maxKeys: 4 });
+  const encoded = fc.tuple(own, random).map(([mine, theirs]) => new URLSearchParams({ ...theirs, ...mine }).toString());
+  // Unencoded text, bad escapes and repeated keys, as a sloppy client writes them.
+  const sloppy = fc.stringMatching(/^[A-Za-z0-9%&=[\]._~+,-]{0,40}$/);
+  const repeated = fc.constantFrom(...route.query.map(([name]) => `${name}=1&${name}=2`), 'limit=1&limit=2', 'a[b]=1', '%zz=%', '=&&=', 'start=-1', 'limit=1e3');
+  return fc.oneof({ weight: 4, arbitrary: encoded }, { weight: 1, arbitrary: sloppy }, { weight: 1, arbitrary: repeated });
+}
+
+/** Percent-encodes every byte of the UTF-8 form: total, unlike encodeURIComponent. */
+const percentAll = (text: string): string => [...Buffer.from(text, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+
+function pathParamArbitrary(knownIds: number[]): fc.Arbitrary<string> {
+  const number = fc.oneof(
+    fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
+    fc.integer({ min: -1_000_000, max: -1 }).map(String),
+    fc.double().map(String),
+    fc.constantFrom('0', '-0', '9007199254740991', '9007199254740992', '2147483648', '1e3', '0x10', '1.5', 'NaN', 'Infinity', '00042'),
+  );
+  const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' })).map(percentAll);
+  const verbatim = fc.constantFrom('%00', '..', '%2F', '%2e%2e', 'a%20b', '~', ';x', '💸');
+  const known = fc.constantFrom(...knownIds).map(String);
+  return fc.oneof(number, text, fc.string().map(encodeURIComponent), verbatim, known);
+}
+
+// ---- what every answer must look like -------------------------------------------------------------------
+
+function assertAnswer(res: LightMyRequestResponse, what: string): void {
+  assert.ok(res.statusCode < 500, `${what} → ${res.statusCode} ${res.body}`);
+  if (res.statusCode < 400) return;
+  assert.match(String(res.headers['content-type']), /^application\/json/, `${what} → ${res.statusCode} content-type ${String(res.headers['content-type'])}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(res.body) as unknown;
+  } catch {
+    assert.fail(`${what} → ${res.statusCode} with a body that is not JSON: ${res.body}`);
+  }
+  assert.ok(typeof body === 'object' && body !== null, `${what} → ${res.statusCode} ${res.body}`);
+  const { code, message, data } = body as Record<string, unknown>;
+  assert.equal(typeof code, 'number', `${what} → ${res.body}: code`);
+  assert.equal(typeof message, 'string', `${what} → ${res.body}: message`);
+  assert.ok(Array.isArray(data), `${what} → ${res.body}: data`);
+}
+
+for (const engine of ENGINES) {
+  describe(`fuzzing every route [${engine}]`, () => {
+    let t: TestApp;
+    let routes: Route[] = [];
+    let adminId = 0;
+    const victims: number[] = [];
+    let requests = 0;
+
+    /** A distinct address per request keeps the token endpoint's per-address limiter out of the way. */
+    const nextAddress = (): string => {
+      requests += 1;
+      return `10.${(requests >> 16) & 255}.${(requests >> 8) & 255}.${requests & 255}`;
+    };
+
+    /** Runs may reach the administrator through a lucky id; put them back so later runs stay meaningful. */
+    const keepAdmin = async (): Promise<void> => {
+      const admin = await t.ctx.users.getAny(adminId);
+      if (!admin.isActive || !admin.rights.includes('admin')) await t.ctx.users.update(adminId, { isActive: true, rights: ['admin'] }, CLI_ACTOR);
+    };
+
+    /** Fastify coerces "1", "01", "1.0", "0x1"… to the same id: those go to a victim instead. */
+    const spareAdmin = (param: string): string => {
+      let decoded = param;
+      try {
+        decoded = decodeURIComponent(param);
+      } catch {
+        return param;
+      }
+      return decoded.trim() !== '' && Number(decoded) === adminId ? String(victims[0] ?? 2) : param;
+    };
+
+    before(async () => {
+      t = await startApp(engine);
+      const res = await t.inject({ method: 'GET', url: '/openapi.json' });
+      assert.equal(res.statusCode, 200);
+      routes = routesOf(res.json<OpenApiDocument>());
+      adminId = (await t.ctx.users.resolve('admin')).id;
+      for (const username of ['fuzz-victim-1', 'fuzz-victim-2']) victims.push((await t.ctx.users.create({ username, password: 'victim-password' }, CLI_ACTOR)).id);
+    });
+    after(() => t.close());
+
+    test('the document lists the token endpoint and the users routes', () => {
+      const names = routes.map((r) => `${r.method} ${r.template}`);
+      for (const expected of ['POST /api/auth/token', 'GET /v3/users', 'POST /v3/users', 'PATCH /v3/users/{id}', 'GET /health']) {
+        assert.ok(names.includes(expected), `${expected} missing from ${names.join(', ')}`);
+      }
+      assert.ok(routes.find((r) => r.template === '/v3/users' && r.method === 'POST')?.body.some(([name]) => name === 'username'));
+    });
+
+    test('random requests never give a 5xx, and every 4xx is the error body', async (s) => {
+      for (const route of routes) {
+        await s.test(`${route.method} ${route.template}`, async () => {
+          // The token endpoint's failures block the bootstrap client for a minute; let it pass.
+          t.clock.advance(61_000);
+          const adminToken = await t.adminToken();
+          const isToken = route.template === '/api/auth/token';
+          const authorization: fc.Arbitrary<string | null> = isToken
+            ? fc.oneof(
+                fc.constant(null),
+                fc.constant(`Bearer ${adminToken}`),
+                fc.constant(`Basic ${Buffer.from(`${BOOT_CLIENT_ID}:${BOOT_CLIENT_SECRET}`).toString('base64')}`),
+                fc.uint8Array({ maxLength: 40 }).map((bytes) => `Basic ${Buffer.from(bytes).toString('base64')}`),
+              )
+            : fc.constant(`Bearer ${adminToken}`);
+          const request = fc.record({
+            path: fc.array(pathParamArbitrary(victims), { minLength: 1, maxLength: 1 }),
+            query: fc.option(queryArbitrary(route), { nil: null }),
+            contentType: fc.constantFrom(...CONTENT_TYPES),
+            body: fc.option(bodyArbitrary(route), { nil: undefined, freq: 8 }),
+            raw: fc.option(anyText, { nil: null, freq: 2 }),
+            authorization,
+          });
+          await fc.assert(
+            fc.asyncProperty(request, async (r) => {
+              let index = 0;
+              const path = route.template.replace(/\{[^}]+\}/g, () => spareAdmin(r.path[index++] ?? '1'));
+              const url = r.query === null ? path : `${path}?${r.query}`;
+              const hasBody = r.body !== undefined || r.raw !== null;
+              const headers: Record<string, string> = {};
+              if (r.authorization !== null) headers.authorization = r.authorization;
+              if (hasBody && r.contentType !== 'none') headers['content-type'] = r.contentType;
+              const options: InjectOptions = { method: route.method, url, headers, remoteAddress: nextAddress() };
+              if (hasBody) options.payload = encodeBody(r.body, r.contentType, r.raw);
+              try {
+                const res = await t.inject(options);
+                assertAnswer(res, `${route.method} ${url} [${r.contentType}] ${typeof options.payload === 'string' ? options.payload.slice(0, 300) : ''}`);
+              } finally {
+                await keepAdmin();
+              }
+            }),
+            { numRuns: NUM_RUNS, seed: SEED, includeErrorInReport: true },
+          );
+        });
+      }
+    });
+
+    test('a body over the limit → 413 with the error body', async () => {
+      const limit = t.ctx.config.bodyLimitBytes;
+      const big = JSON.stringify({ username: 'big', notes: 'x'.repeat(Math.ceil(limit * 1.1)) });
+      assert.ok(big.length > limit);
+      const headers = { ...bearer(await t.adminToken()), 'content-type': 'application/json' };
+      for (const [method, url] of [['POST', '/v3/users'], ['PATCH', `/v3/users/${victims[0] ?? 2}`], ['POST', '/api/auth/token']] as const) {
+        const res = await t.inject({ method, url, headers, payload: big, remoteAddress: nextAddress() });
+        assert.equal(res.statusCode, 413, `${method} ${url}: ${res.body}`);
+        assertAnswer(res, `${method} ${url}`);
+        assert.equal(res.json<{ code: number }>().code, 413);
+      }
+      // Just under the limit is read (and then refused for its content, not its size).
+      const fits = JSON.stringify({ username: 'fits', notes: 'x'.repeat(limit - 100) });
+      const res = await t.inject({ method: 'POST', url: '/v3/users', headers, payload: fits });
+      assert.equal(res.statusCode, 400, res.body);
+    });
+
+    test('a text/plain POST to /v3/users → 415 with the error body', async () => {
+      const res = await t.inject({
+        method: 'POST',
+        url: '/v3/users',
+        headers: { ...bearer(await t.adminToken()), 'content-type': 'text/plain' },
+        payload: JSON.stringify({ username: 'plain' }),
+      });
+      assert.equal(res.statusCode, 415, res.body);
+      assertAnswer(res, 'text/plain');
+      assert.equal(res.json<{ code: number }>().code, 415);
+    });
+
+    test('an unknown route → 404 with the error body', async () => {
+      const token = await t.adminToken();
+      for (const [method, url] of [['GET', '/nope'], ['POST', '/v3/nope'], ['GET', '/v3/users/1/extra'], ['DELETE', '/v3/users/1'], ['GET', '/nope?token=secret']] as const) {
+        const res = await t.inject({ method, url, headers: bearer(token) });
+        assert.equal(res.statusCode, 404, `${method} ${url}: ${res.body}`);
+        assertAnswer(res, `${method} ${url}`);
+        const body = res.json<{ code: number; message: string; data: unknown[] }>();
+        assert.equal(body.code, 404);
+        assert.deepEqual(body.data, []);
+        assert.doesNotMatch(body.message, /\?/, 'the query string stays out of the message');
+      }
+    });
+
+    test('invalid JSON → 400 with the error body', async () => {
+      const headers = { ...bearer(await t.adminToken()), 'content-type': 'application/json' };
+      for (const payload of ['{', '{"username":', 'not json', '{"a":1}}', '']) {
+        for (const [method, url] of [['POST', '/v3/users'], ['PATCH', `/v3/users/${victims[0] ?? 2}`], ['POST', '/api/auth/token']] as const) {
+          const res = await t.inject({ method, url, headers, payload, remoteAddress: nextAddress() });
+          assert.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(payload)}: ${res.body}`);
+          assertAnswer(res, `${method} ${url} ${JSON.stringify(payload)}`);
+        }
+      }
+    });
+  });
+}
