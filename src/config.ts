@@ -27,6 +27,8 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   tokenFailuresPerMinute: number;
   dbPoolSize: number;
+  paymentTtlSeconds: number;
+  sweepIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -57,6 +59,8 @@ export const CONFIG_ITEMS = {
   refreshTokenTtlSeconds: { env: 'PURSE_REFRESH_TOKEN_TTL_SECONDS', flag: 'refresh-token-ttl-seconds', default: '2592000', description: 'lifetime of a refresh token (30 days)' },
   tokenFailuresPerMinute: { env: 'PURSE_TOKEN_FAILURES_PER_MINUTE', flag: 'token-failures-per-minute', default: '20', description: 'failed token requests per client and per address per minute before 429' },
   dbPoolSize: { env: 'PURSE_DB_POOL_SIZE', flag: 'db-pool-size', default: '10', description: 'PostgreSQL connections per process' },
+  paymentTtlSeconds: { env: 'PURSE_PAYMENT_TTL_SECONDS', flag: 'payment-ttl-seconds', default: '1800', description: 'an uncommitted recharge payment expires this long after creation' },
+  sweepIntervalSeconds: { env: 'PURSE_SWEEP_INTERVAL_SECONDS', flag: 'sweep-interval-seconds', default: '30', description: 'how often overdue payments are expired' },
 } as const satisfies Record<string, Item>;
 
 export type ConfigKey = keyof typeof CONFIG_ITEMS;
@@ -93,6 +97,8 @@ export function loadConfig(raw: RawConfig): Config {
     refreshTokenTtlSeconds: integer(get('refreshTokenTtlSeconds'), 'refreshTokenTtlSeconds', 60, 365 * 86_400),
     tokenFailuresPerMinute: integer(get('tokenFailuresPerMinute'), 'tokenFailuresPerMinute', 1, 1_000_000),
     dbPoolSize: integer(get('dbPoolSize'), 'dbPoolSize', 1, 1000),
+    paymentTtlSeconds: integer(get('paymentTtlSeconds'), 'paymentTtlSeconds', 10, 30 * 86_400),
+    sweepIntervalSeconds: integer(get('sweepIntervalSeconds'), 'sweepIntervalSeconds', 1, 3600),
   };
 }
 

@@ -8,6 +8,10 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/index.js';
 import { migrate } from './db/migrations.js';
+import { LedgerService } from './ledger/service.js';
+import { ManualRechargeService } from './recharge/manual-service.js';
+import { externalProvider } from './recharge/providers.js';
+import { RechargeService } from './recharge/service.js';
 import { UsersService } from './users/service.js';
 
 export interface Context {
@@ -16,6 +20,9 @@ export interface Context {
   db: Db;
   hasher: Hasher;
   users: UsersService;
+  ledger: LedgerService;
+  recharge: RechargeService;
+  manual: ManualRechargeService;
   auth: AuthService;
   tokenFailures: FailureLimiter;
   close(): Promise<void>;
@@ -28,14 +35,18 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   const keys = loadKeys(config);
   const db = openDb(config.database, config.dbPoolSize);
   try {
-    await migrate(db, clock.nowMs());
+    await migrate(db, config.currency, clock.nowMs());
   } catch (error) {
     await db.close();
     throw error;
   }
   const hasher = new Hasher(keys.hashKey);
-  const users = new UsersService(db, hasher, clock);
+  const ledger = new LedgerService(db, config.currency);
+  const users = new UsersService(db, hasher, clock, ledger);
   const accessTokens = new AccessTokens(keys.tokenKey, config.accessTokenTtlSeconds, clock);
+  const recharge = new RechargeService(db, clock, ledger, users, config.paymentTtlSeconds);
+  recharge.register(externalProvider);
+  const manual = new ManualRechargeService(db, clock, ledger, users);
   const auth = new AuthService(db, hasher, accessTokens, users, clock, config.refreshTokenTtlSeconds);
   return {
     config,
@@ -43,6 +54,9 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     db,
     hasher,
     users,
+    ledger,
+    recharge,
+    manual,
     auth,
     tokenFailures: new FailureLimiter(config.tokenFailuresPerMinute, MINUTE_MS, clock),
     close: () => db.close(),

@@ -9,6 +9,7 @@ import { bootstrap, describeBootstrap } from './bootstrap.js';
 import { CONFIG_ITEMS, ConfigError, loadConfig, rawFromEnv, type ConfigKey, type RawConfig } from './config.js';
 import { createContext, type Context } from './context.js';
 import { AppError } from './errors.js';
+import { startSweeper } from './recharge/sweeper.js';
 import { buildServer, VERSION } from './server.js';
 
 const program = new Command('purse')
@@ -51,9 +52,11 @@ program
     const ctx = await createContext(config);
     for (const line of describeBootstrap(await bootstrap(ctx))) console.log(line);
     const app = await buildServer(ctx);
+    const sweeper = startSweeper(ctx, app.log);
     const shutdown = async (signal: string): Promise<void> => {
       app.log.info({ signal }, 'draining in-flight requests, then stopping');
       await app.close();
+      await sweeper.stop();
       await ctx.close();
       process.exit(0);
     };

@@ -15,6 +15,9 @@ import { AppError, OAuthError, type ErrorDetail } from './errors.js';
 import { installMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import type { ErrorBody } from './schemas.js';
+import { installIdempotency } from './idempotency/plugin.js';
+import { ledgerRoutes } from './ledger/routes.js';
+import { rechargeRoutes } from './recharge/routes.js';
 import { usersRoutes } from './users/routes.js';
 
 export const VERSION = '0.1.0';
@@ -66,9 +69,11 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     reply.code(404).send({ code: 404, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, data: [] } satisfies ErrorBody),
   );
 
+  installBodyParsers(app);
   await app.register(formbody);
   const registry = installMetrics(app);
   installGuard(app, ctx.auth);
+  installIdempotency(app, ctx.db);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -94,7 +99,30 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(opsRoutes, { db: ctx.db, registry });
   await app.register(authRoutes, { auth: ctx.auth, failures: ctx.tokenFailures });
   await app.register(usersRoutes, { users: ctx.users });
+  await app.register(ledgerRoutes, { ledger: ctx.ledger, recharge: ctx.recharge, manual: ctx.manual, clock: ctx.clock });
+  await app.register(rechargeRoutes, { recharge: ctx.recharge, clock: ctx.clock });
   return app;
+}
+
+/**
+ * JSON as Fastify parses it (prototype-poisoning checks included), except that an empty body is
+ * no body: MyQ clients POST commit with `Content-Type: application/json` and nothing after it.
+ * CSV arrives as text, for the bulk recharge.
+ */
+function installBodyParsers(app: FastifyInstance): void {
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    json(request, text, done);
+  });
+  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => {
+    done(null, body);
+  });
 }
 
 /** The one mapping from errors to HTTP: AppError as it says, Fastify's 4xx as they are, else 500. */

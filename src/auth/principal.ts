@@ -23,3 +23,8 @@ export function actorOf(principal: Principal): Actor {
 export function actorHasRight(actor: Actor, right: Right): boolean {
   return actor.kind === 'cli' || hasRight(actor.principal.rights, right);
 }
+
+/** How an actor is written into ledger transactions and logs. */
+export function actorLabel(actor: Actor): string {
+  return actor.kind === 'cli' ? 'cli' : `user:${actor.principal.userId} client:${actor.principal.clientId}`;
+}

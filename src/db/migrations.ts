@@ -79,6 +79,79 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'ledger, recharge providers and payments, idempotency keys',
+    statements: [
+      `CREATE TABLE ledger_accounts (
+        id {id},
+        code TEXT NOT NULL UNIQUE,
+        user_id BIGINT REFERENCES users (id),
+        reference TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        balance_minor BIGINT NOT NULL DEFAULT 0,
+        overdraft_limit_minor BIGINT,
+        created_at_ms BIGINT NOT NULL
+      )`,
+      'CREATE UNIQUE INDEX ledger_accounts_user_reference ON ledger_accounts (user_id, reference)',
+      `CREATE TABLE ledger_transactions (
+        id {id},
+        kind TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        payment_id BIGINT,
+        description TEXT NOT NULL DEFAULT '',
+        actor TEXT NOT NULL DEFAULT '',
+        created_at_ms BIGINT NOT NULL
+      )`,
+      `CREATE TABLE ledger_postings (
+        id {id},
+        transaction_id BIGINT NOT NULL REFERENCES ledger_transactions (id),
+        account_id BIGINT NOT NULL REFERENCES ledger_accounts (id),
+        amount_minor BIGINT NOT NULL,
+        balance_after_minor BIGINT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+      )`,
+      'CREATE INDEX ledger_postings_account_id ON ledger_postings (account_id, id)',
+      'CREATE INDEX ledger_postings_transaction_id ON ledger_postings (transaction_id)',
+      // Every person already there gets the credit account that new people get at creation.
+      `INSERT INTO ledger_accounts (code, user_id, reference, kind, name, currency, balance_minor, overdraft_limit_minor, created_at_ms)
+       SELECT 'user:' || id || ':credit', id, 'credit', 'credit', 'Credit', '{currency}', 0, 0, created_at_ms FROM users`,
+      `CREATE TABLE recharge_providers (
+        reference TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        updated_at_ms BIGINT NOT NULL
+      )`,
+      `CREATE TABLE recharge_payments (
+        id {id},
+        provider TEXT NOT NULL,
+        user_id BIGINT NOT NULL REFERENCES users (id),
+        amount_minor BIGINT NOT NULL,
+        currency TEXT NOT NULL,
+        state TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        params TEXT NOT NULL DEFAULT '{}',
+        reason TEXT,
+        transaction_id BIGINT REFERENCES ledger_transactions (id),
+        created_at_ms BIGINT NOT NULL,
+        updated_at_ms BIGINT NOT NULL,
+        expires_at_ms BIGINT NOT NULL
+      )`,
+      'CREATE INDEX recharge_payments_state_expires ON recharge_payments (state, expires_at_ms)',
+      'CREATE INDEX recharge_payments_provider_created ON recharge_payments (provider, created_at_ms)',
+      'CREATE INDEX recharge_payments_user_id ON recharge_payments (user_id, id)',
+      `CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status_code INTEGER NOT NULL,
+        response_body TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (scope, idempotency_key)
+      )`,
+    ],
+  },
 ];
 
 const ID_COLUMN: Readonly<Record<Engine, string>> = {
@@ -90,7 +163,8 @@ const ID_COLUMN: Readonly<Record<Engine, string>> = {
 const PG_MIGRATION_LOCK = 7_331_001;
 
 /** Applies every pending migration; returns the versions it applied. */
-export async function migrate(db: Db, now = Date.now()): Promise<number[]> {
+export async function migrate(db: Db, currency: string, now = Date.now()): Promise<number[]> {
+  if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`currency must be an ISO 4217 code, got ${currency}`);
   await db.write(async (tx) => {
     await tx.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)');
   });
@@ -100,7 +174,7 @@ export async function migrate(db: Db, now = Date.now()): Promise<number[]> {
       if (db.engine === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [PG_MIGRATION_LOCK]);
       const done = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [migration.version]);
       if (done !== undefined) return false;
-      for (const statement of migration.statements) await tx.run(statement.replaceAll('{id}', ID_COLUMN[db.engine]));
+      for (const statement of migration.statements) await tx.run(statement.replaceAll('{id}', ID_COLUMN[db.engine]).replaceAll('{currency}', currency));
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)', [migration.version, migration.name, now]);
       return true;
     });

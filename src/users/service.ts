@@ -7,6 +7,7 @@ import type { Hasher } from '../auth/hashing.js';
 import type { Clock } from '../clock.js';
 import { isUniqueViolation, type Db, type Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
+import type { LedgerService } from '../ledger/service.js';
 
 import type { CreateUserInput, FindUsersFilter, UpdateUserInput, UserView } from './schemas.js';
 import * as store from './store.js';
@@ -44,6 +45,7 @@ export class UsersService {
     private readonly db: Db,
     private readonly hasher: Hasher,
     private readonly clock: Clock,
+    private readonly ledger: LedgerService,
   ) {}
 
   async create(input: CreateUserInput, actor: Actor): Promise<UserView> {
@@ -53,6 +55,7 @@ export class UsersService {
     const id = await this.writeMappingConflicts(async (tx) => {
       const now = this.clock.nowMs();
       const userId = await store.insertUser(tx, columns, now);
+      await this.ledger.openCreditAccount(tx, userId, now);
       if (cardKeys !== undefined) await store.replaceCards(tx, userId, cardKeys, now);
       await recordAudit(tx, actor, { action: 'user.create', subject: `user:${userId}`, detail: { username: input.username } }, now);
       return userId;
@@ -100,6 +103,16 @@ export class UsersService {
     );
     if (row === undefined) throw notFound(`no user "${reference}"`);
     return toView(row);
+  }
+
+  /** Usernames (any case) → ids, for those that exist. */
+  async idsByUsername(usernames: readonly string[]): Promise<Map<string, number>> {
+    const keys = [...new Set(usernames.map(identityKey))];
+    const byKey = await this.db.read((q) => store.idsByUsernameKeys(q, keys));
+    return new Map(usernames.flatMap((name) => {
+      const id = byKey.get(identityKey(name));
+      return id === undefined ? [] : [[name, id] as const];
+    }));
   }
 
   async find(filter: FindUsersFilter): Promise<{ users: UserView[]; count: number }> {

@@ -71,6 +71,18 @@ export function getUserByCardKey(q: Tx, cardKey: string): Promise<UserRow | unde
   return q.get<UserRow>(`SELECT ${COLUMNS.replace(/(\w+)/g, 'u.$1')} FROM users u JOIN user_cards c ON c.user_id = u.id WHERE c.card_key = ?`, [cardKey]);
 }
 
+/** username_key → id for the keys that exist, in chunks that stay under every engine's parameter limit. */
+export async function idsByUsernameKeys(q: Tx, keys: readonly string[]): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  const CHUNK = 500;
+  for (let i = 0; i < keys.length; i += CHUNK) {
+    const chunk = keys.slice(i, i + CHUNK);
+    const rows = await q.all<{ id: number; username_key: string }>(`SELECT id, username_key FROM users WHERE username_key IN (${chunk.map(() => '?').join(', ')})`, chunk);
+    for (const row of rows) found.set(row.username_key, row.id);
+  }
+  return found;
+}
+
 export interface UserFilter {
   usernameKey?: string;
   emailKey?: string;

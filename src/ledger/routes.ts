@@ -1,0 +1,133 @@
+// Credit: accounts, balances, the statement (JSON, or CSV streamed in constant memory), and
+// recharges by hand — one person, or many from a CSV.
+import { Readable } from 'node:stream';
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { stringify } from 'csv-stringify';
+import { Type } from 'typebox';
+
+import { principalOf } from '../auth/guard.js';
+import { actorOf } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import { remember } from '../idempotency/plugin.js';
+import { fromMinor } from '../money.js';
+import type { ManualRechargeService, ManualResult } from '../recharge/manual-service.js';
+import type { RechargeService } from '../recharge/service.js';
+import { errorResponses } from '../schemas.js';
+
+import { AccountParams, AccountsSchema, BalanceSchema, BulkRechargeResultSchema, RechargeBody, RechargeResultSchema, StatementQuery, StatementSchema, type StatementEntry } from './schemas.js';
+import type { LedgerService } from './service.js';
+import type { StatementFilter } from './store.js';
+
+export interface LedgerRoutesOptions {
+  ledger: LedgerService;
+  recharge: RechargeService;
+  manual: ManualRechargeService;
+  clock: Clock;
+}
+
+const CSV_COLUMNS: (keyof StatementEntry)[] = ['id', 'date', 'type', 'balance', 'value', 'provider', 'paymentId', 'description'];
+
+export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = async (app, { ledger, recharge, manual, clock }) => {
+  const tags = ['credit'];
+  const UserParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+
+  app.get(
+    '/v3/users/:id/accounts',
+    {
+      config: { auth: { scope: 'credit' } },
+      schema: { tags, summary: "A person's credit accounts", description: "One's own; another's needs manageUsers or managePayments.", params: UserParams, response: { 200: AccountsSchema, ...errorResponses(400, 404) } },
+    },
+    async (request) => {
+      ledger.assertMayRead(principalOf(request), request.params.id);
+      const [accounts, providers] = await Promise.all([ledger.accounts(request.params.id), recharge.listProviders(false)]);
+      const rechargeProviders = providers.map(({ provider }) => ({ name: provider.name, reference: provider.reference }));
+      return { credit: { enabled: true }, accounts: accounts.map((a) => ({ name: a.name, reference: a.reference, type: 'credit' as const, rechargeProviders })) };
+    },
+  );
+
+  app.get(
+    '/v3/users/:id/accounts/:reference/balance',
+    {
+      config: { auth: { scope: 'credit' } },
+      schema: { tags, summary: 'Balance of an account', params: AccountParams, response: { 200: BalanceSchema, ...errorResponses(400, 404) } },
+    },
+    async (request) => {
+      ledger.assertMayRead(principalOf(request), request.params.id);
+      return { amount: fromMinor(await ledger.balanceMinor(request.params.id, request.params.reference), ledger.currency) };
+    },
+  );
+
+  app.get(
+    '/v3/users/:id/accounts/:reference/statement',
+    {
+      config: { auth: { scope: 'credit' } },
+      schema: {
+        tags,
+        summary: 'Credit statement',
+        description: 'Entries oldest first, each with the balance after it. `Accept: text/csv` streams the whole statement (paging ignored).',
+        produces: ['application/json', 'text/csv'],
+        params: AccountParams,
+        querystring: StatementQuery,
+        response: { 200: StatementSchema, ...errorResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { id, reference } = request.params;
+      ledger.assertMayRead(principalOf(request), id);
+      const { from, to, provider, type, limit, start } = request.query;
+      const filter: StatementFilter = { fromMs: from === undefined ? undefined : Date.parse(from), toMs: to === undefined ? undefined : Date.parse(to), provider, type };
+      if (!(request.headers.accept ?? '').includes('text/csv')) return ledger.statement(id, reference, filter, limit, start);
+      await ledger.balanceMinor(id, reference); // 404 before the first byte, not in the middle of a stream
+      const csv = Readable.from(ledger.statementStream(id, reference, filter)).pipe(stringify({ header: true, columns: CSV_COLUMNS }));
+      void reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="statement-${id}-${reference}.csv"`);
+      // A stream is sent as is; the JSON response schema does not apply to it.
+      return reply.send(csv as unknown as Awaited<ReturnType<LedgerService['statement']>>);
+    },
+  );
+
+  app.post(
+    '/v3/users/:id/accounts/:reference/recharge',
+    {
+      config: { auth: { scope: 'credit', right: 'rechargeCredit' }, idempotent: true },
+      schema: {
+        tags,
+        summary: 'Recharge by hand',
+        description: 'A negative amount lowers the credit, never below zero. Takes an Idempotency-Key header.',
+        params: AccountParams,
+        body: RechargeBody,
+        response: { 200: RechargeResultSchema, ...errorResponses(400, 404, 409) },
+      },
+    },
+    async (request) => {
+      const render = (r: ManualResult): { transactionId: number; amount: number; balance: number } => ({
+        transactionId: r.transactionId,
+        amount: fromMinor(r.amountMinor, ledger.currency),
+        balance: fromMinor(r.balanceMinor, ledger.currency),
+      });
+      const { id, reference } = request.params;
+      const result = await manual.recharge(id, reference, request.body.amount, request.body.description ?? '', actorOf(principalOf(request)), remember(request, 200, render, clock));
+      return render(result);
+    },
+  );
+
+  app.post(
+    '/v3/credit/bulkRecharge',
+    {
+      config: { auth: { scope: 'credit', right: 'rechargeCredit' } },
+      bodyLimit: 16 * 1024 * 1024, // 100,000 rows
+      schema: {
+        tags,
+        summary: 'Recharge many people from a CSV',
+        description: 'Body `text/csv`: rows of `user;amount` or `user,amount`, optional header. All rows or none; every bad row is reported with its line number.',
+        consumes: ['text/csv'],
+        body: Type.String({ description: 'the CSV' }),
+        response: { 200: BulkRechargeResultSchema, ...errorResponses(400, 404, 409, 415) },
+      },
+    },
+    async (request) => {
+      const result = await manual.bulk(request.body, actorOf(principalOf(request)));
+      return { count: result.count, total: fromMinor(result.totalMinor, ledger.currency) };
+    },
+  );
+};

@@ -1,0 +1,70 @@
+import { Type, type Static } from 'typebox';
+
+import { PagingQuery } from '../schemas.js';
+
+export const AccountParams = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  reference: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+export const AccountsSchema = Type.Object({
+  credit: Type.Object({ enabled: Type.Boolean() }),
+  accounts: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      reference: Type.String(),
+      type: Type.Literal('credit'),
+      rechargeProviders: Type.Array(Type.Object({ name: Type.String(), reference: Type.String() })),
+    }),
+  ),
+});
+
+export const BalanceSchema = Type.Object({ amount: Type.Number({ description: 'major units' }) });
+
+export const StatementQuery = Type.Object(
+  {
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'entries at or after' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'entries at or before' })),
+    provider: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    type: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'recharge, manual, refund …' })),
+    ...PagingQuery,
+  },
+  { additionalProperties: false },
+);
+export type StatementQueryInput = Static<typeof StatementQuery>;
+
+export const StatementEntrySchema = Type.Object({
+  id: Type.Integer(),
+  date: Type.String({ format: 'date-time' }),
+  type: Type.String(),
+  balance: Type.Number({ description: 'credit balance after this entry' }),
+  value: Type.Number({ description: 'signed change' }),
+  provider: Type.String(),
+  paymentId: Type.Union([Type.String(), Type.Null()]),
+  description: Type.String(),
+});
+export type StatementEntry = Static<typeof StatementEntrySchema>;
+
+export const StatementSchema = Type.Object({
+  entries: Type.Array(StatementEntrySchema),
+  count: Type.Integer({ description: 'entries matching, over all pages' }),
+});
+
+export const RechargeBody = Type.Object(
+  {
+    amount: Type.Union([Type.Number(), Type.String({ maxLength: 32 })], { description: 'major units; negative lowers the credit' }),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RechargeResultSchema = Type.Object({
+  transactionId: Type.Integer(),
+  amount: Type.Number(),
+  balance: Type.Number({ description: 'credit balance after the recharge' }),
+});
+
+export const BulkRechargeResultSchema = Type.Object({
+  count: Type.Integer({ description: 'rows posted' }),
+  total: Type.Number({ description: 'sum of the amounts' }),
+});

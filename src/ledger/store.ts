@@ -1,0 +1,179 @@
+// SQL of the ledger: accounts, transactions, postings. The only SQL in Purse that writes a balance.
+import type { SqlValue, Tx } from '../db/index.js';
+
+export interface AccountRow {
+  id: number;
+  code: string;
+  user_id: number | null;
+  reference: string;
+  kind: string;
+  name: string;
+  currency: string;
+  balance_minor: number;
+  overdraft_limit_minor: number | null;
+}
+
+const ACCOUNT_COLUMNS = 'id, code, user_id, reference, kind, name, currency, balance_minor, overdraft_limit_minor';
+
+export interface NewAccount {
+  code: string;
+  userId: number | null;
+  reference: string;
+  kind: 'credit' | 'system';
+  name: string;
+  currency: string;
+  /** null: no floor (system accounts); 0: never below zero (credit accounts). */
+  overdraftLimitMinor: number | null;
+}
+
+/** Inserts the account unless its code exists; either way returns it. */
+export async function ensureAccount(tx: Tx, account: NewAccount, nowMs: number): Promise<AccountRow> {
+  await tx.run(
+    `INSERT INTO ledger_accounts (code, user_id, reference, kind, name, currency, balance_minor, overdraft_limit_minor, created_at_ms)
+     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (code) DO NOTHING`,
+    [account.code, account.userId, account.reference, account.kind, account.name, account.currency, account.overdraftLimitMinor, nowMs],
+  );
+  const row = await getAccountByCode(tx, account.code);
+  if (row === undefined) throw new Error(`account ${account.code} vanished after insert`);
+  return row;
+}
+
+export function getAccountByCode(q: Tx, code: string): Promise<AccountRow | undefined> {
+  return q.get<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code = ?`, [code]);
+}
+
+export function getUserAccount(q: Tx, userId: number, reference: string): Promise<AccountRow | undefined> {
+  return q.get<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE user_id = ? AND reference = ?`, [userId, reference]);
+}
+
+export function listUserAccounts(q: Tx, userId: number): Promise<AccountRow[]> {
+  return q.all<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE user_id = ? ORDER BY id`, [userId]);
+}
+
+/**
+ * Adds `amountMinor` to the balance unless that would take it below its floor; returns the new
+ * balance, or undefined when the floor refused it. One conditional UPDATE: on PostgreSQL it takes
+ * the row lock, so concurrent postings to one account serialize here and can never overdraw it.
+ */
+export async function addToBalance(tx: Tx, accountId: number, amountMinor: number): Promise<number | undefined> {
+  const row = await tx.get<{ balance_minor: number }>(
+    `UPDATE ledger_accounts SET balance_minor = balance_minor + ?
+     WHERE id = ? AND (overdraft_limit_minor IS NULL OR balance_minor + ? >= -overdraft_limit_minor)
+     RETURNING balance_minor`,
+    [amountMinor, accountId, amountMinor],
+  );
+  return row?.balance_minor;
+}
+
+export interface NewTransaction {
+  kind: string;
+  provider: string;
+  paymentId: number | null;
+  description: string;
+  actor: string;
+}
+
+export async function insertTransaction(tx: Tx, t: NewTransaction, nowMs: number): Promise<number> {
+  const row = await tx.get<{ id: number }>(
+    'INSERT INTO ledger_transactions (kind, provider, payment_id, description, actor, created_at_ms) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+    [t.kind, t.provider, t.paymentId, t.description, t.actor, nowMs],
+  );
+  if (row === undefined) throw new Error('INSERT … RETURNING gave no row');
+  return row.id;
+}
+
+export async function insertPosting(tx: Tx, transactionId: number, accountId: number, amountMinor: number, balanceAfterMinor: number, nowMs: number): Promise<void> {
+  await tx.run('INSERT INTO ledger_postings (transaction_id, account_id, amount_minor, balance_after_minor, created_at_ms) VALUES (?, ?, ?, ?, ?)', [
+    transactionId,
+    accountId,
+    amountMinor,
+    balanceAfterMinor,
+    nowMs,
+  ]);
+}
+
+export interface StatementFilter {
+  fromMs?: number;
+  toMs?: number;
+  provider?: string;
+  type?: string;
+}
+
+export interface StatementRow {
+  id: number;
+  created_at_ms: number;
+  kind: string;
+  balance_after_minor: number;
+  amount_minor: number;
+  provider: string;
+  payment_id: number | null;
+  description: string;
+}
+
+function statementWhere(accountId: number, filter: StatementFilter): { sql: string; params: SqlValue[] } {
+  const clauses = ['p.account_id = ?'];
+  const params: SqlValue[] = [accountId];
+  const add = (clause: string, value: SqlValue | undefined): void => {
+    if (value === undefined) return;
+    clauses.push(clause);
+    params.push(value);
+  };
+  add('p.created_at_ms >= ?', filter.fromMs);
+  add('p.created_at_ms <= ?', filter.toMs);
+  add('t.provider = ?', filter.provider);
+  add('t.kind = ?', filter.type);
+  return { sql: clauses.join(' AND '), params };
+}
+
+const STATEMENT_SELECT = `SELECT p.id, p.created_at_ms, t.kind, p.balance_after_minor, p.amount_minor, t.provider, t.payment_id, t.description
+  FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id`;
+
+export async function statementPage(q: Tx, accountId: number, filter: StatementFilter, limit: number, start: number): Promise<{ rows: StatementRow[]; count: number }> {
+  const where = statementWhere(accountId, filter);
+  const rows = await q.all<StatementRow>(`${STATEMENT_SELECT} WHERE ${where.sql} ORDER BY p.id LIMIT ? OFFSET ?`, [...where.params, limit, start]);
+  const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id WHERE ${where.sql}`, where.params);
+  return { rows, count: total?.n ?? 0 };
+}
+
+/** Entries after `afterId`, in id order: keyset pages for streaming however long the statement is. */
+export function statementAfter(q: Tx, accountId: number, filter: StatementFilter, afterId: number, limit: number): Promise<StatementRow[]> {
+  const where = statementWhere(accountId, filter);
+  return q.all<StatementRow>(`${STATEMENT_SELECT} WHERE ${where.sql} AND p.id > ? ORDER BY p.id LIMIT ?`, [...where.params, afterId, limit]);
+}
+
+// ---- verification: recompute everything from the postings -----------------------------------
+
+export function unbalancedTransactions(q: Tx): Promise<{ id: number; total: number; postings: number }[]> {
+  return q.all(
+    `SELECT t.id, COALESCE(SUM(p.amount_minor), 0) AS total, COUNT(p.id) AS postings
+     FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
+     GROUP BY t.id HAVING COALESCE(SUM(p.amount_minor), 0) <> 0 OR COUNT(p.id) < 2`,
+  );
+}
+
+export function balanceMismatches(q: Tx): Promise<{ code: string; stored: number; computed: number }[]> {
+  return q.all(
+    `SELECT a.code, a.balance_minor AS stored, COALESCE(SUM(p.amount_minor), 0) AS computed
+     FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.account_id = a.id
+     GROUP BY a.id, a.code, a.balance_minor HAVING a.balance_minor <> COALESCE(SUM(p.amount_minor), 0)`,
+  );
+}
+
+/** Postings whose balance-after is not the running sum of the account's postings up to them. */
+export function brokenRunningBalances(q: Tx): Promise<{ code: string; posting_id: number }[]> {
+  return q.all(
+    `SELECT code, posting_id FROM (
+       SELECT a.code, p.id AS posting_id, p.balance_after_minor,
+              SUM(p.amount_minor) OVER (PARTITION BY p.account_id ORDER BY p.id) AS running_minor
+       FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
+     ) x WHERE balance_after_minor <> running_minor`,
+  );
+}
+
+export function overdrawnAccounts(q: Tx): Promise<{ code: string; lowest: number }[]> {
+  return q.all(
+    `SELECT a.code, MIN(p.balance_after_minor) AS lowest FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
+     WHERE a.overdraft_limit_minor IS NOT NULL
+     GROUP BY a.id, a.code, a.overdraft_limit_minor HAVING MIN(p.balance_after_minor) < -a.overdraft_limit_minor`,
+  );
+}

@@ -1,0 +1,173 @@
+// /v3/rechargeProviders — MyQ's credit-recharging API: providers and the payment lifecycle.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+
+import { principalOf } from '../auth/guard.js';
+import { hasRight } from '../auth/scopes.js';
+import type { Clock } from '../clock.js';
+import { forbidden } from '../errors.js';
+import { remember } from '../idempotency/plugin.js';
+import { fromMinor } from '../money.js';
+import { errorResponses } from '../schemas.js';
+
+import {
+  CommitResultSchema,
+  CreatedPaymentSchema,
+  CreatePaymentBody,
+  PaymentListQuery,
+  PaymentListSchema,
+  PaymentParams,
+  PaymentSchema,
+  ProviderListQuery,
+  ProviderListSchema,
+  ProviderParams,
+  ProviderPatchBody,
+  ProviderSchema,
+  RollbackBody,
+  UpdatePaymentBody,
+  type PaymentView,
+} from './schemas.js';
+import type { RechargeProvider } from './providers.js';
+import type { RechargeService } from './service.js';
+import type { PaymentRow } from './store.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoToMs = (text: string | undefined): number | undefined => (text === undefined ? undefined : Date.parse(text));
+
+export function paymentView(row: PaymentRow, detail = false): PaymentView {
+  const view: PaymentView = {
+    id: row.id,
+    userId: row.user_id,
+    amount: fromMinor(row.amount_minor, row.currency),
+    currency: row.currency,
+    state: row.state,
+    created: iso(row.created_at_ms),
+    updated: iso(row.updated_at_ms),
+    expires: iso(row.expires_at_ms),
+    paymentNo: row.id,
+    provider: row.provider,
+    description: row.description,
+  };
+  if (!detail) return view;
+  return { ...view, params: JSON.parse(row.params) as Record<string, unknown>, ...(row.reason === null ? {} : { reason: row.reason }) };
+}
+
+const createdView = (row: PaymentRow): { id: string; userId: number; amount: number; description: string; params: Record<string, unknown> } => ({
+  id: String(row.id),
+  userId: row.user_id,
+  amount: fromMinor(row.amount_minor, row.currency),
+  description: row.description,
+  params: JSON.parse(row.params) as Record<string, unknown>,
+});
+
+function providerView(provider: RechargeProvider, enabled?: boolean): { name: string; reference: string; description: string; params: string[]; enabled?: boolean } {
+  return { name: provider.name, reference: provider.reference, description: provider.description, params: [...provider.params], ...(enabled === undefined ? {} : { enabled }) };
+}
+
+export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeService; clock: Clock }> = async (app, { recharge, clock }) => {
+  const tags = ['recharge'];
+  const managed = { scope: 'credit', right: 'managePayments' } as const;
+
+  app.get(
+    '/v3/rechargeProviders',
+    {
+      config: { auth: { scope: 'credit' } },
+      schema: { tags, summary: 'List the enabled recharge providers', querystring: ProviderListQuery, response: { 200: ProviderListSchema, ...errorResponses(400) } },
+    },
+    async (request) => {
+      const all = request.query.all === true;
+      if (all && !hasRight(principalOf(request).rights, 'manageSettings')) throw forbidden('listing disabled providers needs the right manageSettings');
+      const providers = (await recharge.listProviders(all)).map((p) => providerView(p.provider, all ? p.enabled : undefined));
+      return { providers, count: providers.length };
+    },
+  );
+
+  app.patch(
+    '/v3/rechargeProviders/:reference',
+    {
+      config: { auth: { scope: 'credit', right: 'manageSettings' } },
+      schema: { tags, summary: 'Enable or disable a provider', params: ProviderParams, body: ProviderPatchBody, response: { 200: ProviderSchema, ...errorResponses(400, 404) } },
+    },
+    async (request) => {
+      await recharge.setEnabled(request.params.reference, request.body.enabled);
+      return providerView(recharge.provider(request.params.reference), request.body.enabled);
+    },
+  );
+
+  app.get(
+    '/v3/rechargeProviders/:reference/payments',
+    {
+      config: { auth: managed },
+      schema: { tags, summary: 'List payments', params: ProviderParams, querystring: PaymentListQuery, response: { 200: PaymentListSchema, ...errorResponses(400, 404) } },
+    },
+    async (request) => {
+      const { userId, state, from, to, limit, start } = request.query;
+      const { rows, count } = await recharge.list(request.params.reference, { userId, state, fromMs: isoToMs(from), toMs: isoToMs(to) }, limit, start);
+      return { payments: rows.map((row) => paymentView(row)), count };
+    },
+  );
+
+  app.get(
+    '/v3/rechargeProviders/:reference/payments/:id',
+    {
+      config: { auth: managed },
+      schema: { tags, summary: 'Get a payment', params: PaymentParams, response: { 200: PaymentSchema, ...errorResponses(400, 404) } },
+    },
+    async (request) => paymentView(await recharge.get(request.params.reference, request.params.id), true),
+  );
+
+  app.post(
+    '/v3/rechargeProviders/:reference/payments',
+    {
+      config: { auth: managed, idempotent: true },
+      schema: {
+        tags,
+        summary: 'Create a payment',
+        description: 'Uncommitted until committed; expires after PURSE_PAYMENT_TTL_SECONDS. Takes an Idempotency-Key header.',
+        params: ProviderParams,
+        body: CreatePaymentBody,
+        response: { 200: CreatedPaymentSchema, ...errorResponses(400, 404, 409) },
+      },
+    },
+    async (request) => {
+      const row = await recharge.create(request.params.reference, request.body, principalOf(request), remember(request, 200, createdView, clock));
+      return createdView(row);
+    },
+  );
+
+  app.patch(
+    '/v3/rechargeProviders/:reference/payments/:id',
+    {
+      config: { auth: managed, idempotent: true },
+      schema: { tags, summary: 'Update a created payment', params: PaymentParams, body: UpdatePaymentBody, response: { 204: Type.Null(), ...errorResponses(400, 404, 409) } },
+    },
+    async (request, reply) => {
+      await recharge.update(request.params.reference, request.params.id, request.body, remember(request, 204, () => null, clock));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v3/rechargeProviders/:reference/payments/:id/commit',
+    {
+      config: { auth: managed, idempotent: true },
+      schema: { tags, summary: 'Commit a payment: the credit is topped up', params: PaymentParams, response: { 200: CommitResultSchema, ...errorResponses(400, 404, 409) } },
+    },
+    async (request) => {
+      const render = (row: PaymentRow): { amount: number } => ({ amount: fromMinor(row.amount_minor, row.currency) });
+      return render(await recharge.commit(request.params.reference, request.params.id, principalOf(request), remember(request, 200, render, clock)));
+    },
+  );
+
+  app.post(
+    '/v3/rechargeProviders/:reference/payments/:id/rollback',
+    {
+      config: { auth: managed, idempotent: true },
+      schema: { tags, summary: 'Roll a payment back', params: PaymentParams, body: RollbackBody, response: { 200: PaymentSchema, ...errorResponses(400, 404, 409) } },
+    },
+    async (request) => {
+      const render = (row: PaymentRow): PaymentView => paymentView(row, true);
+      return render(await recharge.rollback(request.params.reference, request.params.id, request.body?.reason ?? '', remember(request, 200, render, clock)));
+    },
+  );
+};

@@ -1,0 +1,31 @@
+// Expires overdue recharge payments (releasing what they held) and forgets old idempotency keys:
+// once at start, then on a timer. One sweep at a time; a failed sweep is logged and retried later.
+import type { FastifyBaseLogger } from 'fastify';
+
+import type { Context } from '../context.js';
+import { IDEMPOTENCY_TTL_MS } from '../idempotency/plugin.js';
+import { deleteOlderThan } from '../idempotency/store.js';
+
+export function startSweeper(ctx: Context, log: FastifyBaseLogger): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const sweep = async (): Promise<void> => {
+    try {
+      const expired = await ctx.recharge.expireOverdue();
+      const forgotten = await ctx.db.write((tx) => deleteOlderThan(tx, ctx.clock.nowMs() - IDEMPOTENCY_TTL_MS));
+      if (expired + forgotten > 0) log.info({ expired, forgotten }, 'sweep: expired overdue payments, forgot old idempotency keys');
+    } catch (error) {
+      log.error({ err: error }, 'sweep failed; will try again');
+    }
+  };
+  running = sweep();
+  const timer = setInterval(() => {
+    running = running.then(sweep);
+  }, ctx.config.sweepIntervalSeconds * 1000);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
