@@ -118,7 +118,7 @@ function installBodyParsers(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    json(request, text, done);
+    void json(request, text, done);
   });
   app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => {
     done(null, body);

@@ -22,6 +22,12 @@ export interface ManualResult {
   balanceMinor: number;
 }
 
+interface ParsedRow {
+  line: number;
+  user: string;
+  amountMinor: number;
+}
+
 interface BulkRow {
   line: number;
   userId: number;
@@ -81,25 +87,11 @@ export class ManualRechargeService {
     }
     if (records.length > MAX_BULK_ROWS + 1) throw invalid(`at most ${MAX_BULK_ROWS} rows`, [{ field: 'body', problem: `has more than ${MAX_BULK_ROWS} rows` }]);
     const problems: ErrorDetail[] = [];
-    const parsed: { line: number; user: string; amountMinor: number }[] = [];
+    const parsed: ParsedRow[] = [];
     records.forEach(({ record, info }, index) => {
-      const line = info.lines;
-      const [user = '', amount = ''] = record;
-      const fail = (problem: string): void => {
-        problems.push({ field: `line ${line}`, problem });
-      };
-      if (record.length !== 2) return fail(`needs 2 columns (user${delimiter}amount), has ${record.length}`);
-      let amountMinor: number;
-      try {
-        amountMinor = toMinor(amount, this.ledger.currency, 'amount');
-      } catch (error) {
-        // A first row whose amount is not a number is the optional header.
-        if (index === 0) return;
-        return fail(error instanceof AppError ? error.message : 'amount is not valid');
-      }
-      if (user === '') return fail('user is empty');
-      if (amountMinor === 0) return fail('amount must not be zero');
-      parsed.push({ line, user, amountMinor });
+      const row = this.parseRow(record, info.lines, delimiter, index === 0);
+      if (typeof row === 'string') problems.push({ field: `line ${info.lines}`, problem: row });
+      else if (row !== null) parsed.push(row);
     });
     const ids = await this.users.idsByUsername(parsed.map((r) => r.user));
     const rows: BulkRow[] = [];
@@ -111,5 +103,22 @@ export class ManualRechargeService {
     if (problems.length > 0) throw invalid(`${problems.length} bad row${problems.length === 1 ? '' : 's'}; nothing was recharged`, problems);
     if (rows.length === 0) throw invalid('the CSV has no rows', [{ field: 'body', problem: 'no user;amount rows' }]);
     return rows;
+  }
+
+  /** A row, the problem with it, or null for the optional header. */
+  private parseRow(record: string[], line: number, delimiter: string, first: boolean): ParsedRow | string | null {
+    const [user = '', amount = ''] = record;
+    if (record.length !== 2) return `needs 2 columns (user${delimiter}amount), has ${record.length}`;
+    let amountMinor: number;
+    try {
+      amountMinor = toMinor(amount, this.ledger.currency, 'amount');
+    } catch (error) {
+      // A first row whose amount is not a number is the optional header.
+      if (first) return null;
+      return error instanceof AppError ? error.message : 'amount is not valid';
+    }
+    if (user === '') return 'user is empty';
+    if (amountMinor === 0) return 'amount must not be zero';
+    return { line, user, amountMinor };
   }
 }

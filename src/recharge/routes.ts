@@ -163,11 +163,15 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
     '/v3/rechargeProviders/:reference/payments/:id/rollback',
     {
       config: { auth: managed, idempotent: true },
+      // MyQ clients may send no body at all; that is a rollback without a reason.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: { tags, summary: 'Roll a payment back', params: PaymentParams, body: RollbackBody, response: { 200: PaymentSchema, ...errorResponses(400, 404, 409) } },
     },
     async (request) => {
       const render = (row: PaymentRow): PaymentView => paymentView(row, true);
-      return render(await recharge.rollback(request.params.reference, request.params.id, request.body?.reason ?? '', remember(request, 200, render, clock)));
+      return render(await recharge.rollback(request.params.reference, request.params.id, request.body.reason ?? '', remember(request, 200, render, clock)));
     },
   );
 };
