@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `purse` command line. Every setting of config.ts is also a flag here; errors are one line
 // on stderr and a non-zero exit.
+import fs from 'node:fs';
+
 import { Command, Option } from 'commander';
 
 import { CLI_ACTOR } from './auth/principal.js';
@@ -9,6 +11,7 @@ import { bootstrap, describeBootstrap } from './bootstrap.js';
 import { CONFIG_ITEMS, ConfigError, loadConfig, rawFromEnv, type ConfigKey, type RawConfig } from './config.js';
 import { createContext, type Context } from './context.js';
 import { AppError } from './errors.js';
+import { currencyExponent, formatMinor } from './money.js';
 import { startSweeper } from './recharge/sweeper.js';
 import { buildServer, VERSION } from './server.js';
 
@@ -181,6 +184,68 @@ user
       console.log(`${updated.username} now has: ${updated.rights.join(', ')}`);
     });
   });
+
+program
+  .command('recharge')
+  .description("recharge a person's credit by hand (a negative amount lowers it), or many people from a CSV of user;amount rows")
+  .argument('[user]', 'username or id')
+  .argument('[amount]', 'in major units, e.g. 13 or -2.50')
+  .option('--csv <file>', 'MyQ bulk-recharge CSV: all rows or none')
+  .option('--description <text>', 'shown in the statement', '')
+  .action(async (reference: string | undefined, amount: string | undefined, options: { csv?: string; description: string }, command: Command) => {
+    if (options.csv === undefined && (reference === undefined || amount === undefined)) throw new AppError('invalid', 'give USER AMOUNT, or --csv FILE');
+    await withContext(command, async (ctx) => {
+      if (options.csv !== undefined) {
+        const result = await ctx.manual.bulk(fs.readFileSync(options.csv, 'utf8'), CLI_ACTOR);
+        console.log(`recharged ${result.count} rows, ${formatMinor(result.totalMinor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency} in all`);
+        return;
+      }
+      const target = await ctx.users.resolve(reference ?? '');
+      const result = await ctx.manual.recharge(target.id, 'credit', amount, options.description, CLI_ACTOR);
+      console.log(`${target.username}: balance ${formatMinor(result.balanceMinor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}`);
+    });
+  });
+
+const ledger = program.command('ledger').description('the double-entry ledger');
+
+ledger
+  .command('verify')
+  .description('recompute every balance from the postings; exit 1 with a report on any mismatch')
+  .action(async (_options: unknown, command: Command) => {
+    await withContext(command, async (ctx) => {
+      const problems = [...(await ctx.ledger.verify()), ...(await ctx.recharge.verify())];
+      if (problems.length === 0) {
+        console.log('ledger verified: every transaction balances, every balance matches its postings');
+        return;
+      }
+      for (const problem of problems) console.log(problem);
+      throw new AppError('conflict', `ledger verification found ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
+    });
+  });
+
+const provider = program.command('provider').description('recharge providers');
+
+provider
+  .command('list')
+  .description('list recharge providers and whether each is enabled')
+  .action(async (_options: unknown, command: Command) => {
+    await withContext(command, async (ctx) => {
+      for (const p of await ctx.recharge.listProviders(true)) console.log(`${p.provider.reference}  ${p.enabled ? 'enabled ' : 'DISABLED'}  ${p.provider.name}`);
+    });
+  });
+
+for (const [name, enabled] of [['enable', true], ['disable', false]] as const) {
+  provider
+    .command(name)
+    .description(`${name} a recharge provider`)
+    .argument('<reference>')
+    .action(async (reference: string, _options: unknown, command: Command) => {
+      await withContext(command, async (ctx) => {
+        await ctx.recharge.setEnabled(reference, enabled, CLI_ACTOR);
+        console.log(`${reference} ${enabled ? 'enabled' : 'disabled'}`);
+      });
+    });
+}
 
 async function updateUser(command: Command, reference: string, patch: { password?: string; pin?: string }, done: string): Promise<void> {
   if (patch.password !== undefined && (patch.password.length < 8 || patch.password.length > 256)) {

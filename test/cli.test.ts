@@ -93,6 +93,27 @@ for (const engine of ENGINES) {
       assert.match(purse(['client', 'list'], env).stdout, /REVOKED/);
       assert.equal(purse(['client', 'revoke', id], env).status, 1);
     });
+
+    test('recharge by hand and from a CSV, providers, ledger verify', () => {
+      const one = purse(['recharge', 'dora', '12.50', '--description', 'desk'], env);
+      assert.equal(one.status, 0, one.stderr);
+      assert.match(one.stdout, /dora: balance 12\.50 EUR/);
+      assert.match(purse(['recharge', 'dora', '-20'], env).stderr, /^purse: the credit balance is too low/);
+      const csv = `${database.dataDir}/bulk.csv`;
+      fs.writeFileSync(csv, 'user;amount\ndora;1\ndora;2.25\n');
+      assert.match(purse(['recharge', '--csv', csv], env).stdout, /recharged 2 rows, 3\.25 EUR in all/);
+      fs.writeFileSync(csv, 'dora;1\nghost;2\n');
+      const bad = purse(['recharge', '--csv', csv], env);
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /^purse: 1 bad row; nothing was recharged/);
+      assert.match(purse(['provider', 'disable', 'external'], env).stdout, /external disabled/);
+      assert.match(purse(['provider', 'list'], env).stdout, /external {2}DISABLED/);
+      assert.equal(purse(['provider', 'enable', 'external'], env).status, 0);
+      assert.equal(purse(['provider', 'enable', 'nope'], env).status, 1);
+      const verified = purse(['ledger', 'verify'], env);
+      assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+      assert.match(verified.stdout, /ledger verified/);
+    });
   });
 }
 

@@ -52,7 +52,9 @@ export const StatementSchema = Type.Object({
 
 export const RechargeBody = Type.Object(
   {
-    amount: Type.Union([Type.Number(), Type.String({ maxLength: 32 })], { description: 'major units; negative lowers the credit' }),
+    // Unknown on purpose: schema type coercion would turn "1e2" into 100 and true into 1;
+    // money.ts converts the JSON number or decimal text exactly, or says what is wrong.
+    amount: Type.Unknown({ description: 'major units, a JSON number or decimal text; negative lowers the credit' }),
     description: Type.Optional(Type.String({ maxLength: 500 })),
   },
   { additionalProperties: false },

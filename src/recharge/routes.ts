@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { principalOf } from '../auth/guard.js';
+import { actorOf } from '../auth/principal.js';
 import { hasRight } from '../auth/scopes.js';
 import type { Clock } from '../clock.js';
 import { forbidden } from '../errors.js';
@@ -89,7 +90,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
       schema: { tags, summary: 'Enable or disable a provider', params: ProviderParams, body: ProviderPatchBody, response: { 200: ProviderSchema, ...errorResponses(400, 404) } },
     },
     async (request) => {
-      await recharge.setEnabled(request.params.reference, request.body.enabled);
+      await recharge.setEnabled(request.params.reference, request.body.enabled, actorOf(principalOf(request)));
       return providerView(recharge.provider(request.params.reference), request.body.enabled);
     },
   );

@@ -2,7 +2,8 @@
 //   created → committed | rolledBack | expired
 // Only a live `created` payment can be updated, committed or rolled back; anything else is a 409
 // naming the state. Commit flips the state and posts the ledger transaction in one write unit.
-import { actorOf, type Principal } from '../auth/principal.js';
+import { recordAudit } from '../audit.js';
+import { actorOf, type Actor, type Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { Db, Tx } from '../db/index.js';
 import { AppError, conflict, invalid, notFound } from '../errors.js';
@@ -66,9 +67,13 @@ export class RechargeService {
     return all.filter((p) => includeDisabled || p.enabled);
   }
 
-  async setEnabled(reference: string, enabled: boolean): Promise<void> {
+  async setEnabled(reference: string, enabled: boolean, actor: Actor): Promise<void> {
     this.provider(reference);
-    await this.db.write((tx) => store.setProviderEnabled(tx, reference, enabled, this.clock.nowMs()));
+    await this.db.write(async (tx) => {
+      const now = this.clock.nowMs();
+      await store.setProviderEnabled(tx, reference, enabled, now);
+      await recordAudit(tx, actor, { action: enabled ? 'provider.enable' : 'provider.disable', subject: `provider:${reference}` }, now);
+    });
   }
 
   // ---- the lifecycle --------------------------------------------------------------------------
