@@ -51,9 +51,9 @@ for (const engine of ENGINES) {
     });
 
     test('migrations apply once; running them again changes nothing', async () => {
-      const first = await migrate(db);
+      const first = await migrate(db, 'EUR');
       assert.deepEqual(first, MIGRATIONS.map((m) => m.version));
-      assert.deepEqual(await migrate(db), []);
+      assert.deepEqual(await migrate(db, 'EUR'), []);
     });
   });
 }
