@@ -5,13 +5,13 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 
 import { installGuard } from './auth/guard.js';
 import { authRoutes } from './auth/routes.js';
 import { SCOPES } from './auth/scopes.js';
 import type { Context } from './context.js';
-import { AppError, OAuthError, type ErrorDetail } from './errors.js';
+import { AppError, invalid, OAuthError, type ErrorDetail } from './errors.js';
 import { installMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import type { ErrorBody } from './schemas.js';
@@ -56,7 +56,13 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     bodyLimit: ctx.config.bodyLimitBytes,
     // Unknown fields are refused with a 400 naming them, not silently dropped; every bad field is
     // reported, not only the first.
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+    // strictNumbers: "Infinity" and "1e400" in a query or path are not numbers.
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, strictNumbers: true } },
+    // Fastify's own early errors (a malformed URL escape …) get the same body as every other error.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const { status, body } = errorResponse(error);
+      void reply.code(status).send(body);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -64,6 +70,14 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     if (error instanceof AppError) void reply.headers(error.headers);
     return reply.code(status).send(body);
+  });
+  app.addHook('preValidation', async (request) => {
+    const schema = request.routeOptions.schema;
+    rejectNonFiniteNumbers(request.params, schema?.params, 'params');
+    rejectNonFiniteNumbers(request.query, schema?.querystring, 'querystring');
+    rejectNulCharacters(request.params, 'params');
+    rejectNulCharacters(request.query, 'querystring');
+    rejectNulCharacters(request.body, 'body');
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ code: 404, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, data: [] } satisfies ErrorBody),
@@ -107,10 +121,11 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
 /**
  * JSON as Fastify parses it (prototype-poisoning checks included), except that an empty body is
  * no body: MyQ clients POST commit with `Content-Type: application/json` and nothing after it.
- * CSV arrives as text, for the bulk recharge.
  */
 function installBodyParsers(app: FastifyInstance): void {
   const json = app.getDefaultJsonParser('error', 'error');
+  // Fastify reads text/plain bodies by default; no route of Purse takes one, so they are a 415.
+  app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString();
@@ -120,9 +135,31 @@ function installBodyParsers(app: FastifyInstance): void {
     }
     void json(request, text, done);
   });
-  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => {
-    done(null, body);
-  });
+}
+
+/**
+ * Ajv's type coercion turns "Infinity" and "1e400" into ±Infinity and then lets them past
+ * minimum/maximum; numeric path and query values are checked for finiteness before it runs.
+ */
+function rejectNonFiniteNumbers(values: unknown, schema: unknown, part: string): void {
+  if (typeof values !== 'object' || values === null || typeof schema !== 'object' || schema === null) return;
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  for (const [key, value] of Object.entries(values)) {
+    const type = properties[key]?.type;
+    if ((type !== 'integer' && type !== 'number') || typeof value !== 'string') continue;
+    if (!Number.isFinite(Number(value))) throw invalid(`${part}.${key} must be a finite number`, [{ field: `${part}.${key}`, problem: 'must be a finite number' }]);
+  }
+}
+
+/** Walks a parsed request part, bounded in depth, so that no step below has to care. */
+function rejectNulCharacters(value: unknown, path: string, depth = 0): void {
+  if (typeof value === 'string') {
+    // PostgreSQL cannot store U+0000 in text, and no field of Purse has a use for it.
+    if (value.includes('\u0000')) throw invalid(`${path} must not contain NUL characters`, [{ field: path, problem: 'contains a NUL character (U+0000)' }]);
+    return;
+  }
+  if (typeof value !== 'object' || value === null || depth > 32) return;
+  for (const [key, child] of Object.entries(value)) rejectNulCharacters(child, `${path}.${key}`, depth + 1);
 }
 
 /** The one mapping from errors to HTTP: AppError as it says, Fastify's 4xx as they are, else 500. */

@@ -30,6 +30,10 @@ const CSV_COLUMNS: (keyof StatementEntry)[] = ['id', 'date', 'type', 'balance', 
 
 export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = async (app, { ledger, recharge, manual, clock }) => {
   const tags = ['credit'];
+  // Only this plugin's routes (the bulk recharge) take CSV; everywhere else text/csv is a 415.
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, body);
+  });
   const UserParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
   app.get(

@@ -32,7 +32,7 @@ for (const engine of ENGINES) {
     let ben: number;
 
     const recharge = (uid: number, amount: unknown, description = '') =>
-      t.inject({ method: 'POST', url: `/v3/users/${uid}/accounts/credit/recharge`, headers: admin, payload: { amount, description } as object });
+      t.inject({ method: 'POST', url: `/v3/users/${uid}/accounts/credit/recharge`, headers: admin, payload: { amount, description } });
     const balance = async (uid: number) => (await t.inject({ method: 'GET', url: `/v3/users/${uid}/accounts/credit/balance`, headers: admin })).json<{ amount: number }>().amount;
     const statement = async (uid: number, query = '') => (await t.inject({ method: 'GET', url: `/v3/users/${uid}/accounts/credit/statement${query}`, headers: admin })).json<{ entries: Entry[]; count: number }>();
     const bulk = (csv: string) => t.inject({ method: 'POST', url: '/v3/credit/bulkRecharge', headers: { ...admin, 'content-type': 'text/csv' }, payload: csv });
@@ -104,7 +104,7 @@ for (const engine of ENGINES) {
       const res = await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts/credit/statement`, headers: { ...admin, accept: 'text/csv' } });
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^text\/csv/);
-      const rows = parse(res.body, { columns: true }) as Record<string, string>[];
+      const rows = parse<Record<string, string>>(res.body, { columns: true });
       const json = await statement(ann);
       assert.equal(rows.length, json.count);
       assert.deepEqual(rows.map((r) => [r.type, Number(r.value), Number(r.balance), r.provider]), json.entries.map((e) => [e.type, e.value, e.balance, e.provider]));

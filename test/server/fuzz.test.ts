@@ -1,7 +1,7 @@
 // Property tests over every route the OpenAPI document lists: whatever the body, query string, path
 // parameter and content type, the server answers below 500, and every 4xx is the one error body
 // `{ code, message, data }`. Plus the fixed edges: the body limit, a refused content type, an
-// unknown route, broken JSON. Set FUZZ_SEED to replay a run.
+// unknown route, broken JSON. Set FUZZ_SEED to replay a run, FUZZ_RUNS for a longer one.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { CLI_ACTOR } from '../../src/auth/principal.js';
 import { ADMIN_PASSWORD, BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
 
-const NUM_RUNS = 60;
+const NUM_RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 const SEED = process.env.FUZZ_SEED === undefined || process.env.FUZZ_SEED === '' ? undefined : Number(process.env.FUZZ_SEED);
 
 // ---- the OpenAPI document, as much of it as the generators need ------------------------------------
@@ -27,7 +27,9 @@ interface JsonSchema {
   minLength?: number;
   maxLength?: number;
   maxItems?: number;
+  uniqueItems?: boolean;
   pattern?: string;
+  required?: string[];
 }
 
 interface OpenApiOperation {
@@ -48,6 +50,7 @@ interface Route {
   guarded: boolean;
   query: [string, JsonSchema][];
   body: [string, JsonSchema][];
+  required: string[];
 }
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace']);
@@ -61,11 +64,12 @@ function routesOf(doc: OpenApiDocument): Route[] {
       const content = op.requestBody?.content ?? {};
       const bodySchema = content['application/json']?.schema ?? Object.values(content)[0]?.schema;
       routes.push({
-        method: method.toUpperCase() as Method,
+        method: method.toUpperCase(),
         template,
         guarded: op.security !== undefined,
         query,
         body: Object.entries(bodySchema?.properties ?? {}),
+        required: bodySchema?.required ?? [],
       });
     }
   }
@@ -86,22 +90,28 @@ function near(schema: JsonSchema, depth = 0): fc.Arbitrary<unknown> {
   switch (schema.type) {
     case 'string': {
       const maxLength = Math.min(schema.maxLength ?? 64, 64);
-      const plain = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '@', '-', ':', '\u0000', 'é', '😀'), minLength: schema.minLength ?? 0, maxLength });
-      if (schema.pattern === undefined) return fc.oneof(plain, anyText);
+      const plain = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '@', '-', ':', '\t', 'é', '😀', 'ß', 'İ', '\u212a'), minLength: schema.minLength ?? 0, maxLength });
+      if (schema.pattern === undefined) return fc.oneof({ weight: 4, arbitrary: plain }, { weight: 1, arbitrary: anyText });
       const matching = fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length <= (schema.maxLength ?? 64));
-      return fc.oneof(matching, plain);
+      return fc.oneof({ weight: 6, arbitrary: matching }, { weight: 1, arbitrary: plain });
     }
     case 'integer': {
       const min = clampSafe(schema.minimum, -1e6);
       const max = clampSafe(schema.maximum, 1e6);
-      return fc.oneof(fc.integer({ min, max }), fc.constantFrom(min, max, min - 1, max + 1));
+      return fc.oneof({ weight: 4, arbitrary: fc.integer({ min, max }) }, { weight: 1, arbitrary: fc.constantFrom(min, max, min - 1, max + 1) });
     }
     case 'number':
       return fc.double();
     case 'boolean':
       return fc.boolean();
-    case 'array':
-      return fc.array(near(schema.items ?? {}, depth + 1), { maxLength: Math.min(schema.maxItems ?? 4, 8) + 1 });
+    case 'array': {
+      const items = near(schema.items ?? {}, depth + 1);
+      const maxLength = Math.min(schema.maxItems ?? 4, 8);
+      return fc.oneof(
+        { weight: 6, arbitrary: schema.uniqueItems === true ? fc.uniqueArray(items, { maxLength, selector: (v) => JSON.stringify(v) }) : fc.array(items, { maxLength }) },
+        { weight: 1, arbitrary: fc.array(items, { maxLength: maxLength + 2 }) },
+      );
+    }
     case 'object': {
       if (depth > 2) return fc.object();
       const fields = Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, s]) => [k, near(s, depth + 1)]));
@@ -124,15 +134,48 @@ const TOKEN_HINTS: Record<string, fc.Arbitrary<unknown>> = {
   ),
 };
 
+/** Values that collide with what is stored (taken usernames, a PIN, a card): the 409 paths. */
+const FIELD_HINTS: Record<string, fc.Arbitrary<unknown>> = {
+  username: fc.constantFrom('admin', 'ADMIN', 'fuzz-victim-1', 'Fuzz-Victim-2', 'ﬀ-ligature'),
+  pin: fc.constantFrom('1234', '12345678'),
+  cards: fc.constantFrom(['CARD-0001'], ['card-0001'], ['CARD-0001', 'CARD-0002']),
+};
+
+/** Whole token requests that could succeed: the grants are reached, not only the first check. */
+const tokenRequest = fc.record(
+  {
+    grant_type: fc.constantFrom('client_credentials', 'login_info', 'refresh_token'),
+    client_id: fc.oneof({ weight: 4, arbitrary: fc.constant(BOOT_CLIENT_ID) }, { weight: 1, arbitrary: anyText }),
+    client_secret: fc.oneof({ weight: 3, arbitrary: fc.constant(BOOT_CLIENT_SECRET) }, { weight: 1, arbitrary: anyText }),
+    scope: TOKEN_HINTS.scope ?? fc.string(),
+    login_info: TOKEN_HINTS.login_info ?? fc.object(),
+    refresh_token: anyText,
+  },
+  { requiredKeys: ['grant_type', 'client_id', 'client_secret'] },
+);
+
 function bodyArbitrary(route: Route): fc.Arbitrary<unknown> {
-  const field = ([name, schema]: [string, JsonSchema]): [string, fc.Arbitrary<unknown>] => {
-    const hint = route.template === '/api/auth/token' ? TOKEN_HINTS[name] : undefined;
-    const choices = [near(schema), fc.jsonValue(), anyText, ...(hint === undefined ? [] : [hint, hint])];
-    return [name, fc.oneof(...choices)];
+  const isToken = route.template === '/api/auth/token';
+  const hints = isToken ? TOKEN_HINTS : FIELD_HINTS;
+  // Near-valid: the schema's own fields with values that mostly pass, so that runs reach the services.
+  const nearField = ([name, schema]: [string, JsonSchema]): [string, fc.Arbitrary<unknown>] => {
+    const hint = hints[name];
+    const [hintWeight, nearWeight] = isToken ? [4, 1] : [1, 3];
+    return [name, hint === undefined ? near(schema) : fc.oneof({ weight: hintWeight, arbitrary: hint }, { weight: nearWeight, arbitrary: near(schema) })];
   };
-  const known = fc.record(Object.fromEntries(route.body.map(field)), { requiredKeys: [] });
-  const mixed = fc.tuple(known, fc.dictionary(anyText, fc.jsonValue(), { maxKeys: 3 })).map(([valid, random]) => ({ ...random, ...valid }));
-  return fc.oneof({ weight: 1, arbitrary: fc.jsonValue() }, { weight: 1, arbitrary: fc.object() }, { weight: 3, arbitrary: known }, { weight: 3, arbitrary: mixed });
+  // Wild: the same field names with anything at all in them.
+  const wildField = ([name, schema]: [string, JsonSchema]): [string, fc.Arbitrary<unknown>] => [name, fc.oneof(near(schema), fc.jsonValue(), anyText)];
+  const required = route.required.filter((name) => route.body.some(([field]) => field === name));
+  const nearBody = fc.record(Object.fromEntries(route.body.map(nearField)), { requiredKeys: required });
+  const wildBody = fc.record(Object.fromEntries(route.body.map(wildField)), { requiredKeys: [] });
+  const mixed = fc.tuple(wildBody, fc.dictionary(anyText, fc.jsonValue(), { minKeys: 1, maxKeys: 3 })).map(([valid, random]) => ({ ...random, ...valid }));
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.jsonValue() },
+    { weight: 1, arbitrary: fc.object() },
+    { weight: 6, arbitrary: isToken ? fc.oneof(tokenRequest, nearBody) : nearBody },
+    { weight: 2, arbitrary: wildBody },
+    { weight: 2, arbitrary: mixed },
+  );
 }
 
 const CONTENT_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'none'] as const;
@@ -152,8 +195,11 @@ function queryArbitrary(route: Route): fc.Arbitrary<string> {
   const own = fc.record(Object.fromEntries(route.query.map(([name, schema]) => [name, fc.oneof(anyText, near(schema).map((v) => (typeof v === 'string' ? v : JSON.stringify(v) ?? '')))])), {
     requiredKeys: [],
   });
-  const random = fc.dictionary(anyText, anyText, { maxKeys: 4 });
-  const encoded = fc.tuple(own, random).map(([mine, theirs]) => new URLSearchParams({ ...theirs, ...mine }).toString());
+  const random = fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: fc.dictionary(anyText, anyText, { maxKeys: 4 }) });
+  const encoded = fc.tuple(own, random).map(([mine, theirs]) => {
+    const pairs = Object.entries({ ...theirs, ...mine }).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, v]]));
+    return new URLSearchParams(pairs).toString();
+  });
   // Unencoded text, bad escapes and repeated keys, as a sloppy client writes them.
   const sloppy = fc.stringMatching(/^[A-Za-z0-9%&=[\]._~+,-]{0,40}$/);
   const repeated = fc.constantFrom(...route.query.map(([name]) => `${name}=1&${name}=2`), 'limit=1&limit=2', 'a[b]=1', '%zz=%', '=&&=', 'start=-1', 'limit=1e3');
@@ -171,9 +217,15 @@ function pathParamArbitrary(knownIds: number[]): fc.Arbitrary<string> {
     fc.constantFrom('0', '-0', '9007199254740991', '9007199254740992', '2147483648', '1e3', '0x10', '1.5', 'NaN', 'Infinity', '00042'),
   );
   const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' })).map(percentAll);
-  const verbatim = fc.constantFrom('%00', '..', '%2F', '%2e%2e', 'a%20b', '~', ';x', '💸');
+  const verbatim = fc.constantFrom('%', '%zz', '%E0%A4%A', '%00', '..', '%2F', '%2e%2e', 'a%20b', '~', ';x', '💸');
   const known = fc.constantFrom(...knownIds).map(String);
-  return fc.oneof(number, text, fc.string().map(encodeURIComponent), verbatim, known);
+  return fc.oneof(
+    { weight: 2, arbitrary: number },
+    { weight: 1, arbitrary: text },
+    { weight: 1, arbitrary: fc.string().map(encodeURIComponent) },
+    { weight: 1, arbitrary: verbatim },
+    { weight: 3, arbitrary: known },
+  );
 }
 
 // ---- what every answer must look like -------------------------------------------------------------------
@@ -193,6 +245,16 @@ function assertAnswer(res: LightMyRequestResponse, what: string): void {
   assert.equal(typeof code, 'number', `${what} → ${res.body}: code`);
   assert.equal(typeof message, 'string', `${what} → ${res.body}: message`);
   assert.ok(Array.isArray(data), `${what} → ${res.body}: data`);
+}
+
+
+/** A path segment as the server will see it, or null when its percent-escapes are broken. */
+function decodeOrNull(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }
 
 for (const engine of ENGINES) {
@@ -217,13 +279,8 @@ for (const engine of ENGINES) {
 
     /** Fastify coerces "1", "01", "1.0", "0x1"… to the same id: those go to a victim instead. */
     const spareAdmin = (param: string): string => {
-      let decoded = param;
-      try {
-        decoded = decodeURIComponent(param);
-      } catch {
-        return param;
-      }
-      return decoded.trim() !== '' && Number(decoded) === adminId ? String(victims[0] ?? 2) : param;
+      const decoded = decodeOrNull(param);
+      return decoded !== null && decoded.trim() !== '' && Number(decoded) === adminId ? String(victims[0] ?? 2) : param;
     };
 
     before(async () => {
@@ -251,6 +308,7 @@ for (const engine of ENGINES) {
           t.clock.advance(61_000);
           const adminToken = await t.adminToken();
           const isToken = route.template === '/api/auth/token';
+          const paramCount = route.template.match(/\{[^}]+\}/g)?.length ?? 0;
           const authorization: fc.Arbitrary<string | null> = isToken
             ? fc.oneof(
                 fc.constant(null),
@@ -260,11 +318,11 @@ for (const engine of ENGINES) {
               )
             : fc.constant(`Bearer ${adminToken}`);
           const request = fc.record({
-            path: fc.array(pathParamArbitrary(victims), { minLength: 1, maxLength: 1 }),
+            path: fc.array(pathParamArbitrary(victims), { minLength: paramCount, maxLength: paramCount }),
             query: fc.option(queryArbitrary(route), { nil: null }),
-            contentType: fc.constantFrom(...CONTENT_TYPES),
+            contentType: fc.oneof({ weight: 5, arbitrary: fc.constant(CONTENT_TYPES[0]) }, { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) }),
             body: fc.option(bodyArbitrary(route), { nil: undefined, freq: 8 }),
-            raw: fc.option(anyText, { nil: null, freq: 2 }),
+            raw: fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: anyText }),
             authorization,
           });
           await fc.assert(
@@ -273,14 +331,17 @@ for (const engine of ENGINES) {
               const path = route.template.replace(/\{[^}]+\}/g, () => spareAdmin(r.path[index++] ?? '1'));
               const url = r.query === null ? path : `${path}?${r.query}`;
               const hasBody = r.body !== undefined || r.raw !== null;
+              const payload = hasBody ? encodeBody(r.body, r.contentType, r.raw) : undefined;
+              // At most 15 token requests a minute: the failure limiter's 429 stays the exception.
+              if (isToken) t.clock.advance(4_000);
               const headers: Record<string, string> = {};
               if (r.authorization !== null) headers.authorization = r.authorization;
               if (hasBody && r.contentType !== 'none') headers['content-type'] = r.contentType;
               const options: InjectOptions = { method: route.method, url, headers, remoteAddress: nextAddress() };
-              if (hasBody) options.payload = encodeBody(r.body, r.contentType, r.raw);
+              if (payload !== undefined) options.payload = payload;
               try {
                 const res = await t.inject(options);
-                assertAnswer(res, `${route.method} ${url} [${r.contentType}] ${typeof options.payload === 'string' ? options.payload.slice(0, 300) : ''}`);
+                assertAnswer(res, `${route.method} ${url} [${r.contentType}] ${payload?.slice(0, 300) ?? ''}`);
               } finally {
                 await keepAdmin();
               }
@@ -341,6 +402,45 @@ for (const engine of ENGINES) {
           assert.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(payload)}: ${res.body}`);
           assertAnswer(res, `${method} ${url} ${JSON.stringify(payload)}`);
         }
+      }
+    });
+
+    // ---- inputs that once gave a 5xx or the wrong body; kept as regressions ----------
+
+    test('integer query values and ids that coerce to ±Infinity → 400, not 500', async () => {
+      const headers = bearer(await t.adminToken());
+      for (const url of ['/v3/users?limit=Infinity', '/v3/users?start=Infinity', '/v3/users?limit=-Infinity', '/v3/users?limit=1e400', '/v3/users/find?isActive=1&start=Infinity', '/v3/users/Infinity', '/v3/users/-Infinity', '/v3/users/1e400']) {
+        const res = await t.inject({ method: 'GET', url, headers });
+        assertAnswer(res, `GET ${url}`);
+        assert.equal(res.statusCode, 400, `GET ${url}: ${res.body}`);
+      }
+    });
+
+    test('U+0000 in text → an answer below 500 on every engine', async () => {
+      const headers = bearer(await t.adminToken());
+      const boot = { client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET };
+      const cases: [Method, string, unknown][] = [
+        ['POST', '/v3/users', { username: 'nul\u0000name' }],
+        ['POST', '/v3/users', { username: 'nul-notes', notes: 'a\u0000b' }],
+        ['PATCH', `/v3/users/${victims[1] ?? 3}`, { fullname: 'a\u0000b' }],
+        ['GET', '/v3/users/find?username=a%00b', undefined],
+        ['GET', '/v3/users/find?email=%00', undefined],
+        ['GET', '/v3/users/find?code=%00', undefined],
+        ['POST', '/api/auth/token', { grant_type: 'login_info', ...boot, login_info: { type: 3, user: 'a\u0000', pwd: 'whatever' } }],
+        ['POST', '/api/auth/token', { grant_type: 'client_credentials', client_id: 'a\u0000', client_secret: 'x' }],
+      ];
+      for (const [method, url, payload] of cases) {
+        const res = await t.inject({ method, url, headers, remoteAddress: nextAddress(), ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }), ...(payload === undefined ? {} : { headers: { ...headers, 'content-type': 'application/json' } }) });
+        assertAnswer(res, `${method} ${url} ${JSON.stringify(payload) ?? ''}`);
+      }
+    });
+
+    test('a path with a bad percent-escape → 400 with the error body', async () => {
+      const headers = bearer(await t.adminToken());
+      for (const url of ['/v3/users/%', '/v3/users/%zz', '/nope/%E0%A4%A']) {
+        const res = await t.inject({ method: 'GET', url, headers });
+        assert.equal(res.statusCode, 400, `GET ${url}: ${res.body}`);
+        assertAnswer(res, `GET ${url}`);
       }
     });
   });
