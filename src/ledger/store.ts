@@ -1,5 +1,6 @@
 // SQL of the ledger: accounts, transactions, postings. The only SQL in Purse that writes a balance.
 import type { SqlValue, Tx } from '../db/index.js';
+import { where } from '../db/where.js';
 
 export interface AccountRow {
   id: number;
@@ -111,18 +112,13 @@ export interface StatementRow {
 }
 
 function statementWhere(accountId: number, filter: StatementFilter): { sql: string; params: SqlValue[] } {
-  const clauses = ['p.account_id = ?'];
-  const params: SqlValue[] = [accountId];
-  const add = (clause: string, value: SqlValue | undefined): void => {
-    if (value === undefined) return;
-    clauses.push(clause);
-    params.push(value);
-  };
-  add('p.created_at_ms >= ?', filter.fromMs);
-  add('p.created_at_ms <= ?', filter.toMs);
-  add('t.provider = ?', filter.provider);
-  add('t.kind = ?', filter.type);
-  return { sql: clauses.join(' AND '), params };
+  return where([
+    ['p.account_id = ?', accountId],
+    ['p.created_at_ms >= ?', filter.fromMs],
+    ['p.created_at_ms <= ?', filter.toMs],
+    ['t.provider = ?', filter.provider],
+    ['t.kind = ?', filter.type],
+  ]);
 }
 
 const STATEMENT_SELECT = `SELECT p.id, p.created_at_ms, t.kind, p.balance_after_minor, p.amount_minor, t.provider, t.payment_id, t.description

@@ -1,6 +1,7 @@
 // SQL of recharge payments and provider settings. State changes are conditional updates
 // (`… WHERE state = 'created'`), so concurrent commits and rollbacks of one payment cannot both win.
-import type { SqlValue, Tx } from '../db/index.js';
+import type { Tx } from '../db/index.js';
+import { where } from '../db/where.js';
 
 export type PaymentState = 'created' | 'committed' | 'rolledBack' | 'expired';
 
@@ -85,20 +86,15 @@ export interface PaymentFilter {
 }
 
 export async function listPayments(q: Tx, provider: string, filter: PaymentFilter, limit: number, start: number): Promise<{ rows: PaymentRow[]; count: number }> {
-  const clauses = ['provider = ?'];
-  const params: SqlValue[] = [provider];
-  const add = (clause: string, value: SqlValue | undefined): void => {
-    if (value === undefined) return;
-    clauses.push(clause);
-    params.push(value);
-  };
-  add('user_id = ?', filter.userId);
-  add('state = ?', filter.state);
-  add('created_at_ms >= ?', filter.fromMs);
-  add('created_at_ms <= ?', filter.toMs);
-  const where = clauses.join(' AND ');
-  const rows = await q.all<PaymentRow>(`SELECT ${COLUMNS} FROM recharge_payments WHERE ${where} ORDER BY id LIMIT ? OFFSET ?`, [...params, limit, start]);
-  const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM recharge_payments WHERE ${where}`, params);
+  const { sql, params } = where([
+    ['provider = ?', provider],
+    ['user_id = ?', filter.userId],
+    ['state = ?', filter.state],
+    ['created_at_ms >= ?', filter.fromMs],
+    ['created_at_ms <= ?', filter.toMs],
+  ]);
+  const rows = await q.all<PaymentRow>(`SELECT ${COLUMNS} FROM recharge_payments WHERE ${sql} ORDER BY id LIMIT ? OFFSET ?`, [...params, limit, start]);
+  const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM recharge_payments WHERE ${sql}`, params);
   return { rows, count: total?.n ?? 0 };
 }
 

@@ -1,5 +1,6 @@
 // SQL of the users module: people, their credentials and login cards.
 import type { SqlValue, Tx } from '../db/index.js';
+import { where } from '../db/where.js';
 
 export interface UserRow {
   id: number;
@@ -92,19 +93,14 @@ export interface UserFilter {
 }
 
 function whereClause(filter: UserFilter): { sql: string; params: SqlValue[] } {
-  const clauses: string[] = [];
-  const params: SqlValue[] = [];
-  const add = (clause: string, value: SqlValue | undefined): void => {
-    if (value === undefined) return;
-    clauses.push(clause);
-    params.push(value);
-  };
-  add('username_key = ?', filter.usernameKey);
-  add('email_key = ?', filter.emailKey);
-  add('id IN (SELECT user_id FROM user_cards WHERE card_key = ?)', filter.cardKey);
-  add('code = ?', filter.code);
-  add('active = ?', filter.active);
-  return { sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
+  const { sql, params } = where([
+    ['username_key = ?', filter.usernameKey],
+    ['email_key = ?', filter.emailKey],
+    ['id IN (SELECT user_id FROM user_cards WHERE card_key = ?)', filter.cardKey],
+    ['code = ?', filter.code],
+    ['active = ?', filter.active],
+  ]);
+  return { sql: `WHERE ${sql}`, params };
 }
 
 export async function findUsers(q: Tx, filter: UserFilter, limit: number, start: number): Promise<{ rows: UserRow[]; count: number }> {
