@@ -29,6 +29,7 @@ export interface Config {
   dbPoolSize: number;
   paymentTtlSeconds: number;
   sweepIntervalSeconds: number;
+  voucherFailuresPer15Minutes: number;
 }
 
 export class ConfigError extends Error {}
@@ -60,6 +61,7 @@ export const CONFIG_ITEMS = {
   tokenFailuresPerMinute: { env: 'PURSE_TOKEN_FAILURES_PER_MINUTE', flag: 'token-failures-per-minute', default: '20', description: 'failed token requests per client and per address per minute before 429' },
   dbPoolSize: { env: 'PURSE_DB_POOL_SIZE', flag: 'db-pool-size', default: '10', description: 'PostgreSQL connections per process' },
   paymentTtlSeconds: { env: 'PURSE_PAYMENT_TTL_SECONDS', flag: 'payment-ttl-seconds', default: '1800', description: 'an uncommitted recharge payment expires this long after creation' },
+  voucherFailuresPer15Minutes: { env: 'PURSE_VOUCHER_FAILURES_PER_15_MINUTES', flag: 'voucher-failures-per-15-minutes', default: '10', description: 'wrong voucher codes per user and per client per 15 minutes before 429' },
   sweepIntervalSeconds: { env: 'PURSE_SWEEP_INTERVAL_SECONDS', flag: 'sweep-interval-seconds', default: '30', description: 'how often overdue payments are expired' },
 } as const satisfies Record<string, Item>;
 
@@ -99,6 +101,7 @@ export function loadConfig(raw: RawConfig): Config {
     dbPoolSize: integer(get('dbPoolSize'), 'dbPoolSize', 1, 1000),
     paymentTtlSeconds: integer(get('paymentTtlSeconds'), 'paymentTtlSeconds', 10, 30 * 86_400),
     sweepIntervalSeconds: integer(get('sweepIntervalSeconds'), 'sweepIntervalSeconds', 1, 3600),
+    voucherFailuresPer15Minutes: integer(get('voucherFailuresPer15Minutes'), 'voucherFailuresPer15Minutes', 1, 1_000_000),
   };
 }
 

@@ -13,6 +13,8 @@ import { ManualRechargeService } from './recharge/manual-service.js';
 import { externalProvider } from './recharge/providers.js';
 import { RechargeService } from './recharge/service.js';
 import { UsersService } from './users/service.js';
+import { VoucherProvider } from './vouchers/provider.js';
+import { VoucherService } from './vouchers/service.js';
 
 export interface Context {
   config: Config;
@@ -23,6 +25,7 @@ export interface Context {
   ledger: LedgerService;
   recharge: RechargeService;
   manual: ManualRechargeService;
+  vouchers: VoucherService;
   auth: AuthService;
   tokenFailures: FailureLimiter;
   close(): Promise<void>;
@@ -46,6 +49,8 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   const accessTokens = new AccessTokens(keys.tokenKey, config.accessTokenTtlSeconds, clock);
   const recharge = new RechargeService(db, clock, ledger, users, config.paymentTtlSeconds);
   recharge.register(externalProvider);
+  const vouchers = new VoucherService(db, hasher, clock, config.currency);
+  recharge.register(new VoucherProvider(vouchers, new FailureLimiter(config.voucherFailuresPer15Minutes, 15 * MINUTE_MS, clock)));
   const manual = new ManualRechargeService(db, clock, ledger, users);
   const auth = new AuthService(db, hasher, accessTokens, users, clock, config.refreshTokenTtlSeconds);
   return {
@@ -57,6 +62,7 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     ledger,
     recharge,
     manual,
+    vouchers,
     auth,
     tokenFailures: new FailureLimiter(config.tokenFailuresPerMinute, MINUTE_MS, clock),
     close: () => db.close(),

@@ -14,6 +14,7 @@ import { AppError } from './errors.js';
 import { currencyExponent, formatMinor } from './money.js';
 import { startSweeper } from './recharge/sweeper.js';
 import { buildServer, VERSION } from './server.js';
+import { batchView, codesCsv } from './vouchers/routes.js';
 
 const program = new Command('purse')
   .description('Purse: prepaid credit and the payments that fund it')
@@ -203,6 +204,41 @@ program
       const target = await ctx.users.resolve(reference ?? '');
       const result = await ctx.manual.recharge(target.id, 'credit', amount, options.description, CLI_ACTOR);
       console.log(`${target.username}: balance ${formatMinor(result.balanceMinor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}`);
+    });
+  });
+
+const voucher = program.command('voucher').description('prepaid vouchers');
+
+voucher
+  .command('generate')
+  .description('generate a batch of vouchers; prints the codes (or writes them to --csv FILE) — the only time they are shown')
+  .requiredOption('--quantity <n>', 'how many, 1–100000')
+  .requiredOption('--value <amount>', 'value of each voucher, e.g. 10 or 2.50')
+  .requiredOption('--valid-until <date>', 'last valid day (2027-06-30) or a date-time')
+  .option('--prefix <text>', 'printed before each code, letters and digits')
+  .option('--description <text>')
+  .option('--csv <file>', 'write the codes to this CSV file (mode 0600) instead of standard output')
+  .action(async (options: { quantity: string; value: string; validUntil: string; prefix?: string; description?: string; csv?: string }, command: Command) => {
+    if (!/^\d+$/.test(options.quantity)) throw new AppError('invalid', '--quantity must be a whole number');
+    await withContext(command, async (ctx) => {
+      const { stats, codes } = await ctx.vouchers.generate({ quantity: Number(options.quantity), value: options.value, validUntil: options.validUntil, prefix: options.prefix, description: options.description }, CLI_ACTOR);
+      const csv = codesCsv(stats, codes);
+      if (options.csv === undefined) process.stdout.write(csv);
+      else fs.writeFileSync(options.csv, csv, { mode: 0o600, flag: 'wx' });
+      console.error(`batch ${stats.batch.id}: ${codes.length} vouchers of ${formatMinor(stats.batch.value_minor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}, valid until ${new Date(stats.batch.valid_until_ms).toISOString()}`);
+    });
+  });
+
+voucher
+  .command('batches')
+  .description('list voucher batches with issued, redeemed, expired and outstanding counts')
+  .action(async (_options: unknown, command: Command) => {
+    await withContext(command, async (ctx) => {
+      const { batches } = await ctx.vouchers.batches(1000, 0);
+      for (const stats of batches) {
+        const view = batchView(stats);
+        console.log(`batch ${view.id}  value=${view.value} ${view.currency}  validUntil=${view.validUntil}  issued=${view.issued} redeemed=${view.redeemed} reserved=${view.reserved} expired=${view.expiredCount} outstanding=${view.valueOutstanding}${view.expired ? '  EXPIRED' : ''}`);
+      }
     });
   });
 

@@ -19,6 +19,7 @@ import { installIdempotency } from './idempotency/plugin.js';
 import { ledgerRoutes } from './ledger/routes.js';
 import { rechargeRoutes } from './recharge/routes.js';
 import { usersRoutes } from './users/routes.js';
+import { voucherRoutes } from './vouchers/routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -115,6 +116,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(usersRoutes, { users: ctx.users });
   await app.register(ledgerRoutes, { ledger: ctx.ledger, recharge: ctx.recharge, manual: ctx.manual, clock: ctx.clock });
   await app.register(rechargeRoutes, { recharge: ctx.recharge, clock: ctx.clock });
+  await app.register(voucherRoutes, { vouchers: ctx.vouchers });
   return app;
 }
 

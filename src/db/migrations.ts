@@ -152,6 +152,34 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'vouchers: batches and codes (as keyed hashes only)',
+    statements: [
+      `CREATE TABLE voucher_batches (
+        id {id},
+        quantity INTEGER NOT NULL,
+        value_minor BIGINT NOT NULL,
+        currency TEXT NOT NULL,
+        valid_until_ms BIGINT NOT NULL,
+        prefix TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        created_by TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        expired_at_ms BIGINT
+      )`,
+      `CREATE TABLE vouchers (
+        id {id},
+        batch_id BIGINT NOT NULL REFERENCES voucher_batches (id),
+        code_key TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL,
+        payment_id BIGINT,
+        used_at_ms BIGINT
+      )`,
+      'CREATE INDEX vouchers_batch_state ON vouchers (batch_id, state)',
+      'CREATE INDEX vouchers_payment_id ON vouchers (payment_id)',
+    ],
+  },
 ];
 
 const ID_COLUMN: Readonly<Record<Engine, string>> = {

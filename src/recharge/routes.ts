@@ -68,6 +68,9 @@ function providerView(provider: RechargeProvider, enabled?: boolean): { name: st
 export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeService; clock: Clock }> = async (app, { recharge, clock }) => {
   const tags = ['recharge'];
   const managed = { scope: 'credit', right: 'managePayments' } as const;
+  // Writes check managePayments in the service: self-service providers (vouchers) let a person
+  // act on payments for themselves without it.
+  const writes = { scope: 'credit' } as const;
 
   app.get(
     '/v3/rechargeProviders',
@@ -120,7 +123,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
   app.post(
     '/v3/rechargeProviders/:reference/payments',
     {
-      config: { auth: managed, idempotent: true },
+      config: { auth: writes, idempotent: true },
       schema: {
         tags,
         summary: 'Create a payment',
@@ -139,11 +142,11 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
   app.patch(
     '/v3/rechargeProviders/:reference/payments/:id',
     {
-      config: { auth: managed, idempotent: true },
+      config: { auth: writes, idempotent: true },
       schema: { tags, summary: 'Update a created payment', params: PaymentParams, body: UpdatePaymentBody, response: { 204: Type.Null(), ...errorResponses(400, 404, 409) } },
     },
     async (request, reply) => {
-      await recharge.update(request.params.reference, request.params.id, request.body, remember(request, 204, () => null, clock));
+      await recharge.update(request.params.reference, request.params.id, request.body, principalOf(request), remember(request, 204, () => null, clock));
       return reply.code(204).send(null);
     },
   );
@@ -151,7 +154,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
   app.post(
     '/v3/rechargeProviders/:reference/payments/:id/commit',
     {
-      config: { auth: managed, idempotent: true },
+      config: { auth: writes, idempotent: true },
       schema: { tags, summary: 'Commit a payment: the credit is topped up', params: PaymentParams, response: { 200: CommitResultSchema, ...errorResponses(400, 404, 409) } },
     },
     async (request) => {
@@ -163,7 +166,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
   app.post(
     '/v3/rechargeProviders/:reference/payments/:id/rollback',
     {
-      config: { auth: managed, idempotent: true },
+      config: { auth: writes, idempotent: true },
       // MyQ clients may send no body at all; that is a rollback without a reason.
       preValidation: async (request) => {
         request.body ??= {};
@@ -172,7 +175,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
     },
     async (request) => {
       const render = (row: PaymentRow): PaymentView => paymentView(row, true);
-      return render(await recharge.rollback(request.params.reference, request.params.id, request.body.reason ?? '', remember(request, 200, render, clock)));
+      return render(await recharge.rollback(request.params.reference, request.params.id, request.body.reason ?? '', principalOf(request), remember(request, 200, render, clock)));
     },
   );
 };

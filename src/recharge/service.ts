@@ -3,10 +3,11 @@
 // Only a live `created` payment can be updated, committed or rolled back; anything else is a 409
 // naming the state. Commit flips the state and posts the ledger transaction in one write unit.
 import { recordAudit } from '../audit.js';
-import { actorOf, type Actor, type Principal } from '../auth/principal.js';
+import { actorOf, CLI_ACTOR, type Actor, type Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { Db, Tx } from '../db/index.js';
-import { AppError, conflict, invalid, notFound } from '../errors.js';
+import { hasRight } from '../auth/scopes.js';
+import { AppError, conflict, forbidden, invalid, notFound } from '../errors.js';
 import type { Afterward } from '../idempotency/plugin.js';
 import type { LedgerService } from '../ledger/service.js';
 import type { UsersService } from '../users/service.js';
@@ -80,12 +81,13 @@ export class RechargeService {
 
   async create(reference: string, input: CreatePaymentInput, principal: Principal | null, afterward?: Afterward<store.PaymentRow>): Promise<store.PaymentRow> {
     const provider = this.provider(reference);
+    await this.assertMayAct(provider, principal, () => Promise.resolve(input.userId));
     if (!(await this.isEnabled(reference))) throw conflict(PROVIDER_DISABLED_MESSAGE);
     const user = await this.users.getAny(input.userId).catch(() => {
       throw invalid(`user ${input.userId} does not exist`, [{ field: 'userId', problem: 'no such user' }]);
     });
     if (!user.isActive) throw conflict(`user ${input.userId} is not active`, [{ field: 'userId', problem: 'is not active' }]);
-    const prepared = await provider.prepare(parseParams(input.params), this.ledger.currency);
+    const prepared = await provider.prepare(parseParams(input.params), { currency: this.ledger.currency, userId: input.userId, principal });
     return this.db.write(async (tx) => {
       const now = this.clock.nowMs();
       const row = await store.insertPayment(
@@ -107,10 +109,14 @@ export class RechargeService {
     });
   }
 
-  async update(reference: string, id: number, input: UpdatePaymentInput, afterward?: Afterward<null>): Promise<void> {
+  async update(reference: string, id: number, input: UpdatePaymentInput, principal: Principal | null, afterward?: Afterward<null>): Promise<void> {
     const provider = this.provider(reference);
     const current = await this.get(reference, id);
-    const prepared = input.params === undefined ? undefined : await provider.prepare(parseParams(input.params), this.ledger.currency);
+    await this.assertMayAct(provider, principal, () => Promise.resolve(current.user_id));
+    if (input.params !== undefined && provider.paramsChangeable === false) {
+      throw conflict(`the params of a ${reference} payment cannot change; roll it back and create another`, [{ field: 'params', problem: 'cannot change' }]);
+    }
+    const prepared = input.params === undefined ? undefined : await provider.prepare(parseParams(input.params), { currency: this.ledger.currency, userId: current.user_id, principal });
     const outcome = await this.db.write(async (tx): Promise<Outcome> => {
       const now = this.clock.nowMs();
       const changes = {
@@ -126,17 +132,16 @@ export class RechargeService {
   }
 
   async commit(reference: string, id: number, principal: Principal | null, afterward?: Afterward<store.PaymentRow>): Promise<store.PaymentRow> {
-    this.provider(reference);
+    const provider = this.provider(reference);
+    await this.assertMayAct(provider, principal, async () => (await this.get(reference, id)).user_id);
     const outcome = await this.db.write(async (tx): Promise<Outcome> => {
       const now = this.clock.nowMs();
       const row = await store.transition(tx, reference, id, 'committed', now);
       if (row === undefined) return this.notLive(tx, reference, id, now);
-      const posted = await this.ledger.creditUser(
-        tx,
-        { kind: 'recharge', provider: reference, paymentId: id, description: row.description, actor: principal === null ? { kind: 'cli' } : actorOf(principal), userId: row.user_id, amountMinor: row.amount_minor },
-        now,
-      );
+      const actor: Actor = principal === null ? CLI_ACTOR : actorOf(principal);
+      const posted = await this.ledger.creditUser(tx, { kind: 'recharge', provider: reference, paymentId: id, description: row.description, actor, userId: row.user_id, amountMinor: row.amount_minor }, now);
       await store.setTransaction(tx, id, posted.transactionId);
+      await provider.onCommit?.(tx, row, now, actor);
       await afterward?.(tx, row);
       return { ok: true, row };
     });
@@ -144,8 +149,9 @@ export class RechargeService {
     return outcome.row;
   }
 
-  async rollback(reference: string, id: number, reason: string, afterward?: Afterward<store.PaymentRow>): Promise<store.PaymentRow> {
+  async rollback(reference: string, id: number, reason: string, principal: Principal | null, afterward?: Afterward<store.PaymentRow>): Promise<store.PaymentRow> {
     const provider = this.provider(reference);
+    await this.assertMayAct(provider, principal, async () => (await this.get(reference, id)).user_id);
     const outcome = await this.db.write(async (tx): Promise<Outcome> => {
       const now = this.clock.nowMs();
       const row = await store.transition(tx, reference, id, 'rolledBack', now, reason);
@@ -156,6 +162,16 @@ export class RechargeService {
     });
     if (!outcome.ok) throw outcome.error;
     return outcome.row;
+  }
+
+  /**
+   * Payments need the right managePayments ("Logged user MUST have right Manage payments"); a
+   * self-service provider also lets a person act on payments for themselves.
+   */
+  private async assertMayAct(provider: RechargeProvider, principal: Principal | null, userIdOf: () => Promise<number>): Promise<void> {
+    if (principal === null || hasRight(principal.rights, 'managePayments')) return;
+    if (provider.selfService === true && principal.userId === (await userIdOf())) return;
+    throw forbidden(provider.selfService === true ? 'this needs the right managePayments, or a payment for yourself' : 'this needs the right "managePayments"');
   }
 
   /**

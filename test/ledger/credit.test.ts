@@ -53,7 +53,7 @@ for (const engine of ENGINES) {
 
     test('a new person has one credit account at zero', async () => {
       const accounts = await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts`, headers: admin });
-      assert.deepEqual(accounts.json(), { credit: { enabled: true }, accounts: [{ name: 'Credit', reference: 'credit', type: 'credit', rechargeProviders: [{ name: 'External Payment Providers', reference: 'external' }] }] });
+      assert.deepEqual(accounts.json(), { credit: { enabled: true }, accounts: [{ name: 'Credit', reference: 'credit', type: 'credit', rechargeProviders: [{ name: 'External Payment Providers', reference: 'external' }, { name: 'Voucher', reference: 'voucher' }] }] });
       assert.equal(await balance(ann), 0);
       assert.equal((await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts/savings/balance`, headers: admin })).statusCode, 404);
       assert.equal((await t.inject({ method: 'GET', url: '/v3/users/999999/accounts/credit/balance', headers: admin })).statusCode, 404);

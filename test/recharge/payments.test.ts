@@ -183,9 +183,9 @@ for (const engine of ENGINES) {
       assert.equal(refused.statusCode, 409);
       assert.equal(refused.json<ErrorBody>().message, PROVIDER_DISABLED_MESSAGE);
       const listed = await t.inject({ method: 'GET', url: '/v3/rechargeProviders', headers: admin });
-      assert.deepEqual(listed.json(), { providers: [], count: 0 });
+      assert.ok(!listed.json<{ providers: { reference: string }[] }>().providers.some((p) => p.reference === 'external'));
       const all = await t.inject({ method: 'GET', url: '/v3/rechargeProviders?all=true', headers: admin });
-      assert.equal(all.json<{ providers: { enabled: boolean }[] }>().providers[0]?.enabled, false);
+      assert.equal(all.json<{ providers: { reference: string; enabled: boolean }[] }>().providers.find((p) => p.reference === 'external')?.enabled, false);
       assert.equal((await act(id, 'commit')).statusCode, 200, 'payments already created can still be committed');
       await t.inject({ method: 'PATCH', url: '/v3/rechargeProviders/external', headers: admin, payload: { enabled: true } });
       assert.equal((await create({ userId, params: { amount: 1 } })).statusCode, 200);

@@ -1,0 +1,89 @@
+// /v3/vouchers/batches — generate (codes shown once, JSON or CSV), list with counts, expire.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { stringify } from 'csv-stringify/sync';
+import type { Static } from 'typebox';
+
+import { principalOf } from '../auth/guard.js';
+import { actorOf } from '../auth/principal.js';
+import { fromMinor } from '../money.js';
+import { errorResponses } from '../schemas.js';
+
+import { BatchListQuery, BatchListSchema, BatchParams, BatchSchema, GenerateBatchBody, GeneratedBatchSchema } from './schemas.js';
+import type { BatchStats, VoucherService } from './service.js';
+
+export function batchView(stats: BatchStats): Static<typeof BatchSchema> {
+  const { batch } = stats;
+  return {
+    id: batch.id,
+    value: fromMinor(batch.value_minor, batch.currency),
+    currency: batch.currency,
+    validUntil: new Date(batch.valid_until_ms).toISOString(),
+    prefix: batch.prefix,
+    description: batch.description,
+    created: new Date(batch.created_at_ms).toISOString(),
+    createdBy: batch.created_by,
+    expired: stats.isExpired,
+    issued: stats.issued,
+    redeemed: stats.redeemed,
+    reserved: stats.reserved,
+    expiredCount: stats.expired,
+    valueOutstanding: fromMinor(stats.outstandingMinor, batch.currency),
+  };
+}
+
+/** The codes as CSV: one row a voucher, for printing or mail merge. */
+export function codesCsv(stats: BatchStats, codes: readonly string[]): string {
+  const view = batchView(stats);
+  return stringify(codes.map((code) => [code, view.value, view.currency, view.validUntil, view.id]), { header: true, columns: ['code', 'value', 'currency', 'validUntil', 'batch'] });
+}
+
+export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService }> = async (app, { vouchers }) => {
+  const tags = ['vouchers'];
+  const auth = { scope: 'credit', right: 'manageVouchers' } as const;
+
+  app.post(
+    '/v3/vouchers/batches',
+    {
+      config: { auth },
+      bodyLimit: 64 * 1024,
+      schema: {
+        tags,
+        summary: 'Generate a batch of vouchers',
+        description: 'Answers the batch with its codes — the only time they are shown. `Accept: text/csv` answers them as CSV.',
+        produces: ['application/json', 'text/csv'],
+        body: GenerateBatchBody,
+        response: { 201: GeneratedBatchSchema, ...errorResponses(400) },
+      },
+    },
+    async (request, reply) => {
+      const { stats, codes } = await vouchers.generate(request.body, actorOf(principalOf(request)));
+      void reply.code(201).header('location', `/v3/vouchers/batches/${stats.batch.id}`);
+      if ((request.headers.accept ?? '').includes('text/csv')) {
+        // Text, not the JSON schema: the reply is sent as it is.
+        return reply.type('text/csv; charset=utf-8').send(codesCsv(stats, codes) as unknown as Static<typeof GeneratedBatchSchema>);
+      }
+      return { ...batchView(stats), codes };
+    },
+  );
+
+  app.get(
+    '/v3/vouchers/batches',
+    { config: { auth }, schema: { tags, summary: 'List voucher batches with their counts', querystring: BatchListQuery, response: { 200: BatchListSchema, ...errorResponses(400) } } },
+    async (request) => {
+      const { batches, count } = await vouchers.batches(request.query.limit, request.query.start);
+      return { batches: batches.map(batchView), count };
+    },
+  );
+
+  app.get(
+    '/v3/vouchers/batches/:id',
+    { config: { auth }, schema: { tags, summary: 'A voucher batch with its counts', params: BatchParams, response: { 200: BatchSchema, ...errorResponses(400, 404) } } },
+    async (request) => batchView(await vouchers.batch(request.params.id)),
+  );
+
+  app.post(
+    '/v3/vouchers/batches/:id/expire',
+    { config: { auth }, schema: { tags, summary: 'Expire a batch now', params: BatchParams, response: { 200: BatchSchema, ...errorResponses(400, 404, 409) } } },
+    async (request) => batchView(await vouchers.expire(request.params.id, actorOf(principalOf(request)))),
+  );
+};
