@@ -8,6 +8,8 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/index.js';
 import { migrate } from './db/migrations.js';
+import { GatewayRechargeProvider } from './gateway/providers.js';
+import { GatewayService } from './gateway/service.js';
 import { LedgerService } from './ledger/service.js';
 import { ManualRechargeService } from './recharge/manual-service.js';
 import { externalProvider } from './recharge/providers.js';
@@ -26,6 +28,7 @@ export interface Context {
   recharge: RechargeService;
   manual: ManualRechargeService;
   vouchers: VoucherService;
+  gateway: GatewayService;
   auth: AuthService;
   tokenFailures: FailureLimiter;
   close(): Promise<void>;
@@ -49,6 +52,9 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   const accessTokens = new AccessTokens(keys.tokenKey, config.accessTokenTtlSeconds, clock);
   const recharge = new RechargeService(db, clock, ledger, users, config.paymentTtlSeconds);
   recharge.register(externalProvider);
+  const gateway = new GatewayService(db, clock, ledger);
+  recharge.register(new GatewayRechargeProvider('card', 'Card', 'Buy credit by card through Purse’s payment gateway.', 'credit_card', gateway));
+  recharge.register(new GatewayRechargeProvider('mbway', 'MB WAY', 'Buy credit with MB WAY through Purse’s payment gateway.', 'mbway', gateway));
   const vouchers = new VoucherService(db, hasher, clock, config.currency);
   recharge.register(new VoucherProvider(vouchers, new FailureLimiter(config.voucherFailuresPer15Minutes, 15 * MINUTE_MS, clock)));
   const manual = new ManualRechargeService(db, clock, ledger, users);
@@ -63,6 +69,7 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     recharge,
     manual,
     vouchers,
+    gateway,
     auth,
     tokenFailures: new FailureLimiter(config.tokenFailuresPerMinute, MINUTE_MS, clock),
     close: () => db.close(),

@@ -13,6 +13,7 @@ import { createContext, type Context } from './context.js';
 import { AppError } from './errors.js';
 import { currencyExponent, formatMinor } from './money.js';
 import { startSweeper } from './recharge/sweeper.js';
+import { parseDateTime } from './gateway/service.js';
 import { buildServer, VERSION } from './server.js';
 import { batchView, codesCsv } from './vouchers/routes.js';
 
@@ -239,6 +240,35 @@ voucher
         const view = batchView(stats);
         console.log(`batch ${view.id}  value=${view.value} ${view.currency}  validUntil=${view.validUntil}  issued=${view.issued} redeemed=${view.redeemed} reserved=${view.reserved} expired=${view.expiredCount} outstanding=${view.valueOutstanding}${view.expired ? '  EXPIRED' : ''}`);
       }
+    });
+  });
+
+const gatewayCommand = program.command('gateway').description('the card and MB WAY payment gateway');
+
+gatewayCommand
+  .command('settle')
+  .description('settle every success payment created before the cutoff, for amount − refunds')
+  .option('--before <time>', 'cutoff, ISO 8601 (default: now)')
+  .action(async (options: { before?: string }, command: Command) => {
+    await withContext(command, async (ctx) => {
+      const cutoffMs = options.before === undefined ? ctx.clock.nowMs() : parseDateTime(options.before, '--before');
+      const count = await ctx.gateway.settleBefore(cutoffMs, CLI_ACTOR);
+      console.log(`settled ${count} payment${count === 1 ? '' : 's'} created before ${new Date(cutoffMs).toISOString()}`);
+    });
+  });
+
+gatewayCommand
+  .command('reconcile')
+  .description('list every mismatch between gateway payments, refunds and the ledger; exit 1 if there is any')
+  .action(async (_options: unknown, command: Command) => {
+    await withContext(command, async (ctx) => {
+      const mismatches = await ctx.gateway.reconcile();
+      if (mismatches.length === 0) {
+        console.log('reconciled: gateway payments, refunds and the ledger agree');
+        return;
+      }
+      for (const m of mismatches) console.log(`${m.payment_id.slice(0, 24)}…  ${m.problem}`);
+      throw new AppError('conflict', `reconciliation found ${mismatches.length} mismatch${mismatches.length === 1 ? '' : 'es'}`);
     });
   });
 

@@ -15,6 +15,7 @@ import { AppError, invalid, OAuthError, type ErrorDetail } from './errors.js';
 import { installMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import type { ErrorBody } from './schemas.js';
+import { gatewayRoutes } from './gateway/routes.js';
 import { installIdempotency } from './idempotency/plugin.js';
 import { ledgerRoutes } from './ledger/routes.js';
 import { rechargeRoutes } from './recharge/routes.js';
@@ -40,6 +41,12 @@ export const REDACT_PATHS = [
   '*.number',
   '*.cvv',
   '*.code',
+  '*.additional_params.number',
+  '*.additional_params.cvv',
+  '*.params.card',
+  '*.params.code',
+  '*.card.number',
+  '*.card.cvv',
 ];
 
 export interface ServerOptions {
@@ -55,6 +62,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
       ...(options.logStream === undefined ? {} : { stream: options.logStream }),
     },
     bodyLimit: ctx.config.bodyLimitBytes,
+    // Gateway ids are 200 characters (spec file 002); Fastify's default stops at 100 with a 414.
+    maxParamLength: 256,
     // Unknown fields are refused with a 400 naming them, not silently dropped; every bad field is
     // reported, not only the first.
     // strictNumbers: "Infinity" and "1e400" in a query or path are not numbers.
@@ -117,6 +126,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(ledgerRoutes, { ledger: ctx.ledger, recharge: ctx.recharge, manual: ctx.manual, clock: ctx.clock });
   await app.register(rechargeRoutes, { recharge: ctx.recharge, clock: ctx.clock });
   await app.register(voucherRoutes, { vouchers: ctx.vouchers });
+  await app.register(gatewayRoutes, { gateway: ctx.gateway });
   return app;
 }
 

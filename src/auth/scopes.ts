@@ -5,6 +5,7 @@ export const SCOPES = {
   credit: 'read and change credit: accounts, balances, recharge payments',
   users: 'read and manage users',
   'offline.access': 'receive a refresh token',
+  payments: 'card and MB WAY payments, refunds and reconciliation (/api)',
 } as const;
 
 export type Scope = keyof typeof SCOPES;

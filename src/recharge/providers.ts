@@ -12,6 +12,8 @@ export interface PreparedPayment {
   amountMinor: number;
   /** What is stored and returned as the payment's params: never a secret. */
   params: Record<string, unknown>;
+  /** What the provider's onCreate needs and must not be stored with the payment (an authorization). */
+  hold?: unknown;
 }
 
 export type ReleaseReason = 'rolledBack' | 'expired';
@@ -36,7 +38,7 @@ export interface RechargeProvider {
   /** Checks the params and says how much the payment is for; runs before any write. */
   prepare(params: Record<string, unknown>, context: PrepareContext): Promise<PreparedPayment>;
   /** Inside the transaction that creates the payment (e.g. reserve a voucher). */
-  onCreate?(tx: Tx, payment: PaymentRow, nowMs: number): Promise<void>;
+  onCreate?(tx: Tx, payment: PaymentRow, nowMs: number, hold: unknown): Promise<void>;
   /** Inside the commit transaction, after the person was credited (e.g. mark a voucher used). */
   onCommit?(tx: Tx, payment: PaymentRow, nowMs: number, actor: Actor): Promise<void>;
   /** Inside the transaction that rolls the payment back or expires it (e.g. release a voucher). */

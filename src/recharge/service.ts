@@ -103,7 +103,7 @@ export class RechargeService {
         },
         now,
       );
-      await provider.onCreate?.(tx, row, now);
+      await provider.onCreate?.(tx, row, now, prepared.hold);
       await afterward?.(tx, row);
       return row;
     });

@@ -53,7 +53,13 @@ for (const engine of ENGINES) {
 
     test('a new person has one credit account at zero', async () => {
       const accounts = await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts`, headers: admin });
-      assert.deepEqual(accounts.json(), { credit: { enabled: true }, accounts: [{ name: 'Credit', reference: 'credit', type: 'credit', rechargeProviders: [{ name: 'External Payment Providers', reference: 'external' }, { name: 'Voucher', reference: 'voucher' }] }] });
+      const rechargeProviders = [
+        { name: 'External Payment Providers', reference: 'external' },
+        { name: 'Card', reference: 'card' },
+        { name: 'MB WAY', reference: 'mbway' },
+        { name: 'Voucher', reference: 'voucher' },
+      ];
+      assert.deepEqual(accounts.json(), { credit: { enabled: true }, accounts: [{ name: 'Credit', reference: 'credit', type: 'credit', rechargeProviders }] });
       assert.equal(await balance(ann), 0);
       assert.equal((await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts/savings/balance`, headers: admin })).statusCode, 404);
       assert.equal((await t.inject({ method: 'GET', url: '/v3/users/999999/accounts/credit/balance', headers: admin })).statusCode, 404);
