@@ -59,7 +59,7 @@ export const CONFIG_ITEMS = {
   accessTokenTtlSeconds: { env: 'PURSE_ACCESS_TOKEN_TTL_SECONDS', flag: 'access-token-ttl-seconds', default: '1800', description: 'lifetime of an access token' },
   refreshTokenTtlSeconds: { env: 'PURSE_REFRESH_TOKEN_TTL_SECONDS', flag: 'refresh-token-ttl-seconds', default: '2592000', description: 'lifetime of a refresh token (30 days)' },
   tokenFailuresPerMinute: { env: 'PURSE_TOKEN_FAILURES_PER_MINUTE', flag: 'token-failures-per-minute', default: '20', description: 'failed token requests per client and per address per minute before 429' },
-  dbPoolSize: { env: 'PURSE_DB_POOL_SIZE', flag: 'db-pool-size', default: '10', description: 'PostgreSQL connections per process' },
+  dbPoolSize: { env: 'PURSE_DB_POOL_SIZE', flag: 'db-pool-size', default: '20', description: 'PostgreSQL connections per process' },
   paymentTtlSeconds: { env: 'PURSE_PAYMENT_TTL_SECONDS', flag: 'payment-ttl-seconds', default: '1800', description: 'an uncommitted recharge payment expires this long after creation' },
   voucherFailuresPer15Minutes: { env: 'PURSE_VOUCHER_FAILURES_PER_15_MINUTES', flag: 'voucher-failures-per-15-minutes', default: '10', description: 'wrong voucher codes per user and per client per 15 minutes before 429' },
   sweepIntervalSeconds: { env: 'PURSE_SWEEP_INTERVAL_SECONDS', flag: 'sweep-interval-seconds', default: '30', description: 'how often overdue payments are expired' },

@@ -2,6 +2,7 @@
 import { AccessTokens } from './auth/access-tokens.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { Hasher } from './auth/hashing.js';
+import { PrincipalCache } from './auth/principal-cache.js';
 import { loadKeys } from './auth/keys.js';
 import { AuthService } from './auth/service.js';
 import { systemClock, type Clock } from './clock.js';
@@ -11,7 +12,7 @@ import { migrate } from './db/migrations.js';
 import { GatewayRechargeProvider } from './gateway/providers.js';
 import { GatewayService } from './gateway/service.js';
 import { LedgerService } from './ledger/service.js';
-import { ManualRechargeService } from './recharge/manual-service.js';
+import { MANUAL_PROVIDER, ManualRechargeService } from './recharge/manual-service.js';
 import { externalProvider } from './recharge/providers.js';
 import { RechargeService } from './recharge/service.js';
 import { UsersService } from './users/service.js';
@@ -47,8 +48,10 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     throw error;
   }
   const hasher = new Hasher(keys.hashKey);
-  const ledger = new LedgerService(db, config.currency);
-  const users = new UsersService(db, hasher, clock, ledger);
+  // One writer on SQLite: shards would only add rows. Parallel writers on PostgreSQL: spread the hot row.
+  const ledger = new LedgerService(db, config.currency, db.engine === 'postgres' ? 16 : 1);
+  const principals = new PrincipalCache(clock);
+  const users = new UsersService(db, hasher, clock, ledger, principals);
   const accessTokens = new AccessTokens(keys.tokenKey, config.accessTokenTtlSeconds, clock);
   const recharge = new RechargeService(db, clock, ledger, users, config.paymentTtlSeconds);
   recharge.register(externalProvider);
@@ -58,7 +61,8 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   const vouchers = new VoucherService(db, hasher, clock, config.currency);
   recharge.register(new VoucherProvider(vouchers, new FailureLimiter(config.voucherFailuresPer15Minutes, 15 * MINUTE_MS, clock)));
   const manual = new ManualRechargeService(db, clock, ledger, users);
-  const auth = new AuthService(db, hasher, accessTokens, users, clock, config.refreshTokenTtlSeconds);
+  await ledger.warmSystemAccounts(db, [...recharge.references(), MANUAL_PROVIDER], clock.nowMs());
+  const auth = new AuthService(db, hasher, accessTokens, users, clock, config.refreshTokenTtlSeconds, principals);
   return {
     config,
     clock,

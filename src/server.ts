@@ -63,7 +63,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     },
     bodyLimit: ctx.config.bodyLimitBytes,
     // Gateway ids are 200 characters (spec file 002); Fastify's default stops at 100 with a 414.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // Unknown fields are refused with a 400 naming them, not silently dropped; every bad field is
     // reported, not only the first.
     // strictNumbers: "Infinity" and "1e400" in a query or path are not numbers.

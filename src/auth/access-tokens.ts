@@ -1,7 +1,9 @@
 // Access tokens: HS256 JWTs signed with jose, carrying client, user, scopes and refresh family.
 // They are checked against the database on every request (client revoked, family revoked, user
 // deactivated), so a signature alone never outlives a revocation.
-import { errors, jwtVerify, SignJWT } from 'jose';
+import crypto, { type KeyObject } from 'node:crypto';
+
+import { decodeJwt, errors, jwtVerify, SignJWT } from 'jose';
 
 import type { Clock } from '../clock.js';
 import { unauthorized } from '../errors.js';
@@ -17,12 +19,23 @@ export interface AccessClaims {
   familyId: string | null;
 }
 
+/** Most verified tokens remembered; past it the oldest are forgotten first. */
+const VERIFIED_CACHE_ENTRIES = 10_000;
+
 export class AccessTokens {
+  // Imported once: handing jose raw bytes makes it import a CryptoKey on every call.
+  private readonly key: KeyObject;
+  // A token's signature and claims never change, so a verified token is remembered until it
+  // expires; the per-request check is then a map lookup. Revocation is not cached (service.ts).
+  private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
+
   constructor(
-    private readonly key: Uint8Array,
+    key: Uint8Array,
     private readonly ttlSeconds: number,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.key = crypto.createSecretKey(key);
+  }
 
   get expiresInSeconds(): number {
     return this.ttlSeconds;
@@ -40,6 +53,30 @@ export class AccessTokens {
   }
 
   async verify(token: string): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known !== undefined && known.expiresAtMs > this.clock.nowMs()) return known.claims;
+    if (known !== undefined) this.verified.delete(token);
+    const claims = await this.verifySignature(token);
+    this.remember(token, claims);
+    return claims;
+  }
+
+  private remember(token: string, claims: AccessClaims): void {
+    const expiresAtMs = this.expiryOf(token);
+    if (expiresAtMs === undefined) return;
+    if (this.verified.size >= VERIFIED_CACHE_ENTRIES) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(token, { claims, expiresAtMs });
+  }
+
+  private expiryOf(token: string): number | undefined {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  }
+
+  private async verifySignature(token: string): Promise<AccessClaims> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ['HS256'],

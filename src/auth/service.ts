@@ -11,6 +11,7 @@ import type { LoginInfo, UsersService } from '../users/service.js';
 import type { AccessTokens } from './access-tokens.js';
 import { newClientSecret, randomToken, type Hasher } from './hashing.js';
 import type { Actor, Principal } from './principal.js';
+import type { PrincipalCache } from './principal-cache.js';
 import { ALL_SCOPES, formatScopes, hasRight, parseRights, parseScopes, type Right, type Scope } from './scopes.js';
 import * as store from './store.js';
 
@@ -50,6 +51,7 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly clock: Clock,
     private readonly refreshTtlSeconds: number,
+    private readonly principals: PrincipalCache,
   ) {}
 
   // ---- grants -------------------------------------------------------------------------------
@@ -115,7 +117,10 @@ export class AuthService {
       await store.insertRefreshToken(tx, this.hasher.keyed('refresh', refreshToken), familyId, formatScopes(scopes), expiresAtMs, now);
       return 'issued' as const;
     });
-    if (outcome === 'refused') throw new OAuthError('invalid_grant', 'refresh token was already used, has expired or was revoked; its family is now revoked');
+    if (outcome === 'refused') {
+      this.principals.clear();
+      throw new OAuthError('invalid_grant', 'refresh token was already used, has expired or was revoked; its family is now revoked');
+    }
     const accessToken = await this.accessTokens.sign({ userId, clientId, scopes, familyId });
     return {
       access_token: accessToken,
@@ -134,11 +139,20 @@ export class AuthService {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
     if (match?.[1] === undefined) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
     const claims = await this.accessTokens.verify(match[1]);
-    const state = await this.db.read((q) => store.getPrincipalState(q, claims.userId, claims.clientId, claims.familyId));
+    const state = await this.principalState(claims.userId, claims.clientId, claims.familyId);
     if (state === undefined || state.active !== 1 || state.client_revoked_at_ms !== null || state.family_revoked_at_ms !== null) {
       throw unauthorized('token has been revoked');
     }
     return { userId: claims.userId, clientId: claims.clientId, scopes: new Set(claims.scopes), rights: parseRights(state.rights), familyId: claims.familyId };
+  }
+
+  private async principalState(userId: number, clientId: string, familyId: string | null): Promise<store.PrincipalRow | undefined> {
+    const key = `${userId}\n${clientId}\n${familyId ?? ''}`;
+    const cached = this.principals.get(key);
+    if (cached !== undefined) return cached;
+    const state = await this.db.read((q) => store.getPrincipalState(q, userId, clientId, familyId));
+    if (state !== undefined) this.principals.set(key, state);
+    return state;
   }
 
   /** The route's scope must be in the token and its right on the user. */
@@ -188,6 +202,7 @@ export class AuthService {
       if (done) await recordAudit(tx, actor, { action: 'client.revoke', subject: `client:${id}` }, now);
       return done;
     });
+    this.principals.clear();
     if (!revoked) throw notFound(`no active client "${id}"`);
   }
 }

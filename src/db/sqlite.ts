@@ -70,6 +70,8 @@ export class SqliteDb implements Db {
   private readonly reader: Database.Database;
   private readonly writeTx: SqliteTx;
   private readonly readTx: SqliteTx;
+  // Transaction control, prepared once: it runs for every unit and every batch.
+  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
   private queue: Pending[] = [];
   private draining = false;
   private closed = false;
@@ -80,6 +82,15 @@ export class SqliteDb implements Db {
     this.reader = open(file, true);
     this.writeTx = new SqliteTx(this.writer);
     this.readTx = new SqliteTx(this.reader);
+    const prepare = (sql: string): Database.Statement => this.writer.prepare(sql);
+    this.control = {
+      begin: prepare('BEGIN IMMEDIATE'),
+      commit: prepare('COMMIT'),
+      rollback: prepare('ROLLBACK'),
+      savepoint: prepare('SAVEPOINT unit'),
+      release: prepare('RELEASE unit'),
+      rollbackTo: prepare('ROLLBACK TO unit'),
+    };
   }
 
   read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
@@ -116,29 +127,29 @@ export class SqliteDb implements Db {
   private async runBatch(batch: Pending[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     try {
-      this.writer.exec('BEGIN IMMEDIATE');
+      this.control.begin.run();
     } catch (error) {
       return batch.map(() => ({ ok: false, error }));
     }
     for (const pending of batch) outcomes.push(await this.runUnit(pending.unit));
     try {
-      this.writer.exec('COMMIT');
+      this.control.commit.run();
     } catch (error) {
-      if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+      if (this.writer.inTransaction) this.control.rollback.run();
       return batch.map(() => ({ ok: false, error }));
     }
     return outcomes;
   }
 
   private async runUnit(unit: WriteUnit<unknown>): Promise<Outcome> {
-    this.writer.exec('SAVEPOINT unit');
+    this.control.savepoint.run();
     try {
       const value = await unit(this.writeTx);
-      this.writer.exec('RELEASE unit');
+      this.control.release.run();
       return { ok: true, value };
     } catch (error) {
-      this.writer.exec('ROLLBACK TO unit');
-      this.writer.exec('RELEASE unit');
+      this.control.rollbackTo.run();
+      this.control.release.run();
       return { ok: false, error };
     }
   }

@@ -83,14 +83,12 @@ export async function insertTransaction(tx: Tx, t: NewTransaction, nowMs: number
   return row.id;
 }
 
-export async function insertPosting(tx: Tx, transactionId: number, accountId: number, amountMinor: number, balanceAfterMinor: number, nowMs: number): Promise<void> {
-  await tx.run('INSERT INTO ledger_postings (transaction_id, account_id, amount_minor, balance_after_minor, created_at_ms) VALUES (?, ?, ?, ?, ?)', [
-    transactionId,
-    accountId,
-    amountMinor,
-    balanceAfterMinor,
-    nowMs,
-  ]);
+/** All postings of a transaction in one statement. */
+export async function insertPostings(tx: Tx, transactionId: number, postings: readonly { accountId: number; amountMinor: number; balanceAfterMinor: number }[], nowMs: number): Promise<void> {
+  await tx.run(
+    `INSERT INTO ledger_postings (transaction_id, account_id, amount_minor, balance_after_minor, created_at_ms) VALUES ${postings.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+    postings.flatMap((p) => [transactionId, p.accountId, p.amountMinor, p.balanceAfterMinor, nowMs]),
+  );
 }
 
 export interface StatementFilter {

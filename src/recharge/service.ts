@@ -50,6 +50,10 @@ export class RechargeService {
     this.providers.set(provider.reference, provider);
   }
 
+  references(): string[] {
+    return [...this.providers.keys()];
+  }
+
   // ---- providers ------------------------------------------------------------------------------
 
   provider(reference: string): RechargeProvider {

@@ -4,6 +4,7 @@ import { recordAudit } from '../audit.js';
 import { actorHasRight, type Actor, type Principal } from '../auth/principal.js';
 import { hasRight, isRight, type Right } from '../auth/scopes.js';
 import type { Hasher } from '../auth/hashing.js';
+import type { PrincipalCache } from '../auth/principal-cache.js';
 import type { Clock } from '../clock.js';
 import { isUniqueViolation, type Db, type Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
@@ -46,6 +47,7 @@ export class UsersService {
     private readonly hasher: Hasher,
     private readonly clock: Clock,
     private readonly ledger: LedgerService,
+    private readonly principals: PrincipalCache,
   ) {}
 
   async create(input: CreateUserInput, actor: Actor): Promise<UserView> {
@@ -79,6 +81,7 @@ export class UsersService {
       const changed = Object.keys(input).join(' ');
       await recordAudit(tx, actor, { action: 'user.update', subject: `user:${id}`, detail: { changed } }, now);
     });
+    this.principals.clear();
     return this.getAny(id);
   }
 

@@ -1,0 +1,386 @@
+// `npm run bench`: every scenario, side by side in one run on this machine, on SQLite (durable)
+// and PostgreSQL. Prints a table and writes it to BENCHMARKS.md with the machine and the date.
+//   npm run bench -- --quick                 a few seconds per scenario (CI's smoke run)
+//   npm run bench -- --engines sqlite        one engine
+//   npm run bench -- --only recharge,list    some scenarios
+// Purse runs as its own process (`node dist/main.js serve`, as `npm start` does); autocannon
+// drives it from this process with 64 connections, the same settings for every scenario.
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+import { loadConfig } from '../src/config.js';
+import { createContext } from '../src/context.js';
+
+import { seedPayments } from './seed.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i < 0 ? undefined : args[i + 1];
+};
+const QUICK = args.includes('--quick');
+const DURATION_S = QUICK ? 3 : 15;
+const CONNECTIONS = 64;
+const ENGINES = (flag('engines') ?? 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
+const ONLY = flag('only')?.split(',');
+const PG_ADMIN_URL = process.env.PURSE_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const GROWTH_SIZES = QUICK ? [1_000, 10_000] : [10_000, 100_000, 1_000_000];
+const CSV_ENTRIES = QUICK ? 20_000 : 1_000_000;
+const CLIENT_ID = 'bench-client';
+const CLIENT_SECRET = 'bench-secret-0123456789abcdef0123';
+const CARD = { number: '4242424242424242', name: 'Bench Mark', expiration_month: '12', expiration_year: '2030', cvv: '123' };
+
+interface Row {
+  engine: string;
+  scenario: string;
+  unit: string;
+  perSecond: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  ofCeiling: string;
+  errors: number;
+  rssMb: number;
+  note: string;
+}
+
+const rows: Row[] = [];
+const wanted = (scenario: string): boolean => ONLY === undefined || ONLY.includes(scenario);
+
+// ---- processes --------------------------------------------------------------------------------
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  rssMb(): number;
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+function procStatusMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
+  if (pid === undefined) return 0;
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+async function spawnServer(command: string[], env: Record<string, string>): Promise<Server> {
+  const child = spawn(process.execPath, command, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      reject(new Error(`server did not start: ${out}`));
+    }, 60_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      reject(new Error(`server exited with ${String(code)}: ${out}`));
+    });
+  });
+  child.stdout?.resume();
+  return {
+    url,
+    child,
+    rssMb: () => procStatusMb(child.pid, 'VmRSS'),
+    peakRssMb: () => procStatusMb(child.pid, 'VmHWM'),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => {
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+interface Database {
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+async function freshDatabase(engine: 'sqlite' | 'postgres'): Promise<Database> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'purse-bench-'));
+  const env: Record<string, string> = { PURSE_DATA_DIR: dataDir };
+  const removeDir = (): void => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  if (engine === 'sqlite') {
+    return {
+      env,
+      drop: async () => {
+        removeDir();
+      },
+    };
+  }
+  const name = `purse_bench_${crypto.randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await client.connect();
+    await client.query(sql);
+    await client.end();
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  env.DATABASE_URL = url.toString();
+  return {
+    env,
+    drop: async () => {
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      removeDir();
+    },
+  };
+}
+
+const purseEnv = (db: Database): Record<string, string> => ({
+  ...db.env,
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'warn',
+  PURSE_ADMIN_PASSWORD: 'bench-admin-password',
+  PURSE_BOOTSTRAP_CLIENT_ID: CLIENT_ID,
+  PURSE_BOOTSTRAP_CLIENT_SECRET: CLIENT_SECRET,
+});
+
+const startPurse = (db: Database): Promise<Server> => spawnServer(['dist/main.js', 'serve'], purseEnv(db));
+
+// ---- HTTP helpers -------------------------------------------------------------------------------
+
+async function call<T>(url: string, method: string, body: unknown, token?: string): Promise<T> {
+  const res = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${url} → ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+const adminToken = async (base: string): Promise<string> =>
+  (await call<{ access_token: string }>(`${base}/api/auth/token`, 'POST', { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET })).access_token;
+
+async function createUsers(base: string, token: string, count: number, label: string): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < count; i++) ids.push((await call<{ id: number }>(`${base}/v3/users`, 'POST', { username: `${label}-${i}` }, token)).id);
+  return ids;
+}
+
+// ---- load -----------------------------------------------------------------------------------------
+
+type Requests = NonNullable<autocannon.Options['requests']>;
+
+async function load(url: string, requests: Requests, seconds = DURATION_S): Promise<autocannon.Result> {
+  return autocannon({ url, connections: CONNECTIONS, duration: seconds, requests });
+}
+
+function record(engine: string, scenario: string, result: autocannon.Result, requestsPerUnit: number, unit: string, server: Server | null, ceiling: number | null, note = ''): Row {
+  const requestsPerSecond = result.requests.average;
+  const errors = result.non2xx + result.errors + result.timeouts;
+  const row: Row = {
+    engine,
+    scenario,
+    unit,
+    perSecond: Math.round(requestsPerSecond / requestsPerUnit),
+    requestsPerSecond: Math.round(requestsPerSecond),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    ofCeiling: ceiling === null ? '' : `${((100 * requestsPerSecond) / ceiling).toFixed(0)}%`,
+    errors,
+    rssMb: server?.rssMb() ?? 0,
+    note,
+  };
+  rows.push(row);
+  console.log(formatRow(row));
+  return row;
+}
+
+const json = { 'content-type': 'application/json' };
+
+/** One connection loops create → commit; the id travels in autocannon's per-connection context. */
+function rechargeLoop(provider: string, token: string, params: (context: Record<string, unknown>) => Record<string, unknown>, userIds: number[]): Requests {
+  const headers = { ...json, authorization: `Bearer ${token}` };
+  let next = 0;
+  return [
+    {
+      method: 'POST',
+      path: `/v3/rechargeProviders/${provider}/payments`,
+      headers,
+      setupRequest: (request, context) => {
+        const userId = userIds[next++ % userIds.length];
+        return { ...request, body: JSON.stringify({ userId, params: params(context as Record<string, unknown>) }) };
+      },
+      onResponse: (_status, body, context) => {
+        (context as Record<string, unknown>).id = (JSON.parse(body) as { id?: string }).id;
+      },
+    },
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      setupRequest: (request, context) => ({ ...request, path: `/v3/rechargeProviders/${provider}/payments/${String((context as Record<string, unknown>).id)}/commit` }),
+    },
+  ];
+}
+
+// ---- scenarios --------------------------------------------------------------------------------------
+
+async function ceilingScenario(): Promise<number> {
+  const server = await spawnServer(['bench/ceiling-server.mjs'], { PORT: '0' });
+  await load(server.url, [{ method: 'POST', path: '/echo', headers: json, body: '{"amount":13}' }], 2); // warm-up
+  const result = await load(server.url, [{ method: 'POST', path: '/echo', headers: json, body: '{"amount":13}' }]);
+  record('fastify', 'ceiling', result, 1, 'req', server, null, 'bare POST route');
+  await server.stop();
+  return result.requests.average;
+}
+
+async function writeScenarios(engine: 'sqlite' | 'postgres', ceiling: number): Promise<void> {
+  const db = await freshDatabase(engine);
+  const server = await startPurse(db);
+  try {
+    const token = await adminToken(server.url);
+    const users = await createUsers(server.url, token, CONNECTIONS, 'bench');
+    if (wanted('recharge')) {
+      await load(server.url, rechargeLoop('external', token, () => ({ amount: 1 }), users), 2); // warm-up
+      const result = await load(server.url, rechargeLoop('external', token, () => ({ amount: 1 }), users));
+      record(engine, 'recharge (external)', result, 2, 'recharges', server, ceiling, 'create → commit');
+    }
+    if (wanted('voucher')) {
+      const quantity = Math.min(100_000, QUICK ? 20_000 : 100_000);
+      const batch = await call<{ codes: string[] }>(`${server.url}/v3/vouchers/batches`, 'POST', { quantity, value: 1, validUntil: '2099-12-31' }, token);
+      let next = 0;
+      const result = await load(server.url, rechargeLoop('voucher', token, () => ({ code: batch.codes[next++ % batch.codes.length] }), users));
+      record(engine, 'recharge (voucher)', result, 2, 'recharges', server, ceiling, next > quantity ? 'codes ran out: later ones 409' : '');
+    }
+    if (wanted('card')) {
+      const result = await load(server.url, rechargeLoop('card', token, () => ({ amount: 1, card: CARD }), users));
+      record(engine, 'recharge (card)', result, 2, 'recharges', server, ceiling, 'authorize → commit');
+    }
+    if (wanted('token')) {
+      const body = JSON.stringify({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+      const result = await load(server.url, [{ method: 'POST', path: '/api/auth/token', headers: json, body }]);
+      record(engine, 'token', result, 1, 'grants', server, ceiling, 'client_credentials');
+    }
+  } finally {
+    await server.stop();
+    await db.drop();
+  }
+}
+
+/** Reads as the store grows: the same per-person data, ten and a hundred times more around it. */
+async function growthScenarios(engine: 'sqlite' | 'postgres'): Promise<void> {
+  const db = await freshDatabase(engine);
+  let stored = 0;
+  let userIds: number[] = [];
+  try {
+    for (const size of GROWTH_SIZES) {
+      const perUser = 1000;
+      const ctx = await createContext({ ...loadConfig({ ...configOf(db), logLevel: 'silent' }) });
+      const added = await seedPayments(ctx, (size - stored) / perUser, perUser, `grow${size}`);
+      userIds = [...userIds, ...added];
+      await ctx.close();
+      stored = size;
+      const server = await startPurse(db);
+      const token = await adminToken(server.url);
+      const headers = { authorization: `Bearer ${token}` };
+      let next = 0;
+      const pick = (): number => userIds[next++ % userIds.length] ?? 1;
+      const list: Requests = [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `/v3/rechargeProviders/external/payments?userId=${pick()}&state=committed&limit=100` }) }];
+      const statement: Requests = [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `/v3/users/${pick()}/accounts/credit/statement?limit=100` }) }];
+      const label = size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
+      if (wanted('list')) record(engine, `list @ ${label} payments`, await load(server.url, list), 1, 'req', server, null, 'userId + state filter, 100 rows');
+      if (wanted('statement')) record(engine, `statement @ ${label} payments`, await load(server.url, statement), 1, 'req', server, null, '100 entries');
+      await server.stop();
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
+function configOf(db: Database): Record<string, string> {
+  return { dataDir: db.env.PURSE_DATA_DIR ?? '', ...(db.env.DATABASE_URL === undefined ? {} : { databaseUrl: db.env.DATABASE_URL }), bootstrapClientId: CLIENT_ID, bootstrapClientSecret: CLIENT_SECRET, adminPassword: 'bench-admin-password' };
+}
+
+/** A statement of CSV_ENTRIES entries streamed as CSV: the server's peak RSS while it does. */
+async function csvScenario(engine: 'sqlite' | 'postgres'): Promise<void> {
+  const db = await freshDatabase(engine);
+  try {
+    const ctx = await createContext(loadConfig({ ...configOf(db), logLevel: 'silent' }));
+    const [userId] = await seedPayments(ctx, 1, CSV_ENTRIES, 'csv');
+    await ctx.close();
+    const server = await startPurse(db);
+    const token = await adminToken(server.url);
+    const before = server.rssMb();
+    const started = performance.now();
+    const res = await fetch(`${server.url}/v3/users/${String(userId)}/accounts/credit/statement`, { headers: { authorization: `Bearer ${token}`, accept: 'text/csv' } });
+    let bytes = 0;
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
+    const seconds = (performance.now() - started) / 1000;
+    const row: Row = {
+      engine,
+      scenario: `statement CSV, ${CSV_ENTRIES.toLocaleString('en')} entries`,
+      unit: 'entries',
+      perSecond: Math.round(CSV_ENTRIES / seconds),
+      requestsPerSecond: 0,
+      p50Ms: 0,
+      p99Ms: Math.round(seconds * 1000),
+      ofCeiling: '',
+      errors: res.ok ? 0 : 1,
+      rssMb: server.peakRssMb(),
+      note: `${(bytes / 1e6).toFixed(0)} MB streamed; RSS ${before} MB before, peak ${server.peakRssMb()} MB (whole run)`,
+    };
+    rows.push(row);
+    console.log(formatRow(row));
+    await server.stop();
+  } finally {
+    await db.drop();
+  }
+}
+
+// ---- report -------------------------------------------------------------------------------------
+
+const HEADER = '| engine | scenario | per s | requests/s | p50 ms | p99 ms | of ceiling | errors | server RSS MB | note |';
+
+function formatRow(r: Row): string {
+  const perSecond = `${r.perSecond.toLocaleString('en')} ${r.unit}`;
+  return `| ${r.engine} | ${r.scenario} | ${perSecond} | ${r.requestsPerSecond === 0 ? '' : r.requestsPerSecond.toLocaleString('en')} | ${r.p50Ms === 0 && r.requestsPerSecond === 0 ? '' : r.p50Ms} | ${r.p99Ms} | ${r.ofCeiling} | ${r.errors} | ${r.rssMb} | ${r.note} |`;
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync('dist/main.js')) throw new Error('run `npm run build` first (npm ci does it)');
+  console.log(`Purse benchmarks — ${new Date().toISOString()} — ${machine()}`);
+  console.log(`${CONNECTIONS} connections, ${DURATION_S} s per scenario${QUICK ? ' (quick)' : ''}\n`);
+  console.log(HEADER);
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const ceiling = await ceilingScenario();
+  for (const engine of ENGINES) {
+    if (['recharge', 'voucher', 'card', 'token'].some(wanted)) await writeScenarios(engine, ceiling);
+    if (wanted('list') || wanted('statement')) await growthScenarios(engine);
+    if (wanted('csv')) await csvScenario(engine);
+  }
+  const table = [HEADER, '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |', ...rows.map(formatRow)].join('\n');
+  const file = QUICK ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : 'BENCHMARKS.md';
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const notes = previous.includes('<!-- notes -->') ? previous.slice(previous.indexOf('<!-- notes -->')) : '<!-- notes -->\n';
+  fs.writeFileSync(file, `# Benchmarks\n\nRun: ${new Date().toISOString()}${QUICK ? ' (quick)' : ''}\n\nMachine: ${machine()}\n\nLoad: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per scenario, from the same machine. Purse runs as \`node dist/main.js serve\` with LOG_LEVEL=warn; SQLite is durable (WAL, synchronous=FULL).\n\n${table}\n\n${notes}`);
+  console.log(`\nwritten to ${file}`);
+}
+
+await main();
