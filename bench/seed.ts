@@ -29,8 +29,8 @@ export async function seedPayments(ctx: Context, users: number, perUser: number,
     const from = `FROM (${series}) s JOIN seed_map m ON m.u = (s.n - 1) / ${perUser}`;
     await tx.run(`INSERT INTO ledger_transactions (id, kind, provider, payment_id, description, actor, created_at_ms) SELECT ${t0} + s.n, 'recharge', 'external', ${p0} + s.n, '', 'seed', ${startMs} + s.n ${from}`, [total]);
     await tx.run(
-      `INSERT INTO recharge_payments (id, provider, user_id, amount_minor, currency, state, description, params, transaction_id, created_at_ms, updated_at_ms, expires_at_ms)
-       SELECT ${p0} + s.n, 'external', m.user_id, ${AMOUNT_MINOR}, '${ctx.config.currency}', 'committed', '', '{"amount":1}', ${t0} + s.n, ${startMs} + s.n, ${startMs} + s.n, ${startMs} + s.n + 1800000 ${from}`,
+      `INSERT INTO recharge_payments (id, provider, user_id, amount_minor, currency, state, description, params, created_at_ms, updated_at_ms, expires_at_ms)
+       SELECT ${p0} + s.n, 'external', m.user_id, ${AMOUNT_MINOR}, '${ctx.config.currency}', 'committed', '', '{"amount":1}', ${startMs} + s.n, ${startMs} + s.n, ${startMs} + s.n + 1800000 ${from}`,
       [total],
     );
     await tx.run(

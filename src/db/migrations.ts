@@ -115,6 +115,7 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       'CREATE INDEX ledger_postings_account_id ON ledger_postings (account_id, id)',
       'CREATE INDEX ledger_postings_transaction_id ON ledger_postings (transaction_id)',
+      'CREATE INDEX ledger_transactions_payment_id ON ledger_transactions (payment_id)',
       // Every person already there gets the credit account that new people get at creation.
       `INSERT INTO ledger_accounts (code, user_id, reference, kind, name, currency, balance_minor, overdraft_limit_minor, created_at_ms)
        SELECT 'user:' || id || ':credit', id, 'credit', 'credit', 'Credit', '{currency}', 0, 0, created_at_ms FROM users`,
@@ -133,7 +134,6 @@ export const MIGRATIONS: readonly Migration[] = [
         description TEXT NOT NULL DEFAULT '',
         params TEXT NOT NULL DEFAULT '{}',
         reason TEXT,
-        transaction_id BIGINT REFERENCES ledger_transactions (id),
         created_at_ms BIGINT NOT NULL,
         updated_at_ms BIGINT NOT NULL,
         expires_at_ms BIGINT NOT NULL

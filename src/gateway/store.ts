@@ -190,7 +190,7 @@ export async function mismatches(q: Tx): Promise<Mismatch[]> {
       `SELECT g.payment_id FROM gateway_payments g JOIN recharge_payments r ON r.id = g.recharge_payment_id
        WHERE r.state = 'committed' AND (g.status NOT IN ('success', 'settled') OR g.credited_user_id IS NULL OR r.amount_minor <> g.amount_minor
          OR NOT EXISTS (SELECT 1 FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id JOIN ledger_accounts a ON a.id = p.account_id
-                        WHERE t.id = r.transaction_id AND a.user_id = r.user_id AND p.amount_minor = g.amount_minor))`,
+                        WHERE t.payment_id = r.id AND t.kind = 'recharge' AND a.user_id = r.user_id AND p.amount_minor = g.amount_minor))`,
       [],
     ],
     [

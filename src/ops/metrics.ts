@@ -15,11 +15,30 @@ export function installMetrics(app: FastifyInstance): Registry {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  // One pair of label children per method × route × status, looked up by a string key: prom-client
+  // would otherwise hash the label object on every request.
+  const children = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the raw URL: ids in paths would make the label set unbounded.
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
-    requests.inc(labels);
-    latency.observe(labels, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let child = children.get(key);
+    if (child === undefined) {
+      const labels = [request.method, route, String(reply.statusCode)];
+      const counter = requests.labels(...labels);
+      const histogram = latency.labels(...labels);
+      child = {
+        count: () => {
+          counter.inc();
+        },
+        observe: (seconds) => {
+          histogram.observe(seconds);
+        },
+      };
+      children.set(key, child);
+    }
+    child.count();
+    child.observe(reply.elapsedTime / 1000);
   });
   return registry;
 }

@@ -10,6 +10,7 @@ import { hasRight } from '../auth/scopes.js';
 import { AppError, conflict, forbidden, invalid, notFound } from '../errors.js';
 import type { Afterward } from '../idempotency/plugin.js';
 import type { LedgerService } from '../ledger/service.js';
+import { TtlCache } from '../ttl-cache.js';
 import type { UsersService } from '../users/service.js';
 
 import type { RechargeProvider, ReleaseReason } from './providers.js';
@@ -36,6 +37,8 @@ type Outcome = { ok: true; row: store.PaymentRow } | { ok: false; error: AppErro
 
 export class RechargeService {
   private readonly providers = new Map<string, RechargeProvider>();
+  /** Provider on/off, read by every create; cleared when this process changes it. */
+  private readonly enabled: TtlCache<string, boolean>;
 
   constructor(
     private readonly db: Db,
@@ -43,7 +46,9 @@ export class RechargeService {
     private readonly ledger: LedgerService,
     private readonly users: UsersService,
     private readonly paymentTtlSeconds: number,
-  ) {}
+  ) {
+    this.enabled = new TtlCache(clock);
+  }
 
   register(provider: RechargeProvider): void {
     if (this.providers.has(provider.reference)) throw new Error(`provider ${provider.reference} registered twice`);
@@ -63,8 +68,12 @@ export class RechargeService {
   }
 
   async isEnabled(reference: string): Promise<boolean> {
+    const cached = this.enabled.get(reference);
+    if (cached !== undefined) return cached;
     const row = await this.db.read((q) => store.providerEnabled(q, reference));
-    return row === undefined || row.enabled === 1;
+    const enabled = row === undefined || row.enabled === 1;
+    this.enabled.set(reference, enabled);
+    return enabled;
   }
 
   async listProviders(includeDisabled: boolean): Promise<{ provider: RechargeProvider; enabled: boolean }[]> {
@@ -79,6 +88,7 @@ export class RechargeService {
       await store.setProviderEnabled(tx, reference, enabled, now);
       await recordAudit(tx, actor, { action: enabled ? 'provider.enable' : 'provider.disable', subject: `provider:${reference}` }, now);
     });
+    this.enabled.clear();
   }
 
   // ---- the lifecycle --------------------------------------------------------------------------
@@ -87,10 +97,9 @@ export class RechargeService {
     const provider = this.provider(reference);
     await this.assertMayAct(provider, principal, () => Promise.resolve(input.userId));
     if (!(await this.isEnabled(reference))) throw conflict(PROVIDER_DISABLED_MESSAGE);
-    const user = await this.users.getAny(input.userId).catch(() => {
-      throw invalid(`user ${input.userId} does not exist`, [{ field: 'userId', problem: 'no such user' }]);
-    });
-    if (!user.isActive) throw conflict(`user ${input.userId} is not active`, [{ field: 'userId', problem: 'is not active' }]);
+    const active = await this.users.isActive(input.userId);
+    if (active === undefined) throw invalid(`user ${input.userId} does not exist`, [{ field: 'userId', problem: 'no such user' }]);
+    if (!active) throw conflict(`user ${input.userId} is not active`, [{ field: 'userId', problem: 'is not active' }]);
     const prepared = await provider.prepare(parseParams(input.params), { currency: this.ledger.currency, userId: input.userId, principal });
     return this.db.write(async (tx) => {
       const now = this.clock.nowMs();
@@ -143,8 +152,7 @@ export class RechargeService {
       const row = await store.transition(tx, reference, id, 'committed', now);
       if (row === undefined) return this.notLive(tx, reference, id, now);
       const actor: Actor = principal === null ? CLI_ACTOR : actorOf(principal);
-      const posted = await this.ledger.creditUser(tx, { kind: 'recharge', provider: reference, paymentId: id, description: row.description, actor, userId: row.user_id, amountMinor: row.amount_minor }, now);
-      await store.setTransaction(tx, id, posted.transactionId);
+      await this.ledger.creditUser(tx, { kind: 'recharge', provider: reference, paymentId: id, description: row.description, actor, userId: row.user_id, amountMinor: row.amount_minor }, now);
       await provider.onCommit?.(tx, row, now, actor);
       await afterward?.(tx, row);
       return { ok: true, row };

@@ -15,13 +15,12 @@ export interface PaymentRow {
   description: string;
   params: string;
   reason: string | null;
-  transaction_id: number | null;
   created_at_ms: number;
   updated_at_ms: number;
   expires_at_ms: number;
 }
 
-const COLUMNS = 'id, provider, user_id, amount_minor, currency, state, description, params, reason, transaction_id, created_at_ms, updated_at_ms, expires_at_ms';
+const COLUMNS = 'id, provider, user_id, amount_minor, currency, state, description, params, reason, created_at_ms, updated_at_ms, expires_at_ms';
 
 export interface NewPayment {
   provider: string;
@@ -60,10 +59,6 @@ export function transition(tx: Tx, provider: string, id: number, to: Exclude<Pay
   );
 }
 
-export async function setTransaction(tx: Tx, id: number, transactionId: number): Promise<void> {
-  await tx.run('UPDATE recharge_payments SET transaction_id = ? WHERE id = ?', [transactionId, id]);
-}
-
 export async function updateLive(tx: Tx, provider: string, id: number, changes: { amountMinor: number; description: string; params: string }, nowMs: number): Promise<boolean> {
   const result = await tx.run(
     `UPDATE recharge_payments SET amount_minor = ?, description = ?, params = ?, updated_at_ms = ?
@@ -98,20 +93,23 @@ export async function listPayments(q: Tx, provider: string, filter: PaymentFilte
   return { rows, count: total?.n ?? 0 };
 }
 
-/** Committed payments whose ledger transaction is missing or does not carry their amount. */
+/**
+ * Committed payments without exactly one recharge transaction crediting their amount to their
+ * person (a ledger transaction names its payment in payment_id).
+ */
 export function unpostedCommits(q: Tx): Promise<{ id: number }[]> {
   return q.all(
     `SELECT r.id FROM recharge_payments r
-     WHERE r.state = 'committed' AND NOT EXISTS (
-       SELECT 1 FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id
+     WHERE r.state = 'committed' AND 1 <> (
+       SELECT COUNT(*) FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id
        JOIN ledger_accounts a ON a.id = p.account_id AND a.user_id = r.user_id
-       WHERE t.id = r.transaction_id AND t.payment_id = r.id AND p.amount_minor = r.amount_minor)`,
+       WHERE t.payment_id = r.id AND t.kind = 'recharge' AND p.amount_minor = r.amount_minor)`,
   );
 }
 
-/** Payments not committed that nevertheless have a ledger transaction. */
+/** Payments not committed that nevertheless have a recharge transaction. */
 export function postedNonCommits(q: Tx): Promise<{ id: number; state: string }[]> {
-  return q.all("SELECT r.id, r.state FROM recharge_payments r WHERE r.state <> 'committed' AND (r.transaction_id IS NOT NULL OR EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.payment_id = r.id AND t.kind = 'recharge'))");
+  return q.all("SELECT r.id, r.state FROM recharge_payments r WHERE r.state <> 'committed' AND EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.payment_id = r.id AND t.kind = 'recharge')");
 }
 
 export function providerEnabled(q: Tx, reference: string): Promise<{ enabled: number } | undefined> {

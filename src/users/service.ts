@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import { isUniqueViolation, type Db, type Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import type { LedgerService } from '../ledger/service.js';
+import { TtlCache } from '../ttl-cache.js';
 
 import type { CreateUserInput, FindUsersFilter, UpdateUserInput, UserView } from './schemas.js';
 import * as store from './store.js';
@@ -48,7 +49,12 @@ export class UsersService {
     private readonly clock: Clock,
     private readonly ledger: LedgerService,
     private readonly principals: PrincipalCache,
-  ) {}
+  ) {
+    this.active = new TtlCache(clock);
+  }
+
+  /** Person → active, read by every payment; cleared whenever this process changes a person. */
+  private readonly active: TtlCache<number, boolean>;
 
   async create(input: CreateUserInput, actor: Actor): Promise<UserView> {
     this.assertMayChangeRights(input.rights, actor);
@@ -82,6 +88,7 @@ export class UsersService {
       await recordAudit(tx, actor, { action: 'user.update', subject: `user:${id}`, detail: { changed } }, now);
     });
     this.principals.clear();
+    this.active.clear();
     return this.getAny(id);
   }
 
@@ -97,6 +104,16 @@ export class UsersService {
     const row = await this.db.read((q) => store.getUser(q, id));
     if (row === undefined) throw notFound(`user ${id} not found`);
     return toView(row);
+  }
+
+  /** Whether a person exists and is active, as every payment asks; remembered for a moment. */
+  async isActive(id: number): Promise<boolean | undefined> {
+    const cached = this.active.get(id);
+    if (cached !== undefined) return cached;
+    const row = await this.db.read((q) => store.getUser(q, id));
+    if (row === undefined) return undefined;
+    this.active.set(id, row.active === 1);
+    return row.active === 1;
   }
 
   /** Resolves a command-line reference: a numeric id or a username. */
