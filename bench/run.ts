@@ -14,6 +14,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 
+import { bootstrap } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/context.js';
 
@@ -288,6 +289,7 @@ async function growthScenarios(engine: 'sqlite' | 'postgres'): Promise<void> {
     for (const size of GROWTH_SIZES) {
       const perUser = 1000;
       const ctx = await createContext({ ...loadConfig({ ...configOf(db), logLevel: 'silent' }) });
+      await bootstrap(ctx);
       const added = await seedPayments(ctx, (size - stored) / perUser, perUser, `grow${size}`);
       userIds = [...userIds, ...added];
       await ctx.close();
@@ -318,6 +320,7 @@ async function csvScenario(engine: 'sqlite' | 'postgres'): Promise<void> {
   const db = await freshDatabase(engine);
   try {
     const ctx = await createContext(loadConfig({ ...configOf(db), logLevel: 'silent' }));
+    await bootstrap(ctx);
     const [userId] = await seedPayments(ctx, 1, CSV_ENTRIES, 'csv');
     await ctx.close();
     const server = await startPurse(db);

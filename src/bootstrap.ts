@@ -1,7 +1,7 @@
 // First start: an administrator with every right and an API client allowed every scope, acting as
-// that administrator. Their secrets are printed once, unless the operator supplied them. Each step
-// runs only while its thing is missing, so later starts change nothing and an interrupted first
-// start completes on the next.
+// that administrator. Their secrets are printed once, unless the operator supplied them. Later
+// starts (there is a client) change nothing; a first start interrupted before the client was
+// created completes on the next.
 import crypto from 'node:crypto';
 
 import { CLI_ACTOR } from './auth/principal.js';
@@ -17,8 +17,14 @@ export interface BootstrapReport {
 export async function bootstrap(ctx: Context): Promise<BootstrapReport> {
   const report: BootstrapReport = {};
   const { config, users, auth } = ctx;
-  const existing = await users.list(1, 0);
-  if (existing.count === 0) {
+  // First start = no API client yet. Users may already exist (created with `purse user create`
+  // before the first `serve`); the administrator is created unless its username is taken.
+  const firstStart = (await auth.listClients()).length === 0;
+  const adminExists = await users.resolve(config.adminUsername).then(
+    () => true,
+    () => false,
+  );
+  if (firstStart && !adminExists) {
     const password = config.adminPassword ?? crypto.randomBytes(18).toString('base64url');
     try {
       await users.create({ username: config.adminUsername, fullname: 'Administrator', rights: ['admin'], password }, CLI_ACTOR);
@@ -28,9 +34,9 @@ export async function bootstrap(ctx: Context): Promise<BootstrapReport> {
       if (!(error instanceof AppError && error.kind === 'conflict')) throw error;
     }
   }
-  const clients = await auth.listClients();
-  if (clients.length === 0) {
-    const admin = await users.resolve(config.adminUsername);
+  if (firstStart) {
+    const existing = await users.resolve(config.adminUsername);
+    const admin = existing.rights.includes('admin') ? existing : await users.grant(existing.id, 'admin', CLI_ACTOR);
     const created = await auth.createClient(
       { name: 'bootstrap', scopes: formatScopes(ALL_SCOPES), userId: admin.id, id: config.bootstrapClientId, secret: config.bootstrapClientSecret },
       CLI_ACTOR,

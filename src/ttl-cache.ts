@@ -9,12 +9,15 @@ const MAX_ENTRIES = 10_000;
 export class TtlCache<K, V> {
   private entries = new Map<K, { value: V; atMs: number }>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs = TTL_MS,
+  ) {}
 
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (this.clock.nowMs() - entry.atMs < TTL_MS) return entry.value;
+    if (this.clock.nowMs() - entry.atMs < this.ttlMs) return entry.value;
     this.entries.delete(key);
     return undefined;
   }

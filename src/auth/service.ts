@@ -11,6 +11,8 @@ import type { LoginInfo, UsersService } from '../users/service.js';
 import type { AccessTokens } from './access-tokens.js';
 import { newClientSecret, randomToken, type Hasher } from './hashing.js';
 import type { Actor, Principal } from './principal.js';
+import { TtlCache } from '../ttl-cache.js';
+
 import type { PrincipalCache } from './principal-cache.js';
 import { ALL_SCOPES, formatScopes, hasRight, parseRights, parseScopes, type Right, type Scope } from './scopes.js';
 import * as store from './store.js';
@@ -42,6 +44,7 @@ export interface ClientView {
 }
 
 const MAX_SECRET_LENGTH = 256;
+const SECRET_PROOF_TTL_MS = 5 * 60_000;
 
 export class AuthService {
   constructor(
@@ -52,7 +55,16 @@ export class AuthService {
     private readonly clock: Clock,
     private readonly refreshTtlSeconds: number,
     private readonly principals: PrincipalCache,
-  ) {}
+  ) {
+    this.verifiedSecrets = new TtlCache(clock, SECRET_PROOF_TTL_MS);
+  }
+
+  /**
+   * Client secrets that passed argon2 lately, by a keyed hash of (client, stored hash, secret): a
+   * client asking for tokens all day pays the slow hash once every few minutes, not every time.
+   * A wrong secret never gets in (it hashes to another key); a new secret changes the stored hash.
+   */
+  private readonly verifiedSecrets: TtlCache<string, true>;
 
   // ---- grants -------------------------------------------------------------------------------
 
@@ -79,8 +91,10 @@ export class AuthService {
       throw new OAuthError('invalid_client', 'client authentication failed');
     }
     const client = await this.db.read((q) => store.getClient(q, clientId));
-    const ok = await this.hasher.slowVerify(client?.secret_hash, secret);
+    const proof = this.hasher.keyed('secret', `${clientId}\n${client?.secret_hash ?? ''}\n${secret}`);
+    const ok = this.verifiedSecrets.get(proof) === true || (await this.hasher.slowVerify(client?.secret_hash, secret));
     if (!ok || client === undefined || client.revoked_at_ms !== null) throw new OAuthError('invalid_client', 'client authentication failed');
+    this.verifiedSecrets.set(proof, true);
     return client;
   }
 

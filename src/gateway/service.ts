@@ -265,9 +265,7 @@ export class GatewayService {
   // ---- the recharge providers' hooks, inside the recharge payment's transactions ------------------
 
   async creditedBy(tx: Tx, recharge: RechargePaymentRow, nowMs: number): Promise<void> {
-    const row = await store.getByRecharge(tx, recharge.id);
-    if (row === undefined) throw new Error(`recharge payment ${recharge.id} has no gateway payment`);
-    await store.markCredited(tx, row.payment_id, recharge.user_id, nowMs);
+    if (!(await store.markCredited(tx, recharge.id, recharge.user_id, nowMs))) throw new Error(`recharge payment ${recharge.id} has no captured gateway payment`);
   }
 
   async releasedBy(tx: Tx, recharge: RechargePaymentRow, nowMs: number): Promise<void> {

@@ -120,8 +120,10 @@ export async function voidPayment(tx: Tx, paymentId: string, nowMs: number, allo
   return result.changes === 1;
 }
 
-export async function markCredited(tx: Tx, paymentId: string, userId: number, nowMs: number): Promise<void> {
-  await tx.run('UPDATE gateway_payments SET credited_user_id = ?, updated_at_ms = ? WHERE payment_id = ?', [userId, nowMs, paymentId]);
+/** Records that the payment behind a recharge became a person's credit (its refunds take it back). */
+export async function markCredited(tx: Tx, rechargePaymentId: number, userId: number, nowMs: number): Promise<boolean> {
+  const result = await tx.run("UPDATE gateway_payments SET credited_user_id = ?, updated_at_ms = ? WHERE recharge_payment_id = ? AND status = 'success'", [userId, nowMs, rechargePaymentId]);
+  return result.changes === 1;
 }
 
 /** Adds a refund to the running total unless it would exceed the payment; false when refused. */
