@@ -140,7 +140,8 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       'CREATE INDEX recharge_payments_state_expires ON recharge_payments (state, expires_at_ms)',
       'CREATE INDEX recharge_payments_provider_created ON recharge_payments (provider, created_at_ms)',
-      'CREATE INDEX recharge_payments_user_id ON recharge_payments (user_id, id)',
+      // Serves the list filtered by person (and state) in id order, and counts it from the index alone.
+      'CREATE INDEX recharge_payments_provider_user ON recharge_payments (provider, user_id, state, id)',
       `CREATE TABLE idempotency_keys (
         scope TEXT NOT NULL,
         idempotency_key TEXT NOT NULL,

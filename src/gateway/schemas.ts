@@ -1,14 +1,14 @@
 import { Type, type Static } from 'typebox';
 
-import { MAX_PAGE_LIMIT } from '../schemas.js';
+import { MAX_PAGE_LIMIT, NullableNumber, NullableString, StringEnum } from '../schemas.js';
 
 const GatewayId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9]+$' });
 // Amounts are Unknown on purpose: money.ts converts them exactly (schema coercion would not).
 const Money = Type.Unknown({ description: 'major units: a JSON number (50.0) or decimal text' });
 const DateTimeText = Type.String({ maxLength: 40, description: 'ISO 8601, e.g. 2020-01-01T00:00:00 (UTC when no zone is given)' });
 
-export const MethodSchema = Type.Union([Type.Literal('credit_card'), Type.Literal('mbway')]);
-export const StatusSchema = Type.Union([Type.Literal('success'), Type.Literal('error'), Type.Literal('settled'), Type.Literal('voided')]);
+export const MethodSchema = StringEnum(['credit_card', 'mbway']);
+export const StatusSchema = StringEnum(['success', 'error', 'settled', 'voided']);
 
 const Paging = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: 100 })),
@@ -39,10 +39,10 @@ export const GatewayPaymentSchema = Type.Object({
   amount: Type.Number(),
   payment_method: MethodSchema,
   status: StatusSchema,
-  settled_at: Type.Union([Type.String(), Type.Null()]),
-  settled_amount: Type.Union([Type.Number(), Type.Null()]),
+  settled_at: NullableString(),
+  settled_amount: NullableNumber(),
   created_at: Type.String(),
-  decline_reason: Type.Union([Type.String(), Type.Null()]),
+  decline_reason: NullableString(),
   additional_params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'card number masked, never the CVV' })),
 });
 export type GatewayPaymentView = Static<typeof GatewayPaymentSchema>;

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 
-import { PagingQuery } from '../schemas.js';
+import { NullableString, PagingQuery } from '../schemas.js';
 
 export const AccountParams = Type.Object({
   id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
@@ -40,7 +40,7 @@ export const StatementEntrySchema = Type.Object({
   balance: Type.Number({ description: 'credit balance after this entry' }),
   value: Type.Number({ description: 'signed change' }),
   provider: Type.String(),
-  paymentId: Type.Union([Type.String(), Type.Null()]),
+  paymentId: NullableString(),
   description: Type.String(),
 });
 export type StatementEntry = Static<typeof StatementEntrySchema>;

@@ -125,7 +125,10 @@ const STATEMENT_SELECT = `SELECT p.id, p.created_at_ms, t.kind, p.balance_after_
 export async function statementPage(q: Tx, accountId: number, filter: StatementFilter, limit: number, start: number): Promise<{ rows: StatementRow[]; count: number }> {
   const where = statementWhere(accountId, filter);
   const rows = await q.all<StatementRow>(`${STATEMENT_SELECT} WHERE ${where.sql} ORDER BY p.id LIMIT ? OFFSET ?`, [...where.params, limit, start]);
-  const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id WHERE ${where.sql}`, where.params);
+  // Without a provider or type filter the count needs no join: the postings index answers it.
+  const needsJoin = filter.provider !== undefined || filter.type !== undefined;
+  const from = needsJoin ? 'ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id' : 'ledger_postings p';
+  const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} WHERE ${where.sql}`, where.params);
   return { rows, count: total?.n ?? 0 };
 }
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 
-import { PagingQuery } from '../schemas.js';
+import { PagingQuery, StringEnum } from '../schemas.js';
 
 export const ProviderSchema = Type.Object({
   name: Type.String(),
@@ -54,7 +54,7 @@ export const CreatedPaymentSchema = Type.Object({
   params: Type.Record(Type.String(), Type.Unknown()),
 });
 
-export const PaymentStateSchema = Type.Union([Type.Literal('created'), Type.Literal('committed'), Type.Literal('rolledBack'), Type.Literal('expired')]);
+export const PaymentStateSchema = StringEnum(['created', 'committed', 'rolledBack', 'expired']);
 
 export const PaymentSchema = Type.Object({
   id: Type.Integer(),

@@ -1,9 +1,9 @@
 import { Type, type Static } from 'typebox';
 
-import { RIGHTS, type Right } from '../auth/scopes.js';
-import { PagingQuery } from '../schemas.js';
+import { RIGHTS } from '../auth/scopes.js';
+import { PagingQuery, StringEnum } from '../schemas.js';
 
-export const RightSchema = Type.Unsafe<Right>({ type: 'string', enum: [...RIGHTS] });
+export const RightSchema = StringEnum(RIGHTS);
 
 export const UserSchema = Type.Object(
   {
@@ -68,7 +68,7 @@ export type CreateUserInput = Static<typeof CreateUserBody>;
 export const UpdateUserBody = Type.Partial(CreateUserBody, { additionalProperties: false, minProperties: 1 });
 export type UpdateUserInput = Static<typeof UpdateUserBody>;
 
-const IsActiveFilter = Type.Unsafe<'0' | '1' | 'true' | 'false'>({ type: 'string', enum: ['0', '1', 'true', 'false'], description: 'default 1' });
+const IsActiveFilter = StringEnum(['0', '1', 'true', 'false'], { description: 'default 1' });
 
 export const FindUsersQuery = Type.Object(
   {
