@@ -136,3 +136,18 @@ export async function startApp(engine: Engine, overrides: Partial<Config> = {}):
 }
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** Everything the database holds, as text: the SQLite files, or every row of every table. */
+export async function databaseText(t: TestApp): Promise<string> {
+  if (t.db.target.engine === 'sqlite') {
+    const file = t.db.target.file;
+    return [file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f).toString('latin1')).join('\n');
+  }
+  const tables = await t.ctx.db.read((q) => q.all<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"));
+  const parts: string[] = [];
+  for (const { tablename } of tables) {
+    const rows = await t.ctx.db.read((q) => q.all<{ text: string | null }>(`SELECT string_agg(x::text, E'\\n') AS text FROM ${tablename} x`));
+    parts.push(rows[0]?.text ?? '');
+  }
+  return parts.join('\n');
+}

@@ -10,7 +10,7 @@ import { parse } from 'csv-parse/sync';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
 import { CODE_ALPHABET, CODE_ENTROPY_BITS } from '../../src/vouchers/codes.js';
-import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
+import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, bearer, databaseText, startApp, type TestApp } from '../helpers/harness.js';
 
 interface Batch {
   id: number;
@@ -259,17 +259,3 @@ for (const engine of ENGINES) {
   });
 }
 
-/** Everything the database holds, as text: the SQLite files, or every row of every table. */
-async function databaseText(t: TestApp): Promise<string> {
-  if (t.db.target.engine === 'sqlite') {
-    const file = t.db.target.file;
-    return [file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f).toString('latin1')).join('\n');
-  }
-  const tables = await t.ctx.db.read((q) => q.all<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"));
-  const parts: string[] = [];
-  for (const { tablename } of tables) {
-    const rows = await t.ctx.db.read((q) => q.all<{ text: string | null }>(`SELECT string_agg(x::text, E'\\n') AS text FROM ${tablename} x`));
-    parts.push(rows[0]?.text ?? '');
-  }
-  return parts.join('\n');
-}
