@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { Clock } from '../clock.js';
-import type { Db, Tx } from '../db/index.js';
+import { isUniqueViolation, type Db, type Tx } from '../db/index.js';
 import { conflict, invalid } from '../errors.js';
 
 import * as store from './store.js';
@@ -84,6 +84,12 @@ export function remember<T>(request: FastifyRequest, statusCode: number, render:
   if (idempotency === null) return undefined;
   return async (tx, result) => {
     const body = statusCode === 204 ? '' : JSON.stringify(render(result));
-    await store.insert(tx, idempotency.scope, idempotency.key, idempotency.fingerprint, statusCode, body, clock.nowMs());
+    try {
+      await store.insert(tx, idempotency.scope, idempotency.key, idempotency.fingerprint, statusCode, body, clock.nowMs());
+    } catch (error) {
+      // Another process stored this key first: this effect is undone with its transaction.
+      if (isUniqueViolation(error)) throw conflict('a request with this Idempotency-Key was just completed; retry to get its response');
+      throw error;
+    }
   };
 }

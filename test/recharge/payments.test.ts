@@ -224,6 +224,18 @@ for (const engine of ENGINES) {
       assert.equal((await act(id, 'commit', { ...admin, 'idempotency-key': 'x y' })).statusCode, 400);
     });
 
+    test('Idempotency-Key: the same key while the first request still runs is a 409, and only one effect happens', async () => {
+      const headers = { ...admin, 'idempotency-key': `concurrent-${engine}` };
+      const before = (await t.inject({ method: 'GET', url: base, headers: admin })).json<{ count: number }>().count;
+      const results = await Promise.all(Array.from({ length: 5 }, () => create({ userId, params: { amount: 2 } }, headers)));
+      const codes = results.map((r) => r.statusCode);
+      assert.ok(codes.every((c) => c === 200 || c === 409), codes.join(','));
+      const firsts = results.filter((r) => r.statusCode === 200 && r.headers['idempotent-replayed'] === undefined);
+      assert.equal(firsts.length, 1, codes.join(','));
+      assert.ok(results.filter((r) => r.statusCode === 200).every((r) => r.body === firsts[0]?.body));
+      assert.equal((await t.inject({ method: 'GET', url: base, headers: admin })).json<{ count: number }>().count, before + 1);
+    });
+
     test('50 concurrent commits of one payment: one posting, 49 × 409', async () => {
       const before = await balance();
       const id = await newPayment(1.5);
