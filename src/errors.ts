@@ -12,8 +12,6 @@ export type ErrorKind =
   | 'forbidden'
   | 'notFound'
   | 'conflict'
-  | 'tooLarge'
-  | 'unsupportedMediaType'
   | 'rateLimited'
   | 'unavailable';
 
@@ -24,8 +22,6 @@ export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
   forbidden: 403,
   notFound: 404,
   conflict: 409,
-  tooLarge: 413,
-  unsupportedMediaType: 415,
   rateLimited: 429,
   unavailable: 503,
 };

@@ -59,6 +59,10 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     logger: {
       level: ctx.config.logLevel,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // The path without its query string: a query can carry a login card (/v3/users/find?card=…).
+      serializers: {
+        req: (request: { method: string; url: string; ip?: string }) => ({ method: request.method, path: request.url.split('?')[0] ?? '', remoteAddress: request.ip }),
+      },
       ...(options.logStream === undefined ? {} : { stream: options.logStream }),
     },
     bodyLimit: ctx.config.bodyLimitBytes,
@@ -97,7 +101,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(formbody);
   const registry = installMetrics(app);
   installGuard(app, ctx.auth);
-  installIdempotency(app, ctx.db);
+  installIdempotency(app, ctx.db, ctx.hasher);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

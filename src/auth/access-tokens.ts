@@ -1,6 +1,7 @@
 // Access tokens: HS256 JWTs signed with jose, carrying client, user, scopes and refresh family.
-// They are checked against the database on every request (client revoked, family revoked, user
-// deactivated), so a signature alone never outlives a revocation.
+// Every request also checks the state behind them (client revoked, family revoked, user
+// deactivated) — remembered for at most a second, see principal-cache.ts — so a signature alone
+// never outlives a revocation.
 import crypto, { type KeyObject } from 'node:crypto';
 
 import { decodeJwt, errors, jwtVerify, SignJWT } from 'jose';
@@ -26,7 +27,7 @@ export class AccessTokens {
   // Imported once: handing jose raw bytes makes it import a CryptoKey on every call.
   private readonly key: KeyObject;
   // A token's signature and claims never change, so a verified token is remembered until it
-  // expires; the per-request check is then a map lookup. Revocation is not cached (service.ts).
+  // expires; the per-request check is then a map lookup. Revocation is checked apart from this.
   private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
 
   constructor(

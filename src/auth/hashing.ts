@@ -9,7 +9,7 @@ import argon2 from 'argon2';
 // OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): ~20 ms here, bounded memory per login.
 const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-export type KeyedHashKind = 'card' | 'pin' | 'refresh' | 'voucher' | 'secret';
+export type KeyedHashKind = 'card' | 'pin' | 'refresh' | 'voucher' | 'secret' | 'idempotency';
 
 export class Hasher {
   private dummyHash: Promise<string> | undefined;

@@ -37,20 +37,33 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         throw new OAuthError('invalid_request', `${field} ${detail?.message ?? 'is not valid'}`, [{ field, problem: detail?.message ?? 'is not valid' }]);
       }
       const body: TokenRequest = { ...request.body, ...basicCredentials(request.headers.authorization) };
-      const keys = [`ip:${request.ip}`, ...(body.client_id === undefined ? [] : [`client:${body.client_id}`])];
-      const waitSeconds = failures.retryAfterSeconds(keys);
+      const address = `ip:${request.ip}`;
+      const client = body.client_id === undefined ? [] : [`client:${body.client_id}`, `${address} client:${body.client_id}`];
+      const waitSeconds = failures.retryAfterSeconds([address, ...client]);
       if (waitSeconds > 0) throw rateLimited('too many failed token requests; try again later', waitSeconds);
       try {
         const token = await auth.grant(body);
         void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
         return token;
       } catch (error) {
-        if (error instanceof OAuthError) failures.recordFailure(keys);
+        if (error instanceof OAuthError) failures.recordFailure(failureKeys(error, address, body.client_id));
         throw error;
       }
     },
   );
 };
+
+/**
+ * Which counters a failure counts against. Always the address. A wrong client secret counts against
+ * the client only from that address: anyone can type a client id, and must not be able to lock a
+ * real client out from elsewhere. A failure after the client authenticated (a wrong login, a dead
+ * refresh token) is the client's own, and counts against the client everywhere.
+ */
+function failureKeys(error: OAuthError, address: string, clientId: string | undefined): string[] {
+  if (clientId === undefined) return [address];
+  if (error.oauthCode === 'invalid_client') return [address, `${address} client:${clientId}`];
+  return [address, `client:${clientId}`];
+}
 
 /** RFC 6749 §2.3.1: client credentials may come as HTTP Basic instead of in the body. */
 function basicCredentials(header: string | undefined): Pick<TokenRequest, 'client_id' | 'client_secret'> {

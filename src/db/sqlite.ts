@@ -101,15 +101,28 @@ export class SqliteDb implements Db {
     if (this.closed) return Promise.reject(new Error('database is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ unit, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.draining) {
-        this.draining = true;
-        // Wait for the current I/O phase to end so that units arriving together share a batch.
-        setImmediate(() => void this.drain());
-      }
+      this.scheduleDrain();
     });
   }
 
+  private scheduleDrain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    // Wait for the current I/O phase to end so that units arriving together share a batch.
+    setImmediate(() => void this.drain());
+  }
+
   private async drain(): Promise<void> {
+    try {
+      await this.drainQueue();
+    } finally {
+      this.draining = false;
+      // Callers woken by the last batch may have queued more while this function was returning.
+      if (this.queue.length > 0) this.scheduleDrain();
+    }
+  }
+
+  private async drainQueue(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_UNITS_PER_BATCH);
       const outcomes = await this.runBatch(batch);
@@ -120,7 +133,6 @@ export class SqliteDb implements Db {
         else pending.reject(outcome.error);
       });
     }
-    this.draining = false;
   }
 
   /** Runs one batch; on a failed COMMIT every unit in it fails, none is acknowledged. */
@@ -131,7 +143,14 @@ export class SqliteDb implements Db {
     } catch (error) {
       return batch.map(() => ({ ok: false, error }));
     }
-    for (const pending of batch) outcomes.push(await this.runUnit(pending.unit));
+    try {
+      for (const pending of batch) outcomes.push(await this.runUnit(pending.unit));
+    } catch (error) {
+      // A unit could not even be undone (SQLite rolled the whole transaction back, e.g. disk full):
+      // nothing of this batch is kept, so nobody in it hears success.
+      if (this.writer.inTransaction) this.control.rollback.run();
+      return batch.map(() => ({ ok: false, error }));
+    }
     try {
       this.control.commit.run();
     } catch (error) {

@@ -144,16 +144,16 @@ export class GatewayService {
     if (input.payment_method !== undefined && input.payment_method !== current.payment_method) {
       throw conflict('payment_method cannot change after authorization', [{ field: 'payment_method', problem: 'cannot change' }]);
     }
-    const amountMinor = input.amount === undefined ? current.amount_minor : positiveAmount(input.amount, this.currency, 'amount');
-    if (input.additional_params !== undefined) assertParamsAgree(input.additional_params, amountMinor, current.payment_method, this.currency);
+    const amountMinor = input.amount === undefined ? undefined : positiveAmount(input.amount, this.currency, 'amount');
+    if (input.additional_params !== undefined) assertParamsAgree(input.additional_params, amountMinor ?? current.amount_minor, current.payment_method, this.currency);
     const settlement = this.settlementOf(input);
     return this.db.write(async (tx) => {
       const now = this.clock.nowMs();
       const row = await store.getPayment(tx, paymentId);
       if (row === undefined) throw notFound('payment not found');
-      if (amountMinor !== row.amount_minor) await this.changeAmount(tx, row, amountMinor, now);
+      if (amountMinor !== undefined && amountMinor !== row.amount_minor) await this.changeAmount(tx, row, amountMinor, now);
       if (settlement !== null) await this.settleOne(tx, row, settlement, now);
-      await recordAudit(tx, actor, { action: 'gateway.update', subject: `gatewayPayment:${row.id}`, detail: { amountMinor, settled: settlement !== null } }, now);
+      await recordAudit(tx, actor, { action: 'gateway.update', subject: `gatewayPayment:${row.id}`, detail: { amountMinor: amountMinor ?? row.amount_minor, settled: settlement !== null } }, now);
       const updated = await store.getPayment(tx, paymentId);
       if (updated === undefined) throw new Error('payment vanished inside its own transaction');
       return updated;
@@ -183,6 +183,9 @@ export class GatewayService {
       throw conflict('the payment is already settled; settlement happens once', [{ field: 'settled_at', problem: 'already set' }]);
     }
     if (row.status !== 'success') throw conflict(`a ${row.status} payment cannot be settled`);
+    if (row.recharge_payment_id !== null && row.credited_user_id === null) {
+      throw conflict(`this payment funds recharge payment ${row.recharge_payment_id}, not yet committed; it can be settled once that is committed`);
+    }
     const current = await store.getPayment(tx, row.payment_id);
     const left = (current?.amount_minor ?? row.amount_minor) - (current?.refunded_minor ?? row.refunded_minor);
     if (settlement.amountMinor > left) throw invalid('settled_amount exceeds amount − refunds', [{ field: 'settled_amount', problem: `at most ${left} minor units` }]);

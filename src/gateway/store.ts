@@ -95,17 +95,22 @@ export async function changeAmount(tx: Tx, paymentId: string, amountMinor: numbe
 export async function settle(tx: Tx, paymentId: string, settledAtMs: number, settledAmountMinor: number, nowMs: number): Promise<boolean> {
   const result = await tx.run(
     `UPDATE gateway_payments SET status = 'settled', settled_at_ms = ?, settled_amount_minor = ?, updated_at_ms = ?
-     WHERE payment_id = ? AND status = 'success' AND settled_at_ms IS NULL AND ? <= amount_minor - refunded_minor`,
+     WHERE payment_id = ? AND status = 'success' AND settled_at_ms IS NULL AND ? <= amount_minor - refunded_minor
+       AND (recharge_payment_id IS NULL OR credited_user_id IS NOT NULL)`,
     [settledAtMs, settledAmountMinor, nowMs, paymentId, settledAmountMinor],
   );
   return result.changes === 1;
 }
 
-/** Settles every captured payment created before the cutoff for amount − refunds; returns them. */
+/**
+ * Settles every captured payment created before the cutoff for amount − refunds; returns them.
+ * A payment behind a recharge that is not committed yet waits: its recharge may still be rolled back.
+ */
 export function settleAllBefore(tx: Tx, cutoffMs: number, nowMs: number): Promise<{ payment_id: string; settled_amount_minor: number }[]> {
   return tx.all(
     `UPDATE gateway_payments SET status = 'settled', settled_at_ms = ?, settled_amount_minor = amount_minor - refunded_minor, updated_at_ms = ?
-     WHERE status = 'success' AND created_at_ms < ? RETURNING payment_id, settled_amount_minor`,
+     WHERE status = 'success' AND created_at_ms < ? AND (recharge_payment_id IS NULL OR credited_user_id IS NOT NULL)
+     RETURNING payment_id, settled_amount_minor`,
     [nowMs, nowMs, cutoffMs],
   );
 }
@@ -186,7 +191,7 @@ export async function mismatches(q: Tx): Promise<Mismatch[]> {
       [],
     ],
     ['refunded more than the payment', 'SELECT payment_id FROM gateway_payments WHERE refunded_minor > amount_minor', []],
-    ['settled for more than amount − refunds', "SELECT payment_id FROM gateway_payments WHERE status = 'settled' AND settled_amount_minor > amount_minor - refunded_minor", []],
+    ['settled for more than its amount', "SELECT payment_id FROM gateway_payments WHERE status = 'settled' AND settled_amount_minor > amount_minor", []],
     [
       'funds a committed recharge, but is not captured, or the credit posted differs',
       `SELECT g.payment_id FROM gateway_payments g JOIN recharge_payments r ON r.id = g.recharge_payment_id

@@ -3,10 +3,9 @@
 // response in the same transaction as the effect. A replay returns that stored response with
 // `Idempotent-Replayed: true`; the same key with another request, or while the first is still
 // running, is a 409.
-import crypto from 'node:crypto';
-
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+import type { Hasher } from '../auth/hashing.js';
 import type { Clock } from '../clock.js';
 import { isUniqueViolation, type Db, type Tx } from '../db/index.js';
 import { conflict, invalid } from '../errors.js';
@@ -30,7 +29,7 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /** Keys are kept this long; a retry after that is a new request. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
-export function installIdempotency(app: FastifyInstance, db: Db): void {
+export function installIdempotency(app: FastifyInstance, db: Db, hasher: Hasher): void {
   const running = new Set<string>();
   app.decorateRequest('idempotency', null);
 
@@ -43,7 +42,7 @@ export function installIdempotency(app: FastifyInstance, db: Db): void {
     }
     const principal = request.principal;
     const scope = principal === null ? 'anonymous' : `${principal.clientId}:${principal.userId}`;
-    const fingerprint = fingerprintOf(request);
+    const fingerprint = hasher.keyed('idempotency', requestText(request));
     const stored = await db.read((q) => store.find(q, scope, header));
     if (stored !== undefined) return replay(reply, stored, fingerprint);
     const slot = `${scope}\n${header}`;
@@ -61,9 +60,12 @@ function replay(reply: FastifyReply, stored: store.StoredResponse, fingerprint: 
   return reply.type('application/json; charset=utf-8').send(stored.response_body);
 }
 
-/** Same method, URL and body (keys in any order) → same fingerprint. */
-function fingerprintOf(request: FastifyRequest): string {
-  return crypto.createHash('sha256').update(`${request.method} ${request.url}\n${canonicalJson(request.body)}`).digest('hex');
+/**
+ * Same method, URL and body (keys in any order) → same text. It is stored only as a keyed hash:
+ * a body can hold a card number and CVV, which a plain hash would let anyone brute-force back.
+ */
+function requestText(request: FastifyRequest): string {
+  return `${request.method} ${request.url}\n${canonicalJson(request.body)}`;
 }
 
 function canonicalJson(value: unknown): string {

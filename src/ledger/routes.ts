@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import { remember } from '../idempotency/plugin.js';
 import { fromMinor } from '../money.js';
 import type { ManualRechargeService, ManualResult } from '../recharge/manual-service.js';
+import { isoToMs } from '../recharge/routes.js';
 import type { RechargeService } from '../recharge/service.js';
 import { errorResponses } from '../schemas.js';
 
@@ -80,7 +81,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
       const { id, reference } = request.params;
       ledger.assertMayRead(principalOf(request), id);
       const { from, to, provider, type, limit, start } = request.query;
-      const filter: StatementFilter = { fromMs: from === undefined ? undefined : Date.parse(from), toMs: to === undefined ? undefined : Date.parse(to), provider, type };
+      const filter: StatementFilter = { fromMs: isoToMs(from, 'querystring.from'), toMs: isoToMs(to, 'querystring.to'), provider, type };
       if (!(request.headers.accept ?? '').includes('text/csv')) return ledger.statement(id, reference, filter, limit, start);
       await ledger.balanceMinor(id, reference); // 404 before the first byte, not in the middle of a stream
       const csv = Readable.from(ledger.statementStream(id, reference, filter)).pipe(stringify({ header: true, columns: CSV_COLUMNS }));

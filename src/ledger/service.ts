@@ -101,10 +101,12 @@ export class LedgerService {
   }
 
   /**
-   * Posts one balanced transaction. Legs are applied in one total order — people's accounts by id,
-   * then system accounts by id — so concurrent postings on PostgreSQL take row locks in one order
-   * and cannot deadlock, and the busiest rows (system accounts) are locked last, for the shortest
-   * time. A leg that would take an account below its floor aborts the whole unit with a 409.
+   * Posts one balanced transaction. Its legs are applied in one total order — people's accounts by
+   * id, then system accounts by id — so two single postings on PostgreSQL take row locks in the same
+   * order and cannot deadlock, and the busiest rows (system accounts) are locked last, for the
+   * shortest time. A unit posting many transactions (a bulk recharge) can still meet a deadlock;
+   * PostgreSQL detects it and the unit is retried (postgres.ts). A leg that would take an account
+   * below its floor aborts the whole unit with a 409.
    */
   async post(tx: Tx, entry: LedgerEntry, nowMs: number): Promise<Posted> {
     if (entry.legs.length < 2) throw new Error('a ledger transaction needs at least two postings');

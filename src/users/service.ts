@@ -57,7 +57,7 @@ export class UsersService {
   private readonly active: TtlCache<number, boolean>;
 
   async create(input: CreateUserInput, actor: Actor): Promise<UserView> {
-    this.assertMayChangeRights(input.rights, actor);
+    this.assertMayChangeRights(input, actor);
     const columns = await this.columns(input);
     const cardKeys = input.cards?.map((card) => this.hasher.keyed('card', cardText(card)));
     const id = await this.writeMappingConflicts(async (tx) => {
@@ -72,7 +72,7 @@ export class UsersService {
   }
 
   async update(id: number, input: UpdateUserInput, actor: Actor): Promise<UserView> {
-    this.assertMayChangeRights(input.rights, actor);
+    this.assertMayChangeRights(input, actor);
     const target = await this.db.read((q) => store.getUser(q, id));
     if (target === undefined) throw notFound(`user ${id} not found`);
     if (target.rights !== '' && !actorHasRight(actor, 'admin')) {
@@ -181,7 +181,9 @@ export class UsersService {
   async login(info: LoginInfo): Promise<number | null> {
     const row = await this.db.read((q) => this.loginCandidate(q, info));
     const ok = await this.verifySecret(row, info);
-    return ok && row !== undefined && row.active === 1 ? row.id : null;
+    // A PIN alone is a weak secret: it does not open an account that holds rights.
+    const pinOnlyForPrivileged = info.type === 2 && row !== undefined && row.rights !== '';
+    return ok && !pinOnlyForPrivileged && row !== undefined && row.active === 1 ? row.id : null;
   }
 
   private loginCandidate(q: Tx, info: LoginInfo): Promise<store.UserRow | undefined> {
@@ -210,8 +212,11 @@ export class UsersService {
     }
   }
 
-  private assertMayChangeRights(rights: readonly Right[] | undefined, actor: Actor): void {
-    if (rights !== undefined && !actorHasRight(actor, 'admin')) throw forbidden('changing rights needs the admin right');
+  private assertMayChangeRights(input: UpdateUserInput, actor: Actor): void {
+    if (input.rights !== undefined && !actorHasRight(actor, 'admin')) throw forbidden('changing rights needs the admin right');
+    // PINs are unique (a PIN alone logs in), so setting one tells whether it is taken: only an
+    // administrator may, or a user-manager could probe for the PIN of a privileged account.
+    if (input.pin !== undefined && !actorHasRight(actor, 'admin')) throw forbidden('setting a PIN needs the admin right');
   }
 
   private async columns(input: UpdateUserInput): Promise<store.UserColumns> {

@@ -3,6 +3,7 @@
 // by card and MB WAY, reconciliation, and the spec's own curl examples.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
@@ -273,6 +274,9 @@ for (const engine of ENGINES) {
       assert.equal(body.params.card.cvv, undefined);
       const gatewayId = body.params.gatewayPaymentId;
       assert.equal((await refund(gatewayId, 1)).statusCode, 409, 'not refundable while the recharge is uncommitted');
+      assert.equal((await put(gatewayId, { settled_at: '2026-01-01T00:00:00Z', settled_amount: 25 })).statusCode, 409, 'nor settled: the recharge may still be rolled back');
+      await t.ctx.gateway.settleBefore(t.clock.nowMs() + 1, CLI_ACTOR);
+      assert.equal((await get(gatewayId)).status, 'success', 'the settle command leaves it alone too');
       assert.equal((await t.inject({ method: 'POST', url: `/v3/rechargeProviders/card/payments/${body.id}/commit`, headers: admin })).statusCode, 200);
       assert.equal(await balance(), 25);
       await reconcileClean();
@@ -382,8 +386,14 @@ for (const engine of ENGINES) {
     test('no CVV and no full card number anywhere: database files, tables, logs', async () => {
       for (const [i, number] of NUMBERS.entries()) await payCard(1 + i, { number, cvv: CVVS[i % CVVS.length] });
       const buyer = await t.ctx.users.create({ username: `scan-${engine}` }, CLI_ACTOR);
-      const bought = await t.inject({ method: 'POST', url: '/v3/rechargeProviders/card/payments', headers: admin, payload: { userId: buyer.id, params: { amount: 5, card: card({ number: '5555555555554444', cvv: '4321' }) } } });
+      const url = '/v3/rechargeProviders/card/payments';
+      const payload = { userId: buyer.id, params: { amount: 5, card: card({ number: '5555555555554444', cvv: '4321' }) } };
+      const bought = await t.inject({ method: 'POST', url, headers: { ...admin, 'idempotency-key': `scan-${engine}` }, payload });
       assert.equal(bought.statusCode, 200);
+      // The idempotency fingerprint of that body is a keyed hash: a plain one could be brute-forced back to the card.
+      const plain = crypto.createHash('sha256').update(`POST ${url}\n${canonical(payload)}`).digest('hex');
+      const fingerprints = await t.ctx.db.read((q) => q.all<{ fingerprint: string }>('SELECT fingerprint FROM idempotency_keys'));
+      assert.ok(fingerprints.length > 0 && fingerprints.every((f) => f.fingerprint !== plain));
       const text = await databaseText(t);
       const logs = t.logs.text;
       assert.ok(text.length > 1000 && logs.length > 1000);
@@ -396,3 +406,11 @@ for (const engine of ENGINES) {
   });
 }
 
+/** JSON with keys sorted, as the idempotency plugin writes a body before hashing it. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    return `{${Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

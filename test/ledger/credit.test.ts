@@ -101,6 +101,8 @@ for (const engine of ENGINES) {
       await recharge(ann, 1);
       assert.equal((await statement(ann, `?from=${new Date(t.clock.nowMs()).toISOString()}`)).count, 1);
       assert.equal((await statement(ann, `?to=${now}`)).count, 5);
+      const leap = await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts/credit/statement?from=2026-12-31T23:59:60Z`, headers: admin });
+      assert.equal(leap.statusCode, 400, 'a leap second is valid date-time syntax but not a time Date can read');
       const bad = await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts/credit/statement?from=yesterday`, headers: admin });
       assert.equal(bad.statusCode, 400);
       assert.equal(bad.json<ErrorBody>().data[0]?.field, 'querystring.from');

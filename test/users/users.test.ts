@@ -146,6 +146,23 @@ for (const engine of ENGINES) {
       const takeover = await t.inject({ method: 'PATCH', url: '/v3/users/1', headers: asManager, payload: { password: 'i-own-you-now' } });
       assert.equal(takeover.statusCode, 403);
       assert.equal((await post({ username: 'sneaky', rights: ['admin'] }, asManager)).statusCode, 403);
+      // PINs are unique, so setting one would tell a user-manager whether it is taken: admins only.
+      assert.equal((await t.inject({ method: 'PATCH', url: `/v3/users/${target}`, headers: asManager, payload: { pin: '4821' } })).statusCode, 403);
+      assert.equal((await post({ username: 'pinned', pin: '4821' }, asManager)).statusCode, 403);
+    });
+
+    test('a PIN alone never opens an account that holds rights', async () => {
+      const boss = await post({ username: 'boss', pin: '7777', rights: ['managePayments'] });
+      assert.equal(boss.statusCode, 201);
+      const res = await t.inject({ method: 'POST', url: '/api/auth/token', payload: { grant_type: 'login_info', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, login_info: { type: 2, pin: '7777' } } });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json<{ error: string }>().error, 'invalid_grant');
+    });
+
+    test('query strings never reach the logs (a login card may be in one)', async () => {
+      await find('card=SECRET-CARD-9999');
+      assert.ok(t.logs.text.includes('/v3/users/find'));
+      assert.ok(!t.logs.text.includes('SECRET-CARD-9999'));
     });
 
     test('a person reads their own record without manageUsers, nobody else’s', async () => {
