@@ -126,11 +126,11 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
 
   await app.register(opsRoutes, { db: ctx.db, registry });
   await app.register(authRoutes, { auth: ctx.auth, failures: ctx.tokenFailures });
-  await app.register(usersRoutes, { users: ctx.users });
+  await app.register(usersRoutes, { users: ctx.users, clock: ctx.clock });
   await app.register(ledgerRoutes, { ledger: ctx.ledger, recharge: ctx.recharge, manual: ctx.manual, clock: ctx.clock });
   await app.register(rechargeRoutes, { recharge: ctx.recharge, clock: ctx.clock });
   await app.register(voucherRoutes, { vouchers: ctx.vouchers });
-  await app.register(gatewayRoutes, { gateway: ctx.gateway });
+  await app.register(gatewayRoutes, { gateway: ctx.gateway, clock: ctx.clock });
   return app;
 }
 

@@ -4,6 +4,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { principalOf } from '../auth/guard.js';
+import type { Clock } from '../clock.js';
+import { remember } from '../idempotency/plugin.js';
 import { actorOf } from '../auth/principal.js';
 import { invalid } from '../errors.js';
 import { fromMinor, toMinor } from '../money.js';
@@ -72,9 +74,11 @@ function filterOf(query: PaymentListQueryInput, currency: string): PaymentFilter
   return filter;
 }
 
-export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService }> = async (app, { gateway }) => {
+export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService; clock: Clock }> = async (app, { gateway, clock }) => {
   const tags = ['payments'];
   const auth = { scope: 'payments', right: 'managePayments' } as const;
+  const write = { auth, idempotent: true };
+  const detailed = (row: GatewayPaymentRow): GatewayPaymentView => gatewayPaymentView(row, true);
 
   app.get(
     '/api/payments',
@@ -97,7 +101,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService 
   app.post(
     '/api/payments',
     {
-      config: { auth },
+      config: write,
       schema: {
         tags,
         summary: 'Authorize and capture a payment',
@@ -107,15 +111,15 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService 
       },
     },
     async (request, reply) => {
-      const row = await gateway.create(request.body, actorOf(principalOf(request)));
-      return reply.code(201).header('location', `/api/payments/${row.payment_id}`).send(gatewayPaymentView(row, true));
+      const row = await gateway.create(request.body, actorOf(principalOf(request)), remember(request, 201, detailed, clock));
+      return reply.code(201).header('location', `/api/payments/${row.payment_id}`).send(detailed(row));
     },
   );
 
   app.put(
     '/api/payments/:id',
     {
-      config: { auth },
+      config: write,
       schema: {
         tags,
         summary: 'Update a payment: amount while untouched, settlement once',
@@ -124,16 +128,16 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService 
         response: { 200: GatewayPaymentSchema, ...errorResponses(400, 404, 409) },
       },
     },
-    async (request) => gatewayPaymentView(await gateway.update(request.params.id, request.body, actorOf(principalOf(request))), true),
+    async (request) => detailed(await gateway.update(request.params.id, request.body, actorOf(principalOf(request)), remember(request, 200, detailed, clock))),
   );
 
   app.delete(
     '/api/payments/:id',
     {
-      config: { auth },
+      config: write,
       schema: { tags, summary: 'Void an unsettled payment without refunds (kept, status voided)', params: PaymentIdParams, response: { 200: GatewayPaymentSchema, ...errorResponses(400, 404, 409) } },
     },
-    async (request) => gatewayPaymentView(await gateway.void(request.params.id, actorOf(principalOf(request))), true),
+    async (request) => detailed(await gateway.void(request.params.id, actorOf(principalOf(request)), remember(request, 200, detailed, clock))),
   );
 
   app.get(
@@ -154,7 +158,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService 
   app.post(
     '/api/refunds',
     {
-      config: { auth },
+      config: write,
       schema: {
         tags,
         summary: 'Refund a success or settled payment',
@@ -164,8 +168,9 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService 
       },
     },
     async (request, reply) => {
-      const refund = await gateway.refund(request.body.payment_id, request.body.amount, actorOf(principalOf(request)));
-      return reply.code(201).header('location', `/api/refunds/${refund.refund_id}`).send(refundView(refund, gateway.currency));
+      const render = (row: RefundRow): RefundView => refundView(row, gateway.currency);
+      const refund = await gateway.refund(request.body.payment_id, request.body.amount, actorOf(principalOf(request)), remember(request, 201, render, clock));
+      return reply.code(201).header('location', `/api/refunds/${refund.refund_id}`).send(render(refund));
     },
   );
 

@@ -8,6 +8,7 @@ import type { Actor } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { Db, Tx } from '../db/index.js';
 import { AppError, conflict, invalid, notFound, type ErrorDetail } from '../errors.js';
+import type { Afterward } from '../idempotency/plugin.js';
 import type { LedgerService } from '../ledger/service.js';
 import { toMinor } from '../money.js';
 import type { PaymentRow as RechargePaymentRow } from '../recharge/store.js';
@@ -114,7 +115,7 @@ export class GatewayService {
 
   // ---- /api/payments ----------------------------------------------------------------------------
 
-  async create(input: CreateInput, actor: Actor): Promise<store.GatewayPaymentRow> {
+  async create(input: CreateInput, actor: Actor, afterward?: Afterward<store.GatewayPaymentRow>): Promise<store.GatewayPaymentRow> {
     const method = paymentMethod(input.payment_method);
     const amountMinor = positiveAmount(input.amount, this.currency, 'amount');
     const params = input.additional_params ?? {};
@@ -124,6 +125,7 @@ export class GatewayService {
       const now = this.clock.nowMs();
       const row = await this.insertAuthorized(tx, auth, amountMinor, null, now);
       await recordAudit(tx, actor, { action: 'gateway.create', subject: `gatewayPayment:${row.id}`, detail: { status: row.status } }, now);
+      await afterward?.(tx, row);
       return row;
     });
   }
@@ -139,7 +141,7 @@ export class GatewayService {
   }
 
   /** PUT: amount (while nothing touched it), one-shot settlement; the method never changes. */
-  async update(paymentId: string, input: UpdateInput, actor: Actor): Promise<store.GatewayPaymentRow> {
+  async update(paymentId: string, input: UpdateInput, actor: Actor, afterward?: Afterward<store.GatewayPaymentRow>): Promise<store.GatewayPaymentRow> {
     const current = await this.get(paymentId);
     if (input.payment_method !== undefined && input.payment_method !== current.payment_method) {
       throw conflict('payment_method cannot change after authorization', [{ field: 'payment_method', problem: 'cannot change' }]);
@@ -156,6 +158,7 @@ export class GatewayService {
       await recordAudit(tx, actor, { action: 'gateway.update', subject: `gatewayPayment:${row.id}`, detail: { amountMinor: amountMinor ?? row.amount_minor, settled: settlement !== null } }, now);
       const updated = await store.getPayment(tx, paymentId);
       if (updated === undefined) throw new Error('payment vanished inside its own transaction');
+      await afterward?.(tx, updated);
       return updated;
     });
   }
@@ -193,7 +196,7 @@ export class GatewayService {
   }
 
   /** DELETE: voids an unsettled payment without refunds; the record stays, status `voided`. */
-  async void(paymentId: string, actor: Actor): Promise<store.GatewayPaymentRow> {
+  async void(paymentId: string, actor: Actor, afterward?: Afterward<store.GatewayPaymentRow>): Promise<store.GatewayPaymentRow> {
     return this.db.write(async (tx) => {
       const now = this.clock.nowMs();
       const row = await store.getPayment(tx, paymentId);
@@ -203,7 +206,9 @@ export class GatewayService {
       if (row.refunded_minor > 0) throw conflict('a refunded payment cannot be voided');
       if (!(await store.voidPayment(tx, paymentId, now, false))) throw conflict('the payment changed meanwhile; try again');
       await recordAudit(tx, actor, { action: 'gateway.void', subject: `gatewayPayment:${row.id}` }, now);
-      return { ...row, status: 'voided' as const, updated_at_ms: now };
+      const voided = { ...row, status: 'voided' as const, updated_at_ms: now };
+      await afterward?.(tx, voided);
+      return voided;
     });
   }
 
@@ -219,7 +224,7 @@ export class GatewayService {
 
   // ---- /api/refunds -----------------------------------------------------------------------------
 
-  async refund(paymentId: string, amount: unknown, actor: Actor): Promise<store.RefundRow> {
+  async refund(paymentId: string, amount: unknown, actor: Actor, afterward?: Afterward<store.RefundRow>): Promise<store.RefundRow> {
     const amountMinor = positiveAmount(amount, this.currency, 'amount');
     return this.db.write(async (tx) => {
       const now = this.clock.nowMs();
@@ -236,6 +241,7 @@ export class GatewayService {
       const refund: store.RefundRow = { refund_id: newGatewayId(), payment_id: paymentId, amount_minor: amountMinor, ledger_transaction_id: transactionId, created_at_ms: now };
       await store.insertRefund(tx, refund);
       await recordAudit(tx, actor, { action: 'gateway.refund', subject: `gatewayPayment:${row.id}`, detail: { amountMinor } }, now);
+      await afterward?.(tx, refund);
       return refund;
     });
   }

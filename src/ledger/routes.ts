@@ -119,7 +119,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
   app.post(
     '/v3/credit/bulkRecharge',
     {
-      config: { auth: { scope: 'credit', right: 'rechargeCredit' } },
+      config: { auth: { scope: 'credit', right: 'rechargeCredit' }, idempotent: true },
       bodyLimit: 16 * 1024 * 1024, // 100,000 rows
       schema: {
         tags,
@@ -131,8 +131,8 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const result = await manual.bulk(request.body, actorOf(principalOf(request)));
-      return { count: result.count, total: fromMinor(result.totalMinor, ledger.currency) };
+      const render = (r: { count: number; totalMinor: number }): { count: number; total: number } => ({ count: r.count, total: fromMinor(r.totalMinor, ledger.currency) });
+      return render(await manual.bulk(request.body, actorOf(principalOf(request)), remember(request, 200, render, clock)));
     },
   );
 };

@@ -58,7 +58,7 @@ export class ManualRechargeService {
   }
 
   /** Posts every row of the CSV in one transaction, or none of them. */
-  async bulk(csv: string, actor: Actor): Promise<{ count: number; totalMinor: number }> {
+  async bulk(csv: string, actor: Actor, afterward?: Afterward<{ count: number; totalMinor: number }>): Promise<{ count: number; totalMinor: number }> {
     const rows = await this.parseBulk(csv);
     return this.db.write(async (tx) => {
       const now = this.clock.nowMs();
@@ -72,7 +72,9 @@ export class ManualRechargeService {
         }
         totalMinor += row.amountMinor;
       }
-      return { count: rows.length, totalMinor };
+      const result = { count: rows.length, totalMinor };
+      await afterward?.(tx, result);
+      return result;
     });
   }
 

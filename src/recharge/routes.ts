@@ -95,12 +95,14 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
   app.patch(
     '/v3/rechargeProviders/:reference',
     {
-      config: { auth: { scope: 'credit', right: 'manageSettings' } },
+      config: { auth: { scope: 'credit', right: 'manageSettings' }, idempotent: true },
       schema: { tags, summary: 'Enable or disable a provider', params: ProviderParams, body: ProviderPatchBody, response: { 200: ProviderSchema, ...errorResponses(400, 404) } },
     },
     async (request) => {
-      await recharge.setEnabled(request.params.reference, request.body.enabled, actorOf(principalOf(request)));
-      return providerView(recharge.provider(request.params.reference), request.body.enabled);
+      const provider = recharge.provider(request.params.reference);
+      const render = (enabled: boolean): ReturnType<typeof providerView> => providerView(provider, enabled);
+      await recharge.setEnabled(request.params.reference, request.body.enabled, actorOf(principalOf(request)), remember(request, 200, render, clock));
+      return render(request.body.enabled);
     },
   );
 

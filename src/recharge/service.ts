@@ -81,12 +81,13 @@ export class RechargeService {
     return all.filter((p) => includeDisabled || p.enabled);
   }
 
-  async setEnabled(reference: string, enabled: boolean, actor: Actor): Promise<void> {
+  async setEnabled(reference: string, enabled: boolean, actor: Actor, afterward?: Afterward<boolean>): Promise<void> {
     this.provider(reference);
     await this.db.write(async (tx) => {
       const now = this.clock.nowMs();
       await store.setProviderEnabled(tx, reference, enabled, now);
       await recordAudit(tx, actor, { action: enabled ? 'provider.enable' : 'provider.disable', subject: `provider:${reference}` }, now);
+      await afterward?.(tx, enabled);
     });
     this.enabled.clear();
   }

@@ -3,12 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
 import { principalOf } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import { remember } from '../idempotency/plugin.js';
 import { errorResponses, IdParam } from '../schemas.js';
 
-import { CreateUserBody, FindUsersQuery, ListUsersQuery, UpdateUserBody, UserListSchema, UserSchema } from './schemas.js';
+import { CreateUserBody, FindUsersQuery, ListUsersQuery, UpdateUserBody, UserListSchema, UserSchema, type UserView } from './schemas.js';
 import type { UsersService } from './service.js';
 
-export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
+export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; clock: Clock }> = async (app, { users, clock }) => {
   const tags = ['users'];
 
   app.get(
@@ -53,11 +55,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   app.post(
     '/v3/users',
     {
-      config: { auth: { scope: 'users', right: 'manageUsers' } },
+      config: { auth: { scope: 'users', right: 'manageUsers' }, idempotent: true },
       schema: { tags, summary: 'Create a user', body: CreateUserBody, response: { 201: UserSchema, ...errorResponses(400, 409) } },
     },
     async (request, reply) => {
-      const user = await users.create(request.body, actorOf(principalOf(request)));
+      const user = await users.create(request.body, actorOf(principalOf(request)), remember(request, 201, (view: UserView) => view, clock));
       return reply.code(201).header('location', `/v3/users/${user.id}`).send(user);
     },
   );
@@ -65,9 +67,9 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   app.patch(
     '/v3/users/:id',
     {
-      config: { auth: { scope: 'users', right: 'manageUsers' } },
+      config: { auth: { scope: 'users', right: 'manageUsers' }, idempotent: true },
       schema: { tags, summary: 'Update a user', params: IdParam, body: UpdateUserBody, response: { 200: UserSchema, ...errorResponses(400, 404, 409) } },
     },
-    async (request) => users.update(request.params.id, request.body, actorOf(principalOf(request))),
+    async (request) => users.update(request.params.id, request.body, actorOf(principalOf(request)), remember(request, 200, (view: UserView) => view, clock)),
   );
 };

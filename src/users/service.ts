@@ -8,6 +8,7 @@ import type { PrincipalCache } from '../auth/principal-cache.js';
 import type { Clock } from '../clock.js';
 import { isUniqueViolation, type Db, type Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
+import type { Afterward } from '../idempotency/plugin.js';
 import type { LedgerService } from '../ledger/service.js';
 import { TtlCache } from '../ttl-cache.js';
 
@@ -56,7 +57,7 @@ export class UsersService {
   /** Person → active, read by every payment; cleared whenever this process changes a person. */
   private readonly active: TtlCache<number, boolean>;
 
-  async create(input: CreateUserInput, actor: Actor): Promise<UserView> {
+  async create(input: CreateUserInput, actor: Actor, afterward?: Afterward<UserView>): Promise<UserView> {
     this.assertMayChangeRights(input, actor);
     const columns = await this.columns(input);
     const cardKeys = input.cards?.map((card) => this.hasher.keyed('card', cardText(card)));
@@ -66,12 +67,13 @@ export class UsersService {
       await this.ledger.openCreditAccount(tx, userId, now);
       if (cardKeys !== undefined) await store.replaceCards(tx, userId, cardKeys, now);
       await recordAudit(tx, actor, { action: 'user.create', subject: `user:${userId}`, detail: { username: input.username } }, now);
+      if (afterward !== undefined) await afterward(tx, await this.viewIn(tx, userId));
       return userId;
     });
     return this.getAny(id);
   }
 
-  async update(id: number, input: UpdateUserInput, actor: Actor): Promise<UserView> {
+  async update(id: number, input: UpdateUserInput, actor: Actor, afterward?: Afterward<UserView>): Promise<UserView> {
     this.assertMayChangeRights(input, actor);
     const target = await this.db.read((q) => store.getUser(q, id));
     if (target === undefined) throw notFound(`user ${id} not found`);
@@ -86,10 +88,17 @@ export class UsersService {
       if (cardKeys !== undefined) await store.replaceCards(tx, id, cardKeys, now);
       const changed = Object.keys(input).join(' ');
       await recordAudit(tx, actor, { action: 'user.update', subject: `user:${id}`, detail: { changed } }, now);
+      if (afterward !== undefined) await afterward(tx, await this.viewIn(tx, id));
     });
     this.principals.clear();
     this.active.clear();
     return this.getAny(id);
+  }
+
+  private async viewIn(tx: Tx, id: number): Promise<UserView> {
+    const row = await store.getUser(tx, id);
+    if (row === undefined) throw new Error(`user ${id} vanished inside its own transaction`);
+    return toView(row);
   }
 
   /** One's own record is always readable; another's needs manageUsers. */

@@ -221,6 +221,19 @@ for (const engine of ENGINES) {
       assert.equal((await t.inject({ method: 'GET', url: `/api/refunds/${'Q'.repeat(200)}`, headers: admin })).statusCode, 404);
     });
 
+    test('a retried refund with the same Idempotency-Key refunds once', async () => {
+      const payment = await payCard(30);
+      const headers = { ...admin, 'idempotency-key': `refund-${engine}` };
+      const first = await t.inject({ method: 'POST', url: '/api/refunds', headers, payload: { payment_id: payment.payment_id, amount: 10 } });
+      const again = await t.inject({ method: 'POST', url: '/api/refunds', headers, payload: { payment_id: payment.payment_id, amount: 10 } });
+      assert.equal(first.statusCode, 201);
+      assert.equal(again.statusCode, 201);
+      assert.equal(again.headers['idempotent-replayed'], 'true');
+      assert.equal(again.body, first.body);
+      const refunds = (await t.inject({ method: 'GET', url: `/api/refunds?payment_id=${payment.payment_id}`, headers: admin })).json<Refund[]>();
+      assert.equal(refunds.length, 1);
+    });
+
     test('20 concurrent refunds that together exceed the payment: exactly those that fit succeed', async () => {
       const payment = await payCard(100);
       const results = await Promise.all(Array.from({ length: 20 }, () => refund(payment.payment_id, 7)));

@@ -155,6 +155,16 @@ for (const engine of ENGINES) {
       assert.deepEqual(commas.json(), { count: 2, total: 2 });
     });
 
+    test('a retried bulk recharge with the same Idempotency-Key posts once', async () => {
+      const a0 = await balance(ann);
+      const send = () => t.inject({ method: 'POST', url: '/v3/credit/bulkRecharge', headers: { ...admin, 'content-type': 'text/csv', 'idempotency-key': `bulk-${engine}` }, payload: 'ann;5\n' });
+      const first = await send();
+      const again = await send();
+      assert.equal(first.statusCode, 200);
+      assert.equal(again.headers['idempotent-replayed'], 'true');
+      assert.equal(await balance(ann), a0 + 5);
+    });
+
     test('bulk recharge is all or none, and reports every bad row with its line number', async () => {
       const a0 = await balance(ann);
       const res = await bulk('ann;5\nnobody;1\nben;abc\nben\nann;1;2\nben;0\n');
