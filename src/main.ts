@@ -13,8 +13,8 @@ import { createContext, type Context } from './context.js';
 import { AppError } from './errors.js';
 import { currencyExponent, formatMinor } from './money.js';
 import { startSweeper } from './recharge/sweeper.js';
-import { parseDateTime } from './gateway/service.js';
 import { buildServer, VERSION } from './server.js';
+import { parseDateTime } from './time.js';
 import { batchView, codesCsv } from './vouchers/routes.js';
 
 const program = new Command('purse')

@@ -10,6 +10,7 @@ import { actorOf } from '../auth/principal.js';
 import { invalid } from '../errors.js';
 import { fromMinor, toMinor } from '../money.js';
 import { errorResponses } from '../schemas.js';
+import { parseDateTime } from '../time.js';
 
 import { maskedNumber } from './card.js';
 import {
@@ -26,7 +27,7 @@ import {
   type PaymentListQueryInput,
   type RefundView,
 } from './schemas.js';
-import { parseDateTime, type GatewayService } from './service.js';
+import type { GatewayService } from './service.js';
 import type { GatewayPaymentRow, PaymentFilter, RefundRow } from './store.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

@@ -11,6 +11,7 @@ import { AppError, conflict, invalid, notFound, type ErrorDetail } from '../erro
 import type { Afterward } from '../idempotency/plugin.js';
 import type { LedgerService } from '../ledger/service.js';
 import { toMinor } from '../money.js';
+import { parseDateTime } from '../time.js';
 import type { PaymentRow as RechargePaymentRow } from '../recharge/store.js';
 
 import { checkCard, checkPhone, DECLINING_CARDS, DECLINING_PHONES, type PaymentMethod, type StoredCard } from './card.js';
@@ -312,11 +313,3 @@ function assertParamsAgree(params: Record<string, unknown>, amountMinor: number,
   }
 }
 
-/** ISO 8601; without a zone (as the spec's examples write them) it is UTC. */
-export function parseDateTime(text: string, field: string): number {
-  const base = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00` : text.replace(' ', 'T');
-  const withZone = /([zZ]|[+-]\d{2}:?\d{2})$/.test(base) ? base : `${base}Z`;
-  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([zZ]|[+-]\d{2}:?\d{2})$/.test(withZone) ? Date.parse(withZone) : Number.NaN;
-  if (Number.isNaN(ms)) throw invalid(`${field} must be a date-time like 2020-01-01T00:00:00`, [{ field, problem: 'must be a date-time like 2020-01-01T00:00:00' }]);
-  return ms;
-}

@@ -12,9 +12,9 @@ import type { Clock } from '../clock.js';
 import { remember } from '../idempotency/plugin.js';
 import { fromMinor } from '../money.js';
 import type { ManualRechargeService, ManualResult } from '../recharge/manual-service.js';
-import { isoToMs } from '../recharge/routes.js';
 import type { RechargeService } from '../recharge/service.js';
 import { errorResponses } from '../schemas.js';
+import { isoToMs } from '../time.js';
 
 import { AccountParams, AccountsSchema, BalanceSchema, BulkRechargeResultSchema, RechargeBody, RechargeResultSchema, StatementQuery, StatementSchema, type StatementEntry } from './schemas.js';
 import type { LedgerService } from './service.js';

@@ -6,10 +6,11 @@ import { principalOf } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import { hasRight } from '../auth/scopes.js';
 import type { Clock } from '../clock.js';
-import { forbidden, invalid } from '../errors.js';
+import { forbidden } from '../errors.js';
 import { remember } from '../idempotency/plugin.js';
 import { fromMinor } from '../money.js';
 import { errorResponses } from '../schemas.js';
+import { isoToMs } from '../time.js';
 
 import {
   CommitResultSchema,
@@ -33,13 +34,6 @@ import type { RechargeService } from './service.js';
 import type { PaymentRow } from './store.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-/** A schema-checked date-time to ms; the few that Date cannot read (a leap second) are 400s. */
-export function isoToMs(text: string | undefined, field: string): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw invalid(`${field} is not a date-time this server can read`, [{ field, problem: 'must be a valid date-time' }]);
-  return ms;
-}
 
 export function paymentView(row: PaymentRow, detail = false): PaymentView {
   const view: PaymentView = {
