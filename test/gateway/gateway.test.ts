@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
-import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, bearer, databaseText, startApp, type TestApp } from '../helpers/harness.js';
+import { ENGINES, bearer, databaseText, startApp, type TestApp } from '../helpers/harness.js';
 
 interface GatewayPayment {
   payment_id: string;
@@ -266,8 +266,7 @@ for (const engine of ENGINES) {
 
     test('buying credit by card: 402 on decline with nothing left behind; commit credits; refund takes it back', async () => {
       const buyer = await t.ctx.users.create({ username: `buyer-${engine}`, password: 'buyer-password' }, CLI_ACTOR);
-      const login = await t.inject({ method: 'POST', url: '/api/auth/token', payload: { grant_type: 'login_info', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, scope: 'credit', login_info: { type: 3, user: `buyer-${engine}`, pwd: 'buyer-password' } } });
-      const own = bearer(login.json<{ access_token: string }>().access_token);
+      const own = bearer(await t.personToken(`buyer-${engine}`, 'buyer-password', 'credit'));
       const balance = async () => (await t.inject({ method: 'GET', url: `/v3/users/${buyer.id}/accounts/credit/balance`, headers: own })).json<{ amount: number }>().amount;
       const count = async () => (await t.inject({ method: 'GET', url: '/v3/rechargeProviders/card/payments', headers: admin })).json<{ count: number }>().count;
 

@@ -97,6 +97,8 @@ export interface TestApp {
   inject(options: InjectOptions): Promise<LightMyRequestResponse>;
   /** A client_credentials token of the bootstrap client (acting as the administrator). */
   adminToken(scope?: string): Promise<string>;
+  /** A person's own token: login_info type 3 (username + password) through the bootstrap client. */
+  personToken(user: string, pwd: string, scope?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -110,6 +112,11 @@ export async function startApp(engine: Engine, overrides: Partial<Config> = {}):
   const app = await buildServer(ctx, { logStream: logs });
   await app.ready();
   const inject = (options: InjectOptions): Promise<LightMyRequestResponse> => app.inject(options);
+  const token = async (payload: Record<string, unknown>): Promise<string> => {
+    const res = await inject({ method: 'POST', url: '/api/auth/token', payload: { client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, ...payload } });
+    if (res.statusCode !== 200) throw new Error(`token: ${res.statusCode} ${res.body}`);
+    return res.json<{ access_token: string }>().access_token;
+  };
   return {
     engine,
     app,
@@ -118,15 +125,8 @@ export async function startApp(engine: Engine, overrides: Partial<Config> = {}):
     db,
     logs,
     inject,
-    adminToken: async (scope?: string) => {
-      const res = await inject({
-        method: 'POST',
-        url: '/api/auth/token',
-        payload: { grant_type: 'client_credentials', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, ...(scope === undefined ? {} : { scope }) },
-      });
-      if (res.statusCode !== 200) throw new Error(`admin token: ${res.statusCode} ${res.body}`);
-      return (res.json<{ access_token: string }>()).access_token;
-    },
+    adminToken: (scope?: string) => token({ grant_type: 'client_credentials', ...(scope === undefined ? {} : { scope }) }),
+    personToken: (user: string, pwd: string, scope?: string) => token({ grant_type: 'login_info', login_info: { type: 3, user, pwd }, ...(scope === undefined ? {} : { scope }) }),
     close: async () => {
       await app.close();
       await ctx.close();

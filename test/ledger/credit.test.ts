@@ -183,8 +183,7 @@ for (const engine of ENGINES) {
 
     test('manual recharge needs rechargeCredit; reading another’s statement needs manageUsers or managePayments', async () => {
       const clerk = await t.ctx.users.create({ username: 'clerk', password: 'clerk-password', rights: ['managePayments'] }, CLI_ACTOR);
-      const login = await t.inject({ method: 'POST', url: '/api/auth/token', payload: { grant_type: 'login_info', client_id: 'test-bootstrap-client', client_secret: 'test-bootstrap-secret-0123456789abcdef', scope: 'credit', login_info: { type: 3, user: 'clerk', pwd: 'clerk-password' } } });
-      const asClerk = bearer(login.json<{ access_token: string }>().access_token);
+      const asClerk = bearer(await t.personToken('clerk', 'clerk-password', 'credit'));
       assert.equal((await t.inject({ method: 'POST', url: `/v3/users/${ann}/accounts/credit/recharge`, headers: asClerk, payload: { amount: 1 } })).statusCode, 403);
       assert.equal((await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts/credit/statement`, headers: asClerk })).statusCode, 200);
       assert.equal((await t.inject({ method: 'GET', url: `/v3/users/${clerk.id}/accounts/credit/statement`, headers: asClerk })).statusCode, 200);

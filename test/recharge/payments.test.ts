@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
 import { PROVIDER_DISABLED_MESSAGE } from '../../src/recharge/service.js';
-import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
+import { ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
 
 interface Payment {
   id: number;
@@ -192,8 +192,7 @@ for (const engine of ENGINES) {
     });
 
     test('payments need the right managePayments; a person cannot recharge themselves through external', async () => {
-      const login = await t.inject({ method: 'POST', url: '/api/auth/token', payload: { grant_type: 'login_info', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, scope: 'credit', login_info: { type: 3, user: 'jdoe', pwd: 'jdoe-password' } } });
-      const own = bearer(login.json<{ access_token: string }>().access_token);
+      const own = bearer(await t.personToken('jdoe', 'jdoe-password', 'credit'));
       assert.equal((await create({ userId, params: { amount: 100 } }, own)).statusCode, 403);
       const id = await newPayment(1);
       assert.equal((await act(id, 'commit', own)).statusCode, 403);

@@ -33,11 +33,7 @@ for (const engine of ENGINES) {
       const res = await t.inject({ method: 'GET', url: `/v3/users/find?${query}`, headers });
       return { status: res.statusCode, body: res.json<UserList & ErrorBody>() };
     };
-    const loginToken = async (user: string, pwd: string, scope = 'users') => {
-      const res = await t.inject({ method: 'POST', url: '/api/auth/token', payload: { grant_type: 'login_info', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, scope, login_info: { type: 3, user, pwd } } });
-      assert.equal(res.statusCode, 200, res.body);
-      return bearer(res.json<{ access_token: string }>().access_token);
-    };
+    const loginToken = async (user: string, pwd: string) => bearer(await t.personToken(user, pwd, 'users'));
 
     before(async () => {
       t = await startApp(engine);

@@ -10,7 +10,7 @@ import { parse } from 'csv-parse/sync';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
 import { CODE_ALPHABET, CODE_ENTROPY_BITS } from '../../src/vouchers/codes.js';
-import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, bearer, databaseText, startApp, type TestApp } from '../helpers/harness.js';
+import { BOOT_CLIENT_ID, ENGINES, bearer, databaseText, startApp, type TestApp } from '../helpers/harness.js';
 
 interface Batch {
   id: number;
@@ -47,11 +47,7 @@ for (const engine of ENGINES) {
     const commit = (id: string, headers: Record<string, string>) => t.inject({ method: 'POST', url: `${payments}/${id}/commit`, headers });
     const balance = async (uid: number) => (await t.inject({ method: 'GET', url: `/v3/users/${uid}/accounts/credit/balance`, headers: admin })).json<{ amount: number }>().amount;
     const batch = async (id: number) => (await t.inject({ method: 'GET', url: `/v3/vouchers/batches/${id}`, headers: admin })).json<Batch>();
-    const login = async (username: string) => {
-      const res = await t.inject({ method: 'POST', url: '/api/auth/token', payload: { grant_type: 'login_info', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, scope: 'credit', login_info: { type: 3, user: username, pwd: `${username}-password` } } });
-      assert.equal(res.statusCode, 200, res.body);
-      return bearer(res.json<{ access_token: string }>().access_token);
-    };
+    const login = async (username: string) => bearer(await t.personToken(username, `${username}-password`, 'credit'));
     const person = async (username: string) => {
       const user = await t.ctx.users.create({ username, password: `${username}-password` }, CLI_ACTOR);
       return { id: user.id, headers: await login(username) };
