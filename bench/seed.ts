@@ -10,13 +10,14 @@ const AMOUNT_MINOR = 100;
 /** Adds `users` new people with `perUser` committed payments of 1.00 each; returns their ids. */
 export async function seedPayments(ctx: Context, users: number, perUser: number, label: string): Promise<number[]> {
   const created: { id: number }[] = [];
-  for (let i = 0; i < users; i++) created.push(await ctx.users.create({ username: `${label}-${i}` }, CLI_ACTOR));
+  for (let i = 0; i < users; i++) created.push(await ctx.pipeline.perform('user.create', { username: `${label}-${i}` }, CLI_ACTOR));
   const userIds = created.map((u) => u.id);
   const total = users * perUser;
   const series = ctx.db.engine === 'postgres' ? 'SELECT generate_series(1, ?) AS n' : 'WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ?) SELECT n FROM s';
   const startMs = Date.now() - total;
   await ctx.db.write(async (tx) => {
-    const system = await ctx.ledger.systemAccount(tx, 'external', startMs);
+    const system = await tx.get<{ id: number; balance_minor: number }>("SELECT id, balance_minor FROM ledger_accounts WHERE code = 'system:external'");
+    if (system === undefined) throw new Error('no system:external account');
     const before = await tx.get<{ t: number; p: number }>('SELECT (SELECT COALESCE(MAX(id), 0) FROM ledger_transactions) AS t, (SELECT COALESCE(MAX(id), 0) FROM recharge_payments) AS p');
     const t0 = before?.t ?? 0;
     const p0 = before?.p ?? 0;

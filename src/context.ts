@@ -1,21 +1,31 @@
-// Wires the services together once, for the server and for the command line alike.
+// Wires the services and the command pipeline together once, for the server and for the command
+// line alike.
 import { AccessTokens } from './auth/access-tokens.js';
+import { authCommands } from './auth/commands.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { Hasher } from './auth/hashing.js';
 import { PrincipalCache } from './auth/principal-cache.js';
 import { loadKeys } from './auth/keys.js';
 import { AuthService } from './auth/service.js';
+import { bootstrapCommand } from './bootstrap.js';
 import { systemClock, type Clock } from './clock.js';
+import { CommandPipeline } from './commands/pipeline.js';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/index.js';
 import { migrate } from './db/migrations.js';
+import { EventFeed } from './events/service.js';
+import { gatewayCommands } from './gateway/commands.js';
 import { GatewayRechargeProvider } from './gateway/providers.js';
 import { GatewayService } from './gateway/service.js';
+import { ensureSystemAccounts } from './ledger/postings.js';
 import { LedgerService } from './ledger/service.js';
-import { MANUAL_PROVIDER, ManualRechargeService } from './recharge/manual-service.js';
+import { rechargeCommands } from './recharge/commands.js';
+import { MANUAL_PROVIDER, ManualRecharge } from './recharge/manual-commands.js';
 import { externalProvider } from './recharge/providers.js';
 import { RechargeService } from './recharge/service.js';
+import { userCommands } from './users/commands.js';
 import { UsersService } from './users/service.js';
+import { voucherCommands } from './vouchers/commands.js';
 import { VoucherProvider } from './vouchers/provider.js';
 import { VoucherService } from './vouchers/service.js';
 
@@ -24,20 +34,21 @@ export interface Context {
   clock: Clock;
   db: Db;
   hasher: Hasher;
+  pipeline: CommandPipeline;
   users: UsersService;
   ledger: LedgerService;
   recharge: RechargeService;
-  manual: ManualRechargeService;
   vouchers: VoucherService;
   gateway: GatewayService;
   auth: AuthService;
+  events: EventFeed;
   tokenFailures: FailureLimiter;
   close(): Promise<void>;
 }
 
 const MINUTE_MS = 60_000;
 
-/** Opens the database, applies pending migrations and builds every service. */
+/** Opens the database, applies pending migrations, builds every service and registers every command. */
 export async function createContext(config: Config, clock: Clock = systemClock): Promise<Context> {
   const keys = loadKeys(config);
   const db = openDb(config.database, config.dbPoolSize);
@@ -47,34 +58,67 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     await db.close();
     throw error;
   }
+  const { currency } = config;
   const hasher = new Hasher(keys.hashKey);
-  // One writer on SQLite: shards would only add rows. Parallel writers on PostgreSQL: spread the hot row.
-  const ledger = new LedgerService(db, config.currency, db.engine === 'postgres' ? 16 : 1);
-  const principals = new PrincipalCache(clock);
-  const users = new UsersService(db, hasher, clock, ledger, principals);
-  const accessTokens = new AccessTokens(keys.tokenKey, config.accessTokenTtlSeconds, clock);
-  const recharge = new RechargeService(db, clock, ledger, users, config.paymentTtlSeconds);
+  const pipeline = new CommandPipeline(db, clock, (text) => hasher.keyed('idempotency', text));
+  const ledger = new LedgerService(db, currency);
+  const users = new UsersService(db, hasher);
+  const recharge = new RechargeService(db, clock, pipeline);
+  const vouchers = new VoucherService(db, hasher, clock);
+  const gateway = new GatewayService(db, currency);
   recharge.register(externalProvider);
-  const gateway = new GatewayService(db, clock, ledger);
-  recharge.register(new GatewayRechargeProvider('card', 'Card', 'Buy credit by card through Purse’s payment gateway.', 'credit_card', gateway));
-  recharge.register(new GatewayRechargeProvider('mbway', 'MB WAY', 'Buy credit with MB WAY through Purse’s payment gateway.', 'mbway', gateway));
-  const vouchers = new VoucherService(db, hasher, clock, config.currency);
+  recharge.register(new GatewayRechargeProvider('card', 'Card', 'Buy credit by card through Purse’s payment gateway.', 'credit_card'));
+  recharge.register(new GatewayRechargeProvider('mbway', 'MB WAY', 'Buy credit with MB WAY through Purse’s payment gateway.', 'mbway'));
   recharge.register(new VoucherProvider(vouchers, new FailureLimiter(config.voucherFailuresPer15Minutes, 15 * MINUTE_MS, clock)));
-  const manual = new ManualRechargeService(db, clock, ledger, users);
-  await ledger.warmSystemAccounts(db, [...recharge.references(), MANUAL_PROVIDER], clock.nowMs());
-  const auth = new AuthService(db, hasher, accessTokens, users, clock, config.refreshTokenTtlSeconds, principals);
+  const auth = new AuthService(db, hasher, new AccessTokens(keys.tokenKey, config.accessTokenTtlSeconds, clock), users, clock, config.refreshTokenTtlSeconds, new PrincipalCache(clock), pipeline);
+
+  const payments = rechargeCommands({ provider: (reference) => recharge.provider(reference), payment: (reference, id) => recharge.get(reference, id), currency, paymentTtlSeconds: config.paymentTtlSeconds });
+  const manual = new ManualRecharge(currency, users);
+  const people = userCommands({ hasher, currency });
+  const clients = authCommands(hasher);
+  const batches = voucherCommands({ hasher, currency });
+  const cards = gatewayCommands(currency);
+  // One call each: every definition keeps its own input, prepared and output types.
+  pipeline.register(payments.create);
+  pipeline.register(payments.update);
+  pipeline.register(payments.commit);
+  pipeline.register(payments.rollback);
+  pipeline.register(payments.expire);
+  pipeline.register(payments.setEnabled);
+  pipeline.register(manual.recharge);
+  pipeline.register(manual.bulk);
+  pipeline.register(people.create);
+  pipeline.register(people.update);
+  pipeline.register(people.addCard);
+  pipeline.register(clients.createClient);
+  pipeline.register(clients.revokeClient);
+  pipeline.register(clients.issueToken);
+  pipeline.register(batches.generate);
+  pipeline.register(batches.expireBatch);
+  pipeline.register(cards.create);
+  pipeline.register(cards.update);
+  pipeline.register(cards.void);
+  pipeline.register(cards.settleBefore);
+  pipeline.register(cards.refund);
+  pipeline.register(bootstrapCommand(hasher, currency));
+
+  // Every provider's system accounts exist before the first posting needs them.
+  await db.write(async (tx) => {
+    for (const provider of [...recharge.references(), MANUAL_PROVIDER]) await ensureSystemAccounts(tx, provider, currency, clock.nowMs());
+  });
   return {
     config,
     clock,
     db,
     hasher,
+    pipeline,
     users,
     ledger,
     recharge,
-    manual,
     vouchers,
     gateway,
     auth,
+    events: new EventFeed(db),
     tokenFailures: new FailureLimiter(config.tokenFailuresPerMinute, MINUTE_MS, clock),
     close: () => db.close(),
   };

@@ -133,7 +133,7 @@ user
   .option('--password <password>', 'login password (or use `user set-password`)')
   .action(async (username: string, options: { fullname?: string; email?: string; code?: string; password?: string }, command: Command) => {
     await withContext(command, async (ctx) => {
-      const created = await ctx.users.create({ username, ...options }, CLI_ACTOR);
+      const created = await ctx.pipeline.perform('user.create', { username, ...options }, CLI_ACTOR);
       console.log(`created user ${created.id} (${created.username})`);
     });
   });
@@ -168,7 +168,7 @@ user
     if (!/^[A-Za-z0-9:-]{4,64}$/.test(card)) throw new AppError('invalid', 'a card is 4–64 letters, digits, ":" or "-"');
     await withContext(command, async (ctx) => {
       const target = await ctx.users.resolve(reference);
-      await ctx.users.addCard(target.id, card, CLI_ACTOR);
+      await ctx.pipeline.perform('user.addCard', { id: target.id, card }, CLI_ACTOR);
       console.log(`card added to ${target.username}`);
     });
   });
@@ -182,7 +182,7 @@ user
     if (!isRight(right)) throw new AppError('invalid', `unknown right "${right}"; rights are ${RIGHTS.join(', ')}`);
     await withContext(command, async (ctx) => {
       const target = await ctx.users.resolve(reference);
-      const updated = await ctx.users.grant(target.id, right, CLI_ACTOR);
+      const updated = await ctx.pipeline.perform('user.update', { id: target.id, rights: [...new Set([...target.rights, right])] }, CLI_ACTOR);
       console.log(`${updated.username} now has: ${updated.rights.join(', ')}`);
     });
   });
@@ -198,12 +198,12 @@ program
     if (options.csv === undefined && (reference === undefined || amount === undefined)) throw new AppError('invalid', 'give USER AMOUNT, or --csv FILE');
     await withContext(command, async (ctx) => {
       if (options.csv !== undefined) {
-        const result = await ctx.manual.bulk(fs.readFileSync(options.csv, 'utf8'), CLI_ACTOR);
+        const result = await ctx.pipeline.perform('credit.bulkRecharge', { csv: fs.readFileSync(options.csv, 'utf8') }, CLI_ACTOR);
         console.log(`recharged ${result.count} rows, ${formatMinor(result.totalMinor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency} in all`);
         return;
       }
       const target = await ctx.users.resolve(reference ?? '');
-      const result = await ctx.manual.recharge(target.id, 'credit', amount, options.description, CLI_ACTOR);
+      const result = await ctx.pipeline.perform('credit.recharge', { userId: target.id, reference: 'credit', amount, description: options.description }, CLI_ACTOR);
       console.log(`${target.username}: balance ${formatMinor(result.balanceMinor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}`);
     });
   });
@@ -222,7 +222,9 @@ voucher
   .action(async (options: { quantity: string; value: string; validUntil: string; prefix?: string; description?: string; csv?: string }, command: Command) => {
     if (!/^\d+$/.test(options.quantity)) throw new AppError('invalid', '--quantity must be a whole number');
     await withContext(command, async (ctx) => {
-      const { stats, codes } = await ctx.vouchers.generate({ quantity: Number(options.quantity), value: options.value, validUntil: options.validUntil, prefix: options.prefix, description: options.description }, CLI_ACTOR);
+      const input = { quantity: Number(options.quantity), value: options.value, validUntil: options.validUntil, prefix: options.prefix, description: options.description };
+      const { batchId, codes } = await ctx.pipeline.perform('voucher.generate', input, CLI_ACTOR);
+      const stats = await ctx.vouchers.batch(batchId);
       const csv = codesCsv(stats, codes);
       if (options.csv === undefined) process.stdout.write(csv);
       else fs.writeFileSync(options.csv, csv, { mode: 0o600, flag: 'wx' });
@@ -252,7 +254,7 @@ gatewayCommand
   .action(async (options: { before?: string }, command: Command) => {
     await withContext(command, async (ctx) => {
       const cutoffMs = options.before === undefined ? ctx.clock.nowMs() : parseDateTime(options.before, '--before');
-      const count = await ctx.gateway.settleBefore(cutoffMs, CLI_ACTOR);
+      const { count } = await ctx.pipeline.perform('gateway.settleBefore', { cutoffMs }, CLI_ACTOR);
       console.log(`settled ${count} payment${count === 1 ? '' : 's'} created before ${new Date(cutoffMs).toISOString()}`);
     });
   });
@@ -307,7 +309,7 @@ for (const [name, enabled] of [['enable', true], ['disable', false]] as const) {
     .argument('<reference>')
     .action(async (reference: string, _options: unknown, command: Command) => {
       await withContext(command, async (ctx) => {
-        await ctx.recharge.setEnabled(reference, enabled, CLI_ACTOR);
+        await ctx.pipeline.perform('provider.setEnabled', { reference, enabled }, CLI_ACTOR);
         console.log(`${reference} ${enabled ? 'enabled' : 'disabled'}`);
       });
     });
@@ -319,7 +321,7 @@ async function updateUser(command: Command, reference: string, patch: { password
   }
   await withContext(command, async (ctx) => {
     const target = await ctx.users.resolve(reference);
-    await ctx.users.update(target.id, patch, CLI_ACTOR);
+    await ctx.pipeline.perform('user.update', { id: target.id, ...patch }, CLI_ACTOR);
     console.log(`${done} for ${target.username}`);
   });
 }

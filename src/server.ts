@@ -16,7 +16,6 @@ import { installMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import type { ErrorBody } from './schemas.js';
 import { gatewayRoutes } from './gateway/routes.js';
-import { installIdempotency } from './idempotency/plugin.js';
 import { ledgerRoutes } from './ledger/routes.js';
 import { rechargeRoutes } from './recharge/routes.js';
 import { usersRoutes } from './users/routes.js';
@@ -101,7 +100,6 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(formbody);
   const registry = installMetrics(app);
   installGuard(app, ctx.auth);
-  installIdempotency(app, ctx.db, ctx.hasher);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -126,11 +124,12 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
 
   await app.register(opsRoutes, { db: ctx.db, registry });
   await app.register(authRoutes, { auth: ctx.auth, failures: ctx.tokenFailures });
-  await app.register(usersRoutes, { users: ctx.users, clock: ctx.clock });
-  await app.register(ledgerRoutes, { ledger: ctx.ledger, recharge: ctx.recharge, manual: ctx.manual, clock: ctx.clock });
-  await app.register(rechargeRoutes, { recharge: ctx.recharge, clock: ctx.clock });
-  await app.register(voucherRoutes, { vouchers: ctx.vouchers });
-  await app.register(gatewayRoutes, { gateway: ctx.gateway, clock: ctx.clock });
+  const { pipeline, clock } = ctx;
+  await app.register(usersRoutes, { users: ctx.users, pipeline, clock });
+  await app.register(ledgerRoutes, { ledger: ctx.ledger, recharge: ctx.recharge, pipeline, clock });
+  await app.register(rechargeRoutes, { recharge: ctx.recharge, pipeline, clock });
+  await app.register(voucherRoutes, { vouchers: ctx.vouchers, pipeline, clock });
+  await app.register(gatewayRoutes, { gateway: ctx.gateway, pipeline, clock });
   return app;
 }
 

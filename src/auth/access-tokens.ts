@@ -14,6 +14,8 @@ import { formatScopes, parseScopes, type Scope } from './scopes.js';
 const ISSUER = 'purse';
 
 export interface AccessClaims {
+  /** A person who logged in, or a client acting as its own user. */
+  kind: 'person' | 'client';
   userId: number;
   clientId: string;
   scopes: Scope[];
@@ -44,7 +46,7 @@ export class AccessTokens {
 
   sign(claims: AccessClaims): Promise<string> {
     const nowSeconds = Math.floor(this.clock.nowMs() / 1000);
-    return new SignJWT({ cid: claims.clientId, scope: formatScopes(claims.scopes), ...(claims.familyId === null ? {} : { fam: claims.familyId }) })
+    return new SignJWT({ cid: claims.clientId, knd: claims.kind, scope: formatScopes(claims.scopes), ...(claims.familyId === null ? {} : { fam: claims.familyId }) })
       .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
       .setIssuer(ISSUER)
       .setSubject(String(claims.userId))
@@ -86,9 +88,9 @@ export class AccessTokens {
         clockTolerance: 0,
       });
       const userId = Number(payload.sub);
-      const { cid, scope, fam } = payload;
+      const { cid, knd, scope, fam } = payload;
       if (!Number.isSafeInteger(userId) || typeof cid !== 'string' || typeof scope !== 'string') throw unauthorized('token is malformed');
-      return { userId, clientId: cid, scopes: parseScopes(scope).known, familyId: typeof fam === 'string' ? fam : null };
+      return { kind: knd === 'client' ? 'client' : 'person', userId, clientId: cid, scopes: parseScopes(scope).known, familyId: typeof fam === 'string' ? fam : null };
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw unauthorized('token has expired');
       if (error instanceof errors.JOSEError) throw unauthorized('token is invalid');

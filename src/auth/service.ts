@@ -2,10 +2,10 @@
 // check every guarded request goes through.
 import crypto from 'node:crypto';
 
-import { recordAudit } from '../audit.js';
 import type { Clock } from '../clock.js';
+import type { CommandPipeline } from '../commands/pipeline.js';
 import type { Db } from '../db/index.js';
-import { forbidden, invalid, notFound, OAuthError, unauthorized } from '../errors.js';
+import { forbidden, invalid, OAuthError, unauthorized } from '../errors.js';
 import type { LoginInfo, UsersService } from '../users/service.js';
 
 import type { AccessTokens } from './access-tokens.js';
@@ -55,8 +55,13 @@ export class AuthService {
     private readonly clock: Clock,
     private readonly refreshTtlSeconds: number,
     private readonly principals: PrincipalCache,
+    private readonly pipeline: CommandPipeline,
   ) {
     this.verifiedSecrets = new TtlCache(clock, SECRET_PROOF_TTL_MS);
+    // Whatever changes a person, a client or a session may change what a token is allowed.
+    pipeline.onCommitted((events) => {
+      if (events.some((e) => /^(user|client|session)\./.test(e.type))) this.principals.clear();
+    });
   }
 
   /**
@@ -83,7 +88,7 @@ export class AuthService {
     const scopes = grantedScopes(request.scope, parseScopes(client.scopes).known);
     const userId = loginInfo === undefined ? client.user_id : await this.users.login(loginInfo);
     if (userId === null) throw new OAuthError('invalid_grant', 'the login credentials are not valid');
-    return this.issue(client.id, userId, scopes, null);
+    return this.issue(loginInfo === undefined ? 'client' : 'person', client.id, userId, scopes, null);
   }
 
   private async authenticateClient(clientId: string | undefined, secret: string | undefined): Promise<store.ClientRow> {
@@ -106,7 +111,7 @@ export class AuthService {
     // RFC 6749 §6: a refresh may narrow the scope, never widen it; the client may have lost some too.
     const allowed = parseScopes(client.scopes).known.filter((s) => original.includes(s));
     const scopes = grantedScopes(requestedScope ?? formatScopes(original), allowed);
-    return this.issue(client.id, row.user_id, scopes, { familyId: row.family_id, usedKey });
+    return this.issue(row.user_id === client.user_id ? 'client' : 'person', client.id, row.user_id, scopes, { familyId: row.family_id, usedKey });
   }
 
   /**
@@ -114,28 +119,24 @@ export class AuthService {
    * presented token is marked used in the same transaction that stores its successor; a token
    * that cannot be used (already used, expired, revoked) kills its whole family (RFC 9700 §4.14.2).
    */
-  private async issue(clientId: string, userId: number, scopes: Scope[], rotation: { familyId: string; usedKey: string } | null): Promise<TokenResponse> {
+  private async issue(kind: 'person' | 'client', clientId: string, userId: number, scopes: Scope[], rotation: { familyId: string; usedKey: string } | null): Promise<TokenResponse> {
     const state = await this.db.read((q) => store.getPrincipalState(q, userId, clientId, rotation?.familyId ?? null));
     if (state === undefined || state.active !== 1) throw new OAuthError('invalid_grant', 'the user is not active');
     const refreshToken = scopes.includes('offline.access') ? randomToken() : undefined;
     const familyId = rotation?.familyId ?? (refreshToken === undefined ? null : crypto.randomUUID());
-    const outcome = await this.db.write(async (tx) => {
-      const now = this.clock.nowMs();
-      if (rotation !== null && !(await store.useRefreshToken(tx, rotation.usedKey, now))) {
-        await store.revokeFamily(tx, rotation.familyId, now);
-        return 'refused' as const;
-      }
-      if (refreshToken === undefined || familyId === null) return 'issued' as const;
-      if (rotation === null) await store.insertFamily(tx, familyId, clientId, userId, now);
-      const expiresAtMs = now + this.refreshTtlSeconds * 1000;
-      await store.insertRefreshToken(tx, this.hasher.keyed('refresh', refreshToken), familyId, formatScopes(scopes), expiresAtMs, now);
-      return 'issued' as const;
-    });
-    if (outcome === 'refused') {
-      this.principals.clear();
-      throw new OAuthError('invalid_grant', 'refresh token was already used, has expired or was revoked; its family is now revoked');
+    // A grant without a refresh token to store or use up changes nothing: no command.
+    if (rotation !== null || (refreshToken !== undefined && familyId !== null)) {
+      const atMs = this.clock.nowMs();
+      const refresh = refreshToken === undefined || familyId === null ? null : { tokenKey: this.hasher.keyed('refresh', refreshToken), familyId, expiresAtMs: atMs + this.refreshTtlSeconds * 1000 };
+      const { outcome } = await this.pipeline.execute({
+        name: 'token.issue',
+        input: { clientId, userId, scopes, rotation, refresh },
+        actor: { kind, userId, clientId, familyId: null, scopes, rights: [] },
+        atMs,
+      });
+      if (!outcome.ok) throw new OAuthError('invalid_grant', outcome.error.message);
     }
-    const accessToken = await this.accessTokens.sign({ userId, clientId, scopes, familyId });
+    const accessToken = await this.accessTokens.sign({ kind, userId, clientId, scopes, familyId });
     return {
       access_token: accessToken,
       token_type: 'Bearer',
@@ -157,7 +158,7 @@ export class AuthService {
     if (state === undefined || state.active !== 1 || state.client_revoked_at_ms !== null || state.family_revoked_at_ms !== null) {
       throw unauthorized('token has been revoked');
     }
-    return { userId: claims.userId, clientId: claims.clientId, scopes: new Set(claims.scopes), rights: parseRights(state.rights), familyId: claims.familyId };
+    return { kind: claims.kind, userId: claims.userId, clientId: claims.clientId, scopes: new Set(claims.scopes), rights: parseRights(state.rights), familyId: claims.familyId };
   }
 
   private async principalState(userId: number, clientId: string, familyId: string | null): Promise<store.PrincipalRow | undefined> {
@@ -183,16 +184,9 @@ export class AuthService {
     if (unknown.length > 0 || known.length === 0) {
       throw invalid(`scopes must be some of: ${ALL_SCOPES.join(', ')}`, [{ field: 'scopes', problem: unknown.length > 0 ? `unknown: ${unknown.join(', ')}` : 'none given' }]);
     }
-    if (input.name.trim() === '' || input.name.length > 128) throw invalid('name must be 1–128 characters', [{ field: 'name', problem: 'must be 1–128 characters' }]);
     await this.users.getAny(input.userId);
-    const id = input.id ?? crypto.randomUUID();
     const secret = input.secret ?? newClientSecret();
-    const secretHash = await this.hasher.slowHash(secret);
-    await this.db.write(async (tx) => {
-      const now = this.clock.nowMs();
-      await store.insertClient(tx, { id, name: input.name.trim(), secret_hash: secretHash, scopes: formatScopes(known), user_id: input.userId, created_at_ms: now });
-      await recordAudit(tx, actor, { action: 'client.create', subject: `client:${id}`, detail: { scopes: formatScopes(known), userId: input.userId } }, now);
-    });
+    const { id } = await this.pipeline.perform('client.create', { id: input.id ?? crypto.randomUUID(), name: input.name, scopes: known, userId: input.userId, secret }, actor);
     return { id, secret };
   }
 
@@ -210,14 +204,7 @@ export class AuthService {
 
   /** Revokes a client: its tokens stop working at once, its secret is refused. */
   async revokeClient(id: string, actor: Actor): Promise<void> {
-    const revoked = await this.db.write(async (tx) => {
-      const now = this.clock.nowMs();
-      const done = await store.revokeClient(tx, id, now);
-      if (done) await recordAudit(tx, actor, { action: 'client.revoke', subject: `client:${id}` }, now);
-      return done;
-    });
-    this.principals.clear();
-    if (!revoked) throw notFound(`no active client "${id}"`);
+    await this.pipeline.perform('client.revoke', { id }, actor);
   }
 }
 

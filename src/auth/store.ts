@@ -1,5 +1,5 @@
 // SQL of the auth module: API clients, refresh-token families and refresh tokens.
-import type { Tx } from '../db/index.js';
+import type { ReadTx, Tx } from '../db/index.js';
 
 export interface ClientRow {
   id: string;
@@ -22,11 +22,11 @@ export async function insertClient(tx: Tx, row: Omit<ClientRow, 'revoked_at_ms'>
   ]);
 }
 
-export function getClient(q: Tx, id: string): Promise<ClientRow | undefined> {
+export function getClient(q: ReadTx, id: string): Promise<ClientRow | undefined> {
   return q.get<ClientRow>('SELECT id, name, secret_hash, scopes, user_id, created_at_ms, revoked_at_ms FROM api_clients WHERE id = ?', [id]);
 }
 
-export function listClients(q: Tx): Promise<ClientRow[]> {
+export function listClients(q: ReadTx): Promise<ClientRow[]> {
   return q.all<ClientRow>('SELECT id, name, secret_hash, scopes, user_id, created_at_ms, revoked_at_ms FROM api_clients ORDER BY created_at_ms, id');
 }
 
@@ -63,7 +63,7 @@ export interface RefreshTokenRow {
   family_revoked_at_ms: number | null;
 }
 
-export function getRefreshToken(q: Tx, tokenKey: string): Promise<RefreshTokenRow | undefined> {
+export function getRefreshToken(q: ReadTx, tokenKey: string): Promise<RefreshTokenRow | undefined> {
   return q.get<RefreshTokenRow>(
     `SELECT r.family_id, r.scopes, r.expires_at_ms, r.used_at_ms, f.client_id, f.user_id, f.revoked_at_ms AS family_revoked_at_ms
      FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id WHERE r.token_key = ?`,
@@ -90,7 +90,7 @@ export interface PrincipalRow {
 }
 
 /** What a request's token must still be true of: user active, client and family not revoked. */
-export function getPrincipalState(q: Tx, userId: number, clientId: string, familyId: string | null): Promise<PrincipalRow | undefined> {
+export function getPrincipalState(q: ReadTx, userId: number, clientId: string, familyId: string | null): Promise<PrincipalRow | undefined> {
   return q.get<PrincipalRow>(
     `SELECT u.active, u.rights, c.revoked_at_ms AS client_revoked_at_ms,
             (SELECT f.revoked_at_ms FROM token_families f WHERE f.id = ?) AS family_revoked_at_ms

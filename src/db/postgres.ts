@@ -2,7 +2,7 @@
 // failure and deadlock. Any number of Purse processes may share one database.
 import pg from 'pg';
 
-import type { Db, SqlValue, Tx, WriteUnit } from './types.js';
+import type { Db, Dialect, ReadTx, SqlValue, Tx, WriteUnit } from './types.js';
 
 const MAX_ATTEMPTS = 5;
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
@@ -21,21 +21,33 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (text) => {
   return n;
 });
 
-const placeholderCache = new Map<string, string>();
+// Events carry the id of the transaction that wrote them (`tx_order`); a reader reads only below
+// the oldest transaction still running, so an event that commits later can never land behind it.
+// Hot rows are spread over 16 shards: writers run in parallel and would queue on one row lock.
+const DIALECT: Dialect = { settledHorizon: 'pg_snapshot_xmin(pg_current_snapshot())::text::bigint', hotRowShards: 16 };
 
-/** `?` → `$1, $2, …` so that every store writes one SQL text for both engines. */
+const placeholderCache = new Map<string, string>();
+const MAX_CACHED_SQL = 10_000;
+
+/**
+ * `?` → `$1, $2, …` so that every store writes one SQL text for both engines. A `?` inside a
+ * string literal, a quoted identifier or a comment is text, not a placeholder, and stays.
+ */
 export function toPgPlaceholders(sql: string): string {
   let converted = placeholderCache.get(sql);
   if (converted === undefined) {
     let n = 0;
-    converted = sql.replace(/\?/g, () => `$${++n}`);
+    converted = sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|\?/g, (token) => (token === '?' ? `$${++n}` : token));
+    if (placeholderCache.size >= MAX_CACHED_SQL) placeholderCache.clear();
     placeholderCache.set(sql, converted);
   }
   return converted;
 }
 
 class PgTx implements Tx {
-  constructor(private readonly client: pg.Pool | pg.PoolClient) {}
+  readonly dialect = DIALECT;
+
+  constructor(private readonly client: pg.PoolClient) {}
 
   async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     const result = await this.client.query({ text: toPgPlaceholders(sql), values: [...params] });
@@ -59,18 +71,29 @@ function errorCode(error: unknown): unknown {
 
 export class PostgresDb implements Db {
   readonly engine = 'postgres' as const;
+  readonly dialect = DIALECT;
   private readonly pool: pg.Pool;
-  private readonly reader: PgTx;
 
   constructor(url: string, poolSize: number) {
     this.pool = new pg.Pool({ connectionString: url, max: poolSize });
     // An idle client that loses its connection must not crash the process.
     this.pool.on('error', () => undefined);
-    this.reader = new PgTx(this.pool);
   }
 
-  read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
-    return fn(this.reader);
+  /** One connection, one REPEATABLE READ transaction: every statement of the read sees one snapshot. */
+  async read<T>(fn: (q: ReadTx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const value = await fn(new PgTx(client));
+      await client.query('COMMIT');
+      return value;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async write<T>(unit: WriteUnit<T>): Promise<T> {

@@ -1,4 +1,4 @@
-// Embedded SQLite: one writer connection with group commit, one reader connection.
+// Embedded SQLite: one writer connection with group commit, a few reader connections.
 //
 // Group commit (DESIGN.md "Writes"): the units that are queued when the writer wakes up run in one
 // transaction, each inside its own SAVEPOINT so that a failing unit undoes only itself, and they
@@ -9,10 +9,20 @@ import path from 'node:path';
 
 import Database from 'better-sqlite3';
 
-import type { Db, SqlValue, Tx, WriteUnit } from './types.js';
+import type { Db, Dialect, ReadTx, SqlValue, Tx, WriteUnit } from './types.js';
 
 /** Upper bound on units per transaction: bounds the work a failed COMMIT can throw away. */
 export const MAX_UNITS_PER_BATCH = 256;
+
+/**
+ * Reader connections, opened as reads need them. Each read holds one for its whole snapshot, and
+ * reads interleave on the event loop (a streamed export pauses between pages), so one is not enough.
+ */
+const MAX_READERS = 8;
+
+// One writer commits in order, so no transaction is ever pending for a reader: the horizon is
+// past every position.
+const DIALECT: Dialect = { settledHorizon: String(Number.MAX_SAFE_INTEGER), hotRowShards: 1 };
 
 interface Pending {
   unit: WriteUnit<unknown>;
@@ -23,6 +33,7 @@ interface Pending {
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 class SqliteTx implements Tx {
+  readonly dialect = DIALECT;
   // Prepared statements are cached per SQL text: the same few dozen statements run all day.
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -64,24 +75,32 @@ function open(file: string, readonly: boolean): Database.Database {
   return conn;
 }
 
+/** A reader connection and its prepared statements; a read holds it from BEGIN to COMMIT. */
+interface Reader {
+  conn: Database.Database;
+  tx: SqliteTx;
+  begin: Database.Statement;
+  commit: Database.Statement;
+}
+
 export class SqliteDb implements Db {
   readonly engine = 'sqlite' as const;
+  readonly dialect = DIALECT;
   private readonly writer: Database.Database;
-  private readonly reader: Database.Database;
   private readonly writeTx: SqliteTx;
-  private readonly readTx: SqliteTx;
+  private readonly idleReaders: Reader[] = [];
+  private readerCount = 0;
+  private readonly waitingForReader: ((reader: Reader) => void)[] = [];
   // Transaction control, prepared once: it runs for every unit and every batch.
   private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
   private queue: Pending[] = [];
   private draining = false;
   private closed = false;
 
-  constructor(file: string) {
+  constructor(private readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.writer = open(file, false);
-    this.reader = open(file, true);
     this.writeTx = new SqliteTx(this.writer);
-    this.readTx = new SqliteTx(this.reader);
     const prepare = (sql: string): Database.Statement => this.writer.prepare(sql);
     this.control = {
       begin: prepare('BEGIN IMMEDIATE'),
@@ -93,8 +112,34 @@ export class SqliteDb implements Db {
     };
   }
 
-  read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
-    return fn(this.readTx);
+  /** One snapshot per read: BEGIN … COMMIT on a reader connection of its own (WAL readers never block the writer). */
+  async read<T>(fn: (q: ReadTx) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('database is closed');
+    const reader = await this.acquireReader();
+    reader.begin.run();
+    try {
+      return await fn(reader.tx);
+    } finally {
+      reader.commit.run();
+      this.releaseReader(reader);
+    }
+  }
+
+  private acquireReader(): Promise<Reader> {
+    const idle = this.idleReaders.pop();
+    if (idle !== undefined) return Promise.resolve(idle);
+    if (this.readerCount < MAX_READERS) {
+      this.readerCount++;
+      const conn = open(this.file, true);
+      return Promise.resolve({ conn, tx: new SqliteTx(conn), begin: conn.prepare('BEGIN'), commit: conn.prepare('COMMIT') });
+    }
+    return new Promise((resolve) => this.waitingForReader.push(resolve));
+  }
+
+  private releaseReader(reader: Reader): void {
+    const next = this.waitingForReader.shift();
+    if (next !== undefined) next(reader);
+    else this.idleReaders.push(reader);
   }
 
   write<T>(unit: WriteUnit<T>): Promise<T> {
@@ -174,14 +219,15 @@ export class SqliteDb implements Db {
   }
 
   ping(): Promise<void> {
-    this.reader.prepare('SELECT 1').get();
-    return Promise.resolve();
+    return this.read(async (q) => {
+      await q.get('SELECT 1');
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    while (this.draining) await new Promise((resolve) => setImmediate(resolve));
-    this.reader.close();
+    while (this.draining || this.idleReaders.length < this.readerCount) await new Promise((resolve) => setImmediate(resolve));
+    for (const reader of this.idleReaders) reader.conn.close();
     this.writer.close();
   }
 }

@@ -3,10 +3,34 @@
 export type SqlValue = string | number | null;
 export type Row = Record<string, SqlValue>;
 
-/** A connection inside a transaction (writes) or a plain reader (reads). SQL uses `?` placeholders. */
-export interface Tx {
+/**
+ * What differs between the engines and matters to SQL written once for both, decided here so that
+ * no module has to ask which engine runs.
+ */
+export interface Dialect {
+  /**
+   * A SQL expression: every transaction whose `tx_order` (an events column, filled in by the
+   * engine when the row is written) is below this value has finished. PostgreSQL hands out
+   * identity values at insert, not at commit, so a reader must not read past a transaction that
+   * is still running; SQLite has one writer and commits in order, so nothing is ever pending.
+   */
+  readonly settledHorizon: string;
+  /**
+   * How many rows a hot counter (a system account every recharge touches) is spread over: one
+   * where a single writer runs anyway, several where parallel writers would queue on its row lock.
+   */
+  readonly hotRowShards: number;
+}
+
+/** A read-only handle: SQL uses `?` placeholders. It has no `run`: reads never write. */
+export interface ReadTx {
+  readonly dialect: Dialect;
   all<T extends object = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   get<T extends object = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+}
+
+/** A connection inside a write transaction. */
+export interface Tx extends ReadTx {
   /** Runs a statement; `changes` is the number of rows it inserted, updated or deleted. */
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
 }
@@ -22,17 +46,14 @@ export type Engine = 'sqlite' | 'postgres';
 
 export interface Db {
   readonly engine: Engine;
-  /** Reads committed data. */
-  read<T>(fn: (q: Tx) => Promise<T>): Promise<T>;
+  readonly dialect: Dialect;
+  /**
+   * Reads committed data as one snapshot: every statement of `fn` sees the same state, however
+   * many it runs (rows and their count, a verification across tables).
+   */
+  read<T>(fn: (q: ReadTx) => Promise<T>): Promise<T>;
   /** Runs the unit in a transaction; resolves only once its effects are durably committed. */
   write<T>(unit: WriteUnit<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** A unique or primary-key constraint violation, on either engine. */
-export function isUniqueViolation(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
-  const code = error.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }

@@ -3,16 +3,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
-import { principalOf } from '../auth/guard.js';
 import type { Clock } from '../clock.js';
-import { remember } from '../idempotency/plugin.js';
-import { actorOf } from '../auth/principal.js';
+import { commandOf, valueOf } from '../commands/http.js';
+import type { CommandPipeline } from '../commands/pipeline.js';
 import { invalid } from '../errors.js';
-import { fromMinor, toMinor } from '../money.js';
+import { toMinor } from '../money.js';
 import { errorResponses } from '../schemas.js';
 import { parseDateTime } from '../time.js';
 
-import { maskedNumber } from './card.js';
 import {
   CreatePaymentBody,
   GatewayPaymentSchema,
@@ -25,35 +23,10 @@ import {
   UpdatePaymentBody,
   type GatewayPaymentView,
   type PaymentListQueryInput,
-  type RefundView,
 } from './schemas.js';
 import type { GatewayService } from './service.js';
-import type { GatewayPaymentRow, PaymentFilter, RefundRow } from './store.js';
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-export function gatewayPaymentView(row: GatewayPaymentRow, detail: boolean): GatewayPaymentView {
-  const amount = fromMinor(row.amount_minor, row.currency);
-  const view: GatewayPaymentView = {
-    payment_id: row.payment_id,
-    amount,
-    payment_method: row.payment_method,
-    status: row.status,
-    settled_at: iso(row.settled_at_ms),
-    settled_amount: row.settled_amount_minor === null ? null : fromMinor(row.settled_amount_minor, row.currency),
-    created_at: new Date(row.created_at_ms).toISOString(),
-    decline_reason: row.decline_reason,
-  };
-  if (!detail) return view;
-  const base = { payment: row.payment_id, amount, method: row.payment_method };
-  const additional =
-    row.payment_method === 'mbway'
-      ? { ...base, phone_number: row.phone_number }
-      : { ...base, number: maskedNumber({ bin: row.card_bin ?? '', last4: row.card_last4 ?? '', length: row.card_length ?? 0 }), name: row.card_name, expiration_month: row.card_exp_month, expiration_year: row.card_exp_year };
-  return { ...view, additional_params: additional };
-}
-
-const refundView = (row: RefundRow, currency: string): RefundView => ({ refund_id: row.refund_id, payment_id: row.payment_id, amount: fromMinor(row.amount_minor, currency), created_at: new Date(row.created_at_ms).toISOString() });
+import type { GatewayPaymentRow, PaymentFilter } from './store.js';
+import { gatewayPaymentView, refundView } from './views.js';
 
 function filterOf(query: PaymentListQueryInput, currency: string): PaymentFilter {
   const money = (text: string | undefined, field: string): number | undefined => (text === undefined ? undefined : toMinor(text, currency, field));
@@ -75,7 +48,7 @@ function filterOf(query: PaymentListQueryInput, currency: string): PaymentFilter
   return filter;
 }
 
-export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService; clock: Clock }> = async (app, { gateway, clock }) => {
+export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService; pipeline: CommandPipeline; clock: Clock }> = async (app, { gateway, pipeline, clock }) => {
   const tags = ['payments'];
   const auth = { scope: 'payments', right: 'managePayments' } as const;
   const write = { auth, idempotent: true };
@@ -112,7 +85,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
       },
     },
     async (request, reply) => {
-      const row = await gateway.create(request.body, actorOf(principalOf(request)), remember(request, 201, detailed, clock));
+      const row = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'gateway.createPayment', request.body)));
       return reply.code(201).header('location', `/api/payments/${row.payment_id}`).send(detailed(row));
     },
   );
@@ -129,7 +102,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
         response: { 200: GatewayPaymentSchema, ...errorResponses(400, 404, 409) },
       },
     },
-    async (request) => detailed(await gateway.update(request.params.id, request.body, actorOf(principalOf(request)), remember(request, 200, detailed, clock))),
+    async (request, reply) => detailed(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'gateway.updatePayment', { paymentId: request.params.id, ...request.body })))),
   );
 
   app.delete(
@@ -138,7 +111,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
       config: write,
       schema: { tags, summary: 'Void an unsettled payment without refunds (kept, status voided)', params: PaymentIdParams, response: { 200: GatewayPaymentSchema, ...errorResponses(400, 404, 409) } },
     },
-    async (request) => detailed(await gateway.void(request.params.id, actorOf(principalOf(request)), remember(request, 200, detailed, clock))),
+    async (request, reply) => detailed(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'gateway.voidPayment', { paymentId: request.params.id })))),
   );
 
   app.get(
@@ -169,9 +142,8 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
       },
     },
     async (request, reply) => {
-      const render = (row: RefundRow): RefundView => refundView(row, gateway.currency);
-      const refund = await gateway.refund(request.body.payment_id, request.body.amount, actorOf(principalOf(request)), remember(request, 201, render, clock));
-      return reply.code(201).header('location', `/api/refunds/${refund.refund_id}`).send(render(refund));
+      const refund = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'gateway.refund', { paymentId: request.body.payment_id, amount: request.body.amount })));
+      return reply.code(201).header('location', `/api/refunds/${refund.refund_id}`).send(refundView(refund, gateway.currency));
     },
   );
 

@@ -1,7 +1,7 @@
 // SQL of the payment gateway. The running refund total lives on the payment row and grows only
 // through one conditional UPDATE (`refunded + amount <= amount`), so concurrent refunds can never
 // add up to more than the payment; settlement and voiding are conditional updates too.
-import type { SqlValue, Tx } from '../db/index.js';
+import type { SqlValue, ReadTx, Tx } from '../db/index.js';
 import { where } from '../db/where.js';
 
 export type GatewayStatus = 'success' | 'error' | 'settled' | 'voided';
@@ -46,11 +46,11 @@ export async function insertPayment(tx: Tx, p: NewGatewayPayment): Promise<Gatew
   return row;
 }
 
-export function getPayment(q: Tx, paymentId: string): Promise<GatewayPaymentRow | undefined> {
+export function getPayment(q: ReadTx, paymentId: string): Promise<GatewayPaymentRow | undefined> {
   return q.get<GatewayPaymentRow>(`SELECT ${COLUMNS} FROM gateway_payments WHERE payment_id = ?`, [paymentId]);
 }
 
-export function getByRecharge(q: Tx, rechargePaymentId: number): Promise<GatewayPaymentRow | undefined> {
+export function getByRecharge(q: ReadTx, rechargePaymentId: number): Promise<GatewayPaymentRow | undefined> {
   return q.get<GatewayPaymentRow>(`SELECT ${COLUMNS} FROM gateway_payments WHERE recharge_payment_id = ?`, [rechargePaymentId]);
 }
 
@@ -66,7 +66,7 @@ export interface PaymentFilter {
   settledLteMs?: number;
 }
 
-export function listPayments(q: Tx, filter: PaymentFilter, limit: number, offset: number): Promise<GatewayPaymentRow[]> {
+export function listPayments(q: ReadTx, filter: PaymentFilter, limit: number, offset: number): Promise<GatewayPaymentRow[]> {
   const { sql, params } = where([
     ['payment_id = ?', filter.paymentId],
     ['payment_method = ?', filter.method],
@@ -159,11 +159,11 @@ export async function insertRefund(tx: Tx, refund: RefundRow): Promise<void> {
   ]);
 }
 
-export function getRefund(q: Tx, refundId: string): Promise<RefundRow | undefined> {
+export function getRefund(q: ReadTx, refundId: string): Promise<RefundRow | undefined> {
   return q.get<RefundRow>('SELECT refund_id, payment_id, amount_minor, ledger_transaction_id, created_at_ms FROM gateway_refunds WHERE refund_id = ?', [refundId]);
 }
 
-export function listRefunds(q: Tx, filter: { paymentId?: string; refundId?: string }, limit: number, offset: number): Promise<RefundRow[]> {
+export function listRefunds(q: ReadTx, filter: { paymentId?: string; refundId?: string }, limit: number, offset: number): Promise<RefundRow[]> {
   const { sql, params } = where([
     ['payment_id = ?', filter.paymentId],
     ['refund_id = ?', filter.refundId],
@@ -182,7 +182,7 @@ export interface Mismatch {
  * Every way the gateway and the books can disagree. Reads across modules on purpose: it is the
  * check that the modules' own bookkeeping agrees, so it must not go through that bookkeeping.
  */
-export async function mismatches(q: Tx): Promise<Mismatch[]> {
+export async function mismatches(q: ReadTx): Promise<Mismatch[]> {
   const checks: [string, string, SqlValue[]][] = [
     [
       'refunds do not add up to the running total',

@@ -7,11 +7,10 @@ import { stringify } from 'csv-stringify';
 import { Type } from 'typebox';
 
 import { principalOf } from '../auth/guard.js';
-import { actorOf } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
-import { remember } from '../idempotency/plugin.js';
+import { commandOf, valueOf } from '../commands/http.js';
+import type { CommandPipeline } from '../commands/pipeline.js';
 import { fromMinor } from '../money.js';
-import type { ManualRechargeService, ManualResult } from '../recharge/manual-service.js';
 import type { RechargeService } from '../recharge/service.js';
 import { errorResponses } from '../schemas.js';
 import { isoToMs } from '../time.js';
@@ -23,13 +22,13 @@ import type { StatementFilter } from './store.js';
 export interface LedgerRoutesOptions {
   ledger: LedgerService;
   recharge: RechargeService;
-  manual: ManualRechargeService;
+  pipeline: CommandPipeline;
   clock: Clock;
 }
 
 const CSV_COLUMNS: (keyof StatementEntry)[] = ['id', 'date', 'type', 'balance', 'value', 'provider', 'paymentId', 'description'];
 
-export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = async (app, { ledger, recharge, manual, clock }) => {
+export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = async (app, { ledger, recharge, pipeline, clock }) => {
   const tags = ['credit'];
   // Only this plugin's routes (the bulk recharge) take CSV; everywhere else text/csv is a 415.
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => {
@@ -104,15 +103,10 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
         response: { 200: RechargeResultSchema, ...errorResponses(400, 404, 409) },
       },
     },
-    async (request) => {
-      const render = (r: ManualResult): { transactionId: number; amount: number; balance: number } => ({
-        transactionId: r.transactionId,
-        amount: fromMinor(r.amountMinor, ledger.currency),
-        balance: fromMinor(r.balanceMinor, ledger.currency),
-      });
-      const { id, reference } = request.params;
-      const result = await manual.recharge(id, reference, request.body.amount, request.body.description ?? '', actorOf(principalOf(request)), remember(request, 200, render, clock));
-      return render(result);
+    async (request, reply) => {
+      const input = { userId: request.params.id, reference: request.params.reference, amount: request.body.amount, description: request.body.description ?? '' };
+      const result = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'credit.recharge', input)));
+      return { transactionId: result.transactionId, amount: fromMinor(result.amountMinor, ledger.currency), balance: fromMinor(result.balanceMinor, ledger.currency) };
     },
   );
 
@@ -130,9 +124,9 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
         response: { 200: BulkRechargeResultSchema, ...errorResponses(400, 404, 409, 415) },
       },
     },
-    async (request) => {
-      const render = (r: { count: number; totalMinor: number }): { count: number; total: number } => ({ count: r.count, total: fromMinor(r.totalMinor, ledger.currency) });
-      return render(await manual.bulk(request.body, actorOf(principalOf(request)), remember(request, 200, render, clock)));
+    async (request, reply) => {
+      const result = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'credit.bulkRecharge', { csv: request.body })));
+      return { count: result.count, total: fromMinor(result.totalMinor, ledger.currency) };
     },
   );
 };

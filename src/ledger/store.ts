@@ -1,5 +1,5 @@
 // SQL of the ledger: accounts, transactions, postings. The only SQL in Purse that writes a balance.
-import type { SqlValue, Tx } from '../db/index.js';
+import type { ReadTx, SqlValue, Tx } from '../db/index.js';
 import { where } from '../db/where.js';
 
 export interface AccountRow {
@@ -39,31 +39,35 @@ export async function ensureAccount(tx: Tx, account: NewAccount, nowMs: number):
   return row;
 }
 
-export function getAccountByCode(q: Tx, code: string): Promise<AccountRow | undefined> {
+export function getAccountByCode(q: ReadTx, code: string): Promise<AccountRow | undefined> {
   return q.get<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code = ?`, [code]);
 }
 
-export function getUserAccount(q: Tx, userId: number, reference: string): Promise<AccountRow | undefined> {
+export function getUserAccount(q: ReadTx, userId: number, reference: string): Promise<AccountRow | undefined> {
   return q.get<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE user_id = ? AND reference = ?`, [userId, reference]);
 }
 
-export function listUserAccounts(q: Tx, userId: number): Promise<AccountRow[]> {
+export function listUserAccounts(q: ReadTx, userId: number): Promise<AccountRow[]> {
   return q.all<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE user_id = ? ORDER BY id`, [userId]);
 }
 
 /**
- * Adds `amountMinor` to the balance unless that would take it below its floor; returns the new
+ * Adds `amountMinor` to a person's account balance unless that would take it below its floor; returns the new
  * balance, or undefined when the floor refused it. One conditional UPDATE: on PostgreSQL it takes
  * the row lock, so concurrent postings to one account serialize here and can never overdraw it.
  */
-export async function addToBalance(tx: Tx, accountId: number, amountMinor: number): Promise<number | undefined> {
-  const row = await tx.get<{ balance_minor: number }>(
+export function addToUserBalance(tx: Tx, userId: number, reference: string, amountMinor: number): Promise<{ id: number; balance_minor: number } | undefined> {
+  return tx.get<{ id: number; balance_minor: number }>(
     `UPDATE ledger_accounts SET balance_minor = balance_minor + ?
-     WHERE id = ? AND (overdraft_limit_minor IS NULL OR balance_minor + ? >= -overdraft_limit_minor)
-     RETURNING balance_minor`,
-    [amountMinor, accountId, amountMinor],
+     WHERE user_id = ? AND reference = ? AND (overdraft_limit_minor IS NULL OR balance_minor + ? >= -overdraft_limit_minor)
+     RETURNING id, balance_minor`,
+    [amountMinor, userId, reference, amountMinor],
   );
-  return row?.balance_minor;
+}
+
+/** The same for a system account, by code; system accounts have no floor. */
+export function addToSystemBalance(tx: Tx, code: string, amountMinor: number): Promise<{ id: number; balance_minor: number } | undefined> {
+  return tx.get<{ id: number; balance_minor: number }>('UPDATE ledger_accounts SET balance_minor = balance_minor + ? WHERE code = ? RETURNING id, balance_minor', [amountMinor, code]);
 }
 
 export interface NewTransaction {
@@ -122,7 +126,7 @@ function statementWhere(accountId: number, filter: StatementFilter): { sql: stri
 const STATEMENT_SELECT = `SELECT p.id, p.created_at_ms, t.kind, p.balance_after_minor, p.amount_minor, t.provider, t.payment_id, t.description
   FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id`;
 
-export async function statementPage(q: Tx, accountId: number, filter: StatementFilter, limit: number, start: number): Promise<{ rows: StatementRow[]; count: number }> {
+export async function statementPage(q: ReadTx, accountId: number, filter: StatementFilter, limit: number, start: number): Promise<{ rows: StatementRow[]; count: number }> {
   const where = statementWhere(accountId, filter);
   const rows = await q.all<StatementRow>(`${STATEMENT_SELECT} WHERE ${where.sql} ORDER BY p.id LIMIT ? OFFSET ?`, [...where.params, limit, start]);
   // Without a provider or type filter the count needs no join: the postings index answers it.
@@ -133,14 +137,14 @@ export async function statementPage(q: Tx, accountId: number, filter: StatementF
 }
 
 /** Entries after `afterId`, in id order: keyset pages for streaming however long the statement is. */
-export function statementAfter(q: Tx, accountId: number, filter: StatementFilter, afterId: number, limit: number): Promise<StatementRow[]> {
+export function statementAfter(q: ReadTx, accountId: number, filter: StatementFilter, afterId: number, limit: number): Promise<StatementRow[]> {
   const where = statementWhere(accountId, filter);
   return q.all<StatementRow>(`${STATEMENT_SELECT} WHERE ${where.sql} AND p.id > ? ORDER BY p.id LIMIT ?`, [...where.params, afterId, limit]);
 }
 
 // ---- verification: recompute everything from the postings -----------------------------------
 
-export function unbalancedTransactions(q: Tx): Promise<{ id: number; total: number; postings: number }[]> {
+export function unbalancedTransactions(q: ReadTx): Promise<{ id: number; total: number; postings: number }[]> {
   return q.all(
     `SELECT t.id, COALESCE(SUM(p.amount_minor), 0) AS total, COUNT(p.id) AS postings
      FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
@@ -148,7 +152,7 @@ export function unbalancedTransactions(q: Tx): Promise<{ id: number; total: numb
   );
 }
 
-export function balanceMismatches(q: Tx): Promise<{ code: string; stored: number; computed: number }[]> {
+export function balanceMismatches(q: ReadTx): Promise<{ code: string; stored: number; computed: number }[]> {
   return q.all(
     `SELECT a.code, a.balance_minor AS stored, COALESCE(SUM(p.amount_minor), 0) AS computed
      FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.account_id = a.id
@@ -157,7 +161,7 @@ export function balanceMismatches(q: Tx): Promise<{ code: string; stored: number
 }
 
 /** Postings whose balance-after is not the running sum of the account's postings up to them. */
-export function brokenRunningBalances(q: Tx): Promise<{ code: string; posting_id: number }[]> {
+export function brokenRunningBalances(q: ReadTx): Promise<{ code: string; posting_id: number }[]> {
   return q.all(
     `SELECT code, posting_id FROM (
        SELECT a.code, p.id AS posting_id, p.balance_after_minor,
@@ -167,7 +171,7 @@ export function brokenRunningBalances(q: Tx): Promise<{ code: string; posting_id
   );
 }
 
-export function overdrawnAccounts(q: Tx): Promise<{ code: string; lowest: number }[]> {
+export function overdrawnAccounts(q: ReadTx): Promise<{ code: string; lowest: number }[]> {
   return q.all(
     `SELECT a.code, MIN(p.balance_after_minor) AS lowest FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
      WHERE a.overdraft_limit_minor IS NOT NULL

@@ -1,7 +1,10 @@
-// Recharge providers sit behind one interface: validate params → amount; then hooks inside the
-// create, commit and release (rollback or expiry) transactions. `external` is the first; the
-// voucher, card and MB WAY providers plug in the same way.
-import type { Actor, Principal } from '../auth/principal.js';
+// Recharge providers sit behind one interface in two halves. `RechargeProvider` runs before the
+// transaction: it checks the params and says how much the payment is for (and may be slow or use
+// services: a voucher lookup, a card check). `ProviderRules` run inside the command's transaction,
+// as plain functions of it: reserve a voucher at create, mark it used at commit, release it at
+// rollback or expiry. `external` is the first; vouchers, card and MB WAY plug in the same way.
+import type { Actor } from '../auth/principal.js';
+import type { Effects } from '../commands/types.js';
 import type { Tx } from '../db/index.js';
 import { invalid } from '../errors.js';
 import { toMinor } from '../money.js';
@@ -12,8 +15,10 @@ export interface PreparedPayment {
   amountMinor: number;
   /** What is stored and returned as the payment's params: never a secret. */
   params: Record<string, unknown>;
-  /** What the provider's onCreate needs and must not be stored with the payment (an authorization). */
+  /** Plain data the provider's rules need at create and that is not stored with the payment (an authorization). */
   hold?: unknown;
+  /** The provider refused up front (a declined card): no payment is created; `onDecline` records it. */
+  declined?: string;
 }
 
 export type ReleaseReason = 'rolledBack' | 'expired';
@@ -22,27 +27,35 @@ export type ReleaseReason = 'rolledBack' | 'expired';
 export interface PrepareContext {
   currency: string;
   userId: number;
-  principal: Principal | null;
+  actor: Actor;
+  atMs: number;
 }
 
+/** The half that runs before the transaction. */
 export interface RechargeProvider {
   readonly reference: string;
   readonly name: string;
   readonly description: string;
   /** Names of the params a payment takes, as GET /v3/rechargeProviders lists them. */
   readonly params: readonly string[];
+  /** Checks the params and says how much the payment is for. */
+  prepare(params: Record<string, unknown>, context: PrepareContext): Promise<PreparedPayment>;
+}
+
+/** The half that runs inside the payment's transactions, by provider reference. */
+export interface ProviderRules {
   /** A person may create, commit and roll back payments for themselves without managePayments. */
   readonly selfService?: boolean;
   /** False when params pick something the payment holds (a voucher): then they cannot change. */
   readonly paramsChangeable?: boolean;
-  /** Checks the params and says how much the payment is for; runs before any write. */
-  prepare(params: Record<string, unknown>, context: PrepareContext): Promise<PreparedPayment>;
-  /** Inside the transaction that creates the payment (e.g. reserve a voucher). */
-  onCreate?(tx: Tx, payment: PaymentRow, nowMs: number, hold: unknown): Promise<void>;
-  /** Inside the commit transaction, after the person was credited (e.g. mark a voucher used). */
-  onCommit?(tx: Tx, payment: PaymentRow, nowMs: number, actor: Actor): Promise<void>;
-  /** Inside the transaction that rolls the payment back or expires it (e.g. release a voucher). */
-  onRelease?(tx: Tx, payment: PaymentRow, reason: ReleaseReason, nowMs: number): Promise<void>;
+  /** In the transaction that creates the payment (reserve a voucher, store the authorization). */
+  onCreate?(tx: Tx, payment: PaymentRow, hold: unknown, atMs: number, effects: Effects): Promise<void>;
+  /** In the transaction of a create the provider declined: keeps the decline on record. */
+  onDecline?(tx: Tx, prepared: PreparedPayment, actor: Actor, atMs: number, effects: Effects): Promise<void>;
+  /** In the commit transaction, after the person was credited (mark a voucher used). */
+  onCommit?(tx: Tx, payment: PaymentRow, atMs: number, effects: Effects): Promise<void>;
+  /** In the transaction that rolls the payment back or expires it (release a voucher). */
+  onRelease?(tx: Tx, payment: PaymentRow, reason: ReleaseReason, atMs: number, effects: Effects): Promise<void>;
 }
 
 /** Money paid in through a system outside Purse; Purse only records it (spec file 001). */

@@ -3,11 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { principalOf } from '../auth/guard.js';
-import { actorOf } from '../auth/principal.js';
 import { hasRight } from '../auth/scopes.js';
 import type { Clock } from '../clock.js';
+import { commandOf, valueOf } from '../commands/http.js';
+import type { CommandPipeline } from '../commands/pipeline.js';
 import { forbidden } from '../errors.js';
-import { remember } from '../idempotency/plugin.js';
 import { fromMinor } from '../money.js';
 import { errorResponses } from '../schemas.js';
 import { isoToMs } from '../time.js';
@@ -27,45 +27,16 @@ import {
   ProviderSchema,
   RollbackBody,
   UpdatePaymentBody,
-  type PaymentView,
 } from './schemas.js';
 import type { RechargeProvider } from './providers.js';
 import type { RechargeService } from './service.js';
-import type { PaymentRow } from './store.js';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-
-export function paymentView(row: PaymentRow, detail = false): PaymentView {
-  const view: PaymentView = {
-    id: row.id,
-    userId: row.user_id,
-    amount: fromMinor(row.amount_minor, row.currency),
-    currency: row.currency,
-    state: row.state,
-    created: iso(row.created_at_ms),
-    updated: iso(row.updated_at_ms),
-    expires: iso(row.expires_at_ms),
-    paymentNo: row.id,
-    provider: row.provider,
-    description: row.description,
-  };
-  if (!detail) return view;
-  return { ...view, params: JSON.parse(row.params) as Record<string, unknown>, ...(row.reason === null ? {} : { reason: row.reason }) };
-}
-
-const createdView = (row: PaymentRow): { id: string; userId: number; amount: number; description: string; params: Record<string, unknown> } => ({
-  id: String(row.id),
-  userId: row.user_id,
-  amount: fromMinor(row.amount_minor, row.currency),
-  description: row.description,
-  params: JSON.parse(row.params) as Record<string, unknown>,
-});
+import { createdView, paymentView } from './views.js';
 
 function providerView(provider: RechargeProvider, enabled?: boolean): { name: string; reference: string; description: string; params: string[]; enabled?: boolean } {
   return { name: provider.name, reference: provider.reference, description: provider.description, params: [...provider.params], ...(enabled === undefined ? {} : { enabled }) };
 }
 
-export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeService; clock: Clock }> = async (app, { recharge, clock }) => {
+export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeService; pipeline: CommandPipeline; clock: Clock }> = async (app, { recharge, pipeline, clock }) => {
   const tags = ['recharge'];
   const managed = { scope: 'credit', right: 'managePayments' } as const;
   // Writes check managePayments in the service: self-service providers (vouchers) let a person
@@ -92,11 +63,10 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
       config: { auth: { scope: 'credit', right: 'manageSettings' }, idempotent: true },
       schema: { tags, summary: 'Enable or disable a provider', params: ProviderParams, body: ProviderPatchBody, response: { 200: ProviderSchema, ...errorResponses(400, 404) } },
     },
-    async (request) => {
-      const provider = recharge.provider(request.params.reference);
-      const render = (enabled: boolean): ReturnType<typeof providerView> => providerView(provider, enabled);
-      await recharge.setEnabled(request.params.reference, request.body.enabled, actorOf(principalOf(request)), remember(request, 200, render, clock));
-      return render(request.body.enabled);
+    async (request, reply) => {
+      const { reference } = request.params;
+      const result = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'provider.setEnabled', { reference, enabled: request.body.enabled })));
+      return providerView(recharge.provider(reference), result.enabled);
     },
   );
 
@@ -135,9 +105,9 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
         response: { 200: CreatedPaymentSchema, ...errorResponses(400, 404, 409) },
       },
     },
-    async (request) => {
-      const row = await recharge.create(request.params.reference, request.body, principalOf(request), remember(request, 200, createdView, clock));
-      return createdView(row);
+    async (request, reply) => {
+      const input = { reference: request.params.reference, ...request.body };
+      return createdView(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'payment.create', input))));
     },
   );
 
@@ -148,7 +118,8 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
       schema: { tags, summary: 'Update a created payment', params: PaymentParams, body: UpdatePaymentBody, response: { 204: Type.Null(), ...errorResponses(400, 404, 409) } },
     },
     async (request, reply) => {
-      await recharge.update(request.params.reference, request.params.id, request.body, principalOf(request), remember(request, 204, () => null, clock));
+      const input = { reference: request.params.reference, id: request.params.id, ...request.body };
+      valueOf(reply, await pipeline.execute(commandOf(request, clock, 'payment.update', input)));
       return reply.code(204).send(null);
     },
   );
@@ -159,9 +130,9 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
       config: { auth: writes, idempotent: true },
       schema: { tags, summary: 'Commit a payment: the credit is topped up', params: PaymentParams, response: { 200: CommitResultSchema, ...errorResponses(400, 404, 409) } },
     },
-    async (request) => {
-      const render = (row: PaymentRow): { amount: number } => ({ amount: fromMinor(row.amount_minor, row.currency) });
-      return render(await recharge.commit(request.params.reference, request.params.id, principalOf(request), remember(request, 200, render, clock)));
+    async (request, reply) => {
+      const row = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'payment.commit', { reference: request.params.reference, id: request.params.id })));
+      return { amount: fromMinor(row.amount_minor, row.currency) };
     },
   );
 
@@ -175,9 +146,9 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
       },
       schema: { tags, summary: 'Roll a payment back', params: PaymentParams, body: RollbackBody, response: { 200: PaymentSchema, ...errorResponses(400, 404, 409) } },
     },
-    async (request) => {
-      const render = (row: PaymentRow): PaymentView => paymentView(row, true);
-      return render(await recharge.rollback(request.params.reference, request.params.id, request.body.reason ?? '', principalOf(request), remember(request, 200, render, clock)));
+    async (request, reply) => {
+      const input = { reference: request.params.reference, id: request.params.id, reason: request.body.reason ?? '' };
+      return paymentView(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'payment.rollback', input))), true);
     },
   );
 };

@@ -1,6 +1,6 @@
 // SQL of recharge payments and provider settings. State changes are conditional updates
 // (`… WHERE state = 'created'`), so concurrent commits and rollbacks of one payment cannot both win.
-import type { Tx } from '../db/index.js';
+import type { ReadTx, Tx } from '../db/index.js';
 import { where } from '../db/where.js';
 
 export type PaymentState = 'created' | 'committed' | 'rolledBack' | 'expired';
@@ -32,17 +32,34 @@ export interface NewPayment {
   expiresAtMs: number;
 }
 
-export async function insertPayment(tx: Tx, p: NewPayment, nowMs: number): Promise<PaymentRow> {
-  const row = await tx.get<PaymentRow>(
+/**
+ * Inserts the payment only while its person is active and its provider is not disabled — checked
+ * by the INSERT itself, at the moment it writes. Undefined when either check failed (see `blocker`).
+ */
+export function insertPayment(tx: Tx, p: NewPayment, nowMs: number): Promise<PaymentRow | undefined> {
+  return tx.get<PaymentRow>(
     `INSERT INTO recharge_payments (provider, user_id, amount_minor, currency, state, description, params, created_at_ms, updated_at_ms, expires_at_ms)
-     VALUES (?, ?, ?, ?, 'created', ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
-    [p.provider, p.userId, p.amountMinor, p.currency, p.description, p.params, nowMs, nowMs, p.expiresAtMs],
+     SELECT ?, ?, ?, ?, 'created', ?, ?, ?, ?, ?
+     WHERE EXISTS (SELECT 1 FROM users WHERE id = ? AND active = 1)
+       AND NOT EXISTS (SELECT 1 FROM recharge_providers WHERE reference = ? AND enabled = 0)
+     RETURNING ${COLUMNS}`,
+    [p.provider, p.userId, p.amountMinor, p.currency, p.description, p.params, nowMs, nowMs, p.expiresAtMs, p.userId, p.provider],
   );
-  if (row === undefined) throw new Error('INSERT … RETURNING gave no row');
-  return row;
 }
 
-export function getPayment(q: Tx, provider: string, id: number): Promise<PaymentRow | undefined> {
+/** Why `insertPayment` wrote nothing. */
+export async function blocker(q: ReadTx, userId: number, provider: string): Promise<'noUser' | 'inactiveUser' | 'providerDisabled' | undefined> {
+  const row = await q.get<{ active: number | null; enabled: number | null }>(
+    'SELECT (SELECT active FROM users WHERE id = ?) AS active, (SELECT enabled FROM recharge_providers WHERE reference = ?) AS enabled',
+    [userId, provider],
+  );
+  if (row?.active === null || row?.active === undefined) return 'noUser';
+  if (row.active !== 1) return 'inactiveUser';
+  if (row.enabled === 0) return 'providerDisabled';
+  return undefined;
+}
+
+export function getPayment(q: ReadTx, provider: string, id: number): Promise<PaymentRow | undefined> {
   return q.get<PaymentRow>(`SELECT ${COLUMNS} FROM recharge_payments WHERE id = ? AND provider = ?`, [id, provider]);
 }
 
@@ -59,17 +76,20 @@ export function transition(tx: Tx, provider: string, id: number, to: Exclude<Pay
   );
 }
 
-export async function updateLive(tx: Tx, provider: string, id: number, changes: { amountMinor: number; description: string; params: string }, nowMs: number): Promise<boolean> {
-  const result = await tx.run(
-    `UPDATE recharge_payments SET amount_minor = ?, description = ?, params = ?, updated_at_ms = ?
-     WHERE id = ? AND provider = ? AND state = 'created' AND expires_at_ms > ?`,
-    [changes.amountMinor, changes.description, changes.params, nowMs, id, provider, nowMs],
+/**
+ * Changes only the fields given, each against the row as it is when the UPDATE runs: two concurrent
+ * updates of different fields both survive. Undefined when the payment was not live.
+ */
+export function updateLive(tx: Tx, provider: string, id: number, changes: { amountMinor?: number; description?: string; params?: string }, nowMs: number): Promise<PaymentRow | undefined> {
+  return tx.get<PaymentRow>(
+    `UPDATE recharge_payments SET amount_minor = COALESCE(?, amount_minor), description = COALESCE(?, description), params = COALESCE(?, params), updated_at_ms = ?
+     WHERE id = ? AND provider = ? AND state = 'created' AND expires_at_ms > ? RETURNING ${COLUMNS}`,
+    [changes.amountMinor ?? null, changes.description ?? null, changes.params ?? null, nowMs, id, provider, nowMs],
   );
-  return result.changes === 1;
 }
 
 /** Created payments whose time is up, oldest first, at most `limit`. */
-export function overdue(q: Tx, nowMs: number, limit: number): Promise<{ id: number; provider: string }[]> {
+export function overdue(q: ReadTx, nowMs: number, limit: number): Promise<{ id: number; provider: string }[]> {
   return q.all("SELECT id, provider FROM recharge_payments WHERE state = 'created' AND expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?", [nowMs, limit]);
 }
 
@@ -80,7 +100,7 @@ export interface PaymentFilter {
   toMs?: number;
 }
 
-export async function listPayments(q: Tx, provider: string, filter: PaymentFilter, limit: number, start: number): Promise<{ rows: PaymentRow[]; count: number }> {
+export async function listPayments(q: ReadTx, provider: string, filter: PaymentFilter, limit: number, start: number): Promise<{ rows: PaymentRow[]; count: number }> {
   const { sql, params } = where([
     ['provider = ?', provider],
     ['user_id = ?', filter.userId],
@@ -97,7 +117,7 @@ export async function listPayments(q: Tx, provider: string, filter: PaymentFilte
  * Committed payments without exactly one recharge transaction crediting their amount to their
  * person (a ledger transaction names its payment in payment_id).
  */
-export function unpostedCommits(q: Tx): Promise<{ id: number }[]> {
+export function unpostedCommits(q: ReadTx): Promise<{ id: number }[]> {
   return q.all(
     `SELECT r.id FROM recharge_payments r
      WHERE r.state = 'committed' AND 1 <> (
@@ -108,11 +128,11 @@ export function unpostedCommits(q: Tx): Promise<{ id: number }[]> {
 }
 
 /** Payments not committed that nevertheless have a recharge transaction. */
-export function postedNonCommits(q: Tx): Promise<{ id: number; state: string }[]> {
+export function postedNonCommits(q: ReadTx): Promise<{ id: number; state: string }[]> {
   return q.all("SELECT r.id, r.state FROM recharge_payments r WHERE r.state <> 'committed' AND EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.payment_id = r.id AND t.kind = 'recharge')");
 }
 
-export function providerEnabled(q: Tx, reference: string): Promise<{ enabled: number } | undefined> {
+export function providerEnabled(q: ReadTx, reference: string): Promise<{ enabled: number } | undefined> {
   return q.get('SELECT enabled FROM recharge_providers WHERE reference = ?', [reference]);
 }
 

@@ -3,15 +3,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 
 import type { Context } from '../context.js';
-import { IDEMPOTENCY_TTL_MS } from '../idempotency/plugin.js';
-import { deleteOlderThan } from '../idempotency/store.js';
 
 export function startSweeper(ctx: Context, log: FastifyBaseLogger): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   const sweep = async (): Promise<void> => {
     try {
       const expired = await ctx.recharge.expireOverdue();
-      const forgotten = await ctx.db.write((tx) => deleteOlderThan(tx, ctx.clock.nowMs() - IDEMPOTENCY_TTL_MS));
+      const forgotten = await ctx.pipeline.forgetOldRecords(ctx.clock.nowMs());
       if (expired + forgotten > 0) log.info({ expired, forgotten }, 'sweep: expired overdue payments, forgot old idempotency keys');
     } catch (error) {
       log.error({ err: error }, 'sweep failed; will try again');

@@ -2,15 +2,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
 import { principalOf } from '../auth/guard.js';
-import { actorOf } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
-import { remember } from '../idempotency/plugin.js';
+import { commandOf, valueOf } from '../commands/http.js';
+import type { CommandPipeline } from '../commands/pipeline.js';
 import { errorResponses, IdParam } from '../schemas.js';
 
-import { CreateUserBody, FindUsersQuery, ListUsersQuery, UpdateUserBody, UserListSchema, UserSchema, type UserView } from './schemas.js';
+import { CreateUserBody, FindUsersQuery, ListUsersQuery, UpdateUserBody, UserListSchema, UserSchema } from './schemas.js';
 import type { UsersService } from './service.js';
 
-export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; clock: Clock }> = async (app, { users, clock }) => {
+export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; pipeline: CommandPipeline; clock: Clock }> = async (app, { users, pipeline, clock }) => {
   const tags = ['users'];
 
   app.get(
@@ -59,7 +59,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; clock
       schema: { tags, summary: 'Create a user', body: CreateUserBody, response: { 201: UserSchema, ...errorResponses(400, 409) } },
     },
     async (request, reply) => {
-      const user = await users.create(request.body, actorOf(principalOf(request)), remember(request, 201, (view: UserView) => view, clock));
+      const user = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'user.create', request.body)));
       return reply.code(201).header('location', `/v3/users/${user.id}`).send(user);
     },
   );
@@ -70,6 +70,6 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; clock
       config: { auth: { scope: 'users', right: 'manageUsers' }, idempotent: true },
       schema: { tags, summary: 'Update a user', params: IdParam, body: UpdateUserBody, response: { 200: UserSchema, ...errorResponses(400, 404, 409) } },
     },
-    async (request) => users.update(request.params.id, request.body, actorOf(principalOf(request)), remember(request, 200, (view: UserView) => view, clock)),
+    async (request, reply) => valueOf(reply, await pipeline.execute(commandOf(request, clock, 'user.update', { ...request.body, id: request.params.id }))),
   );
 };

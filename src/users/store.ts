@@ -1,5 +1,5 @@
 // SQL of the users module: people, their credentials and login cards.
-import type { SqlValue, Tx } from '../db/index.js';
+import type { SqlValue, ReadTx, Tx } from '../db/index.js';
 import { where } from '../db/where.js';
 
 export interface UserRow {
@@ -56,24 +56,24 @@ export async function updateUser(tx: Tx, id: number, columns: UserColumns, nowMs
   return result.changes === 1;
 }
 
-export function getUser(q: Tx, id: number): Promise<UserRow | undefined> {
+export function getUser(q: ReadTx, id: number): Promise<UserRow | undefined> {
   return q.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`, [id]);
 }
 
-export function getUserByUsernameKey(q: Tx, usernameKey: string): Promise<UserRow | undefined> {
+export function getUserByUsernameKey(q: ReadTx, usernameKey: string): Promise<UserRow | undefined> {
   return q.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username_key = ?`, [usernameKey]);
 }
 
-export function getUserByPinKey(q: Tx, pinKey: string): Promise<UserRow | undefined> {
+export function getUserByPinKey(q: ReadTx, pinKey: string): Promise<UserRow | undefined> {
   return q.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE pin_key = ?`, [pinKey]);
 }
 
-export function getUserByCardKey(q: Tx, cardKey: string): Promise<UserRow | undefined> {
+export function getUserByCardKey(q: ReadTx, cardKey: string): Promise<UserRow | undefined> {
   return q.get<UserRow>(`SELECT ${COLUMNS.replace(/(\w+)/g, 'u.$1')} FROM users u JOIN user_cards c ON c.user_id = u.id WHERE c.card_key = ?`, [cardKey]);
 }
 
 /** username_key → id for the keys that exist, in chunks that stay under every engine's parameter limit. */
-export async function idsByUsernameKeys(q: Tx, keys: readonly string[]): Promise<Map<string, number>> {
+export async function idsByUsernameKeys(q: ReadTx, keys: readonly string[]): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   const CHUNK = 500;
   for (let i = 0; i < keys.length; i += CHUNK) {
@@ -103,7 +103,7 @@ function whereClause(filter: UserFilter): { sql: string; params: SqlValue[] } {
   return { sql: `WHERE ${sql}`, params };
 }
 
-export async function findUsers(q: Tx, filter: UserFilter, limit: number, start: number): Promise<{ rows: UserRow[]; count: number }> {
+export async function findUsers(q: ReadTx, filter: UserFilter, limit: number, start: number): Promise<{ rows: UserRow[]; count: number }> {
   const where = whereClause(filter);
   const rows = await q.all<UserRow>(`SELECT ${COLUMNS} FROM users ${where.sql} ORDER BY id LIMIT ? OFFSET ?`, [...where.params, limit, start]);
   const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM users ${where.sql}`, where.params);

@@ -3,8 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { stringify } from 'csv-stringify/sync';
 import type { Static } from 'typebox';
 
-import { principalOf } from '../auth/guard.js';
-import { actorOf } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import { commandOf, valueOf } from '../commands/http.js';
+import type { CommandPipeline } from '../commands/pipeline.js';
 import { fromMinor } from '../money.js';
 import { errorResponses } from '../schemas.js';
 
@@ -37,7 +38,7 @@ export function codesCsv(stats: BatchStats, codes: readonly string[]): string {
   return stringify(codes.map((code) => [code, view.value, view.currency, view.validUntil, view.id]), { header: true, columns: ['code', 'value', 'currency', 'validUntil', 'batch'] });
 }
 
-export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService }> = async (app, { vouchers }) => {
+export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService; pipeline: CommandPipeline; clock: Clock }> = async (app, { vouchers, pipeline, clock }) => {
   const tags = ['vouchers'];
   const auth = { scope: 'credit', right: 'manageVouchers' } as const;
 
@@ -56,7 +57,8 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService
       },
     },
     async (request, reply) => {
-      const { stats, codes } = await vouchers.generate(request.body, actorOf(principalOf(request)));
+      const { batchId, codes } = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'voucher.generate', request.body)));
+      const stats = await vouchers.batch(batchId);
       void reply.code(201).header('location', `/v3/vouchers/batches/${stats.batch.id}`);
       if ((request.headers.accept ?? '').includes('text/csv')) {
         // Text, not the JSON schema: the reply is sent as it is.
@@ -84,6 +86,9 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService
   app.post(
     '/v3/vouchers/batches/:id/expire',
     { config: { auth }, schema: { tags, summary: 'Expire a batch now', params: BatchParams, response: { 200: BatchSchema, ...errorResponses(400, 404, 409) } } },
-    async (request) => batchView(await vouchers.expire(request.params.id, actorOf(principalOf(request)))),
+    async (request, reply) => {
+      const { batchId } = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'voucher.expireBatch', { batchId: request.params.id })));
+      return batchView(await vouchers.batch(batchId));
+    },
   );
 };

@@ -1,7 +1,7 @@
 // SQL of vouchers. Codes exist here only as keyed hashes (code_key); a voucher moves
 // available → reserved (by one payment) → used, or back to available when that payment is
 // rolled back or expires. Every move is a conditional update, so one code is redeemed once.
-import type { Tx } from '../db/index.js';
+import type { ReadTx, Tx } from '../db/index.js';
 
 export interface BatchRow {
   id: number;
@@ -56,11 +56,11 @@ export async function insertVouchers(tx: Tx, batchId: number, codeKeys: readonly
   }
 }
 
-export function getBatch(q: Tx, id: number): Promise<BatchRow | undefined> {
+export function getBatch(q: ReadTx, id: number): Promise<BatchRow | undefined> {
   return q.get<BatchRow>(`${BATCH_SELECT} WHERE b.id = ?`, [id]);
 }
 
-export async function listBatches(q: Tx, limit: number, start: number): Promise<{ rows: BatchRow[]; count: number }> {
+export async function listBatches(q: ReadTx, limit: number, start: number): Promise<{ rows: BatchRow[]; count: number }> {
   const rows = await q.all<BatchRow>(`${BATCH_SELECT} ORDER BY b.id LIMIT ? OFFSET ?`, [limit, start]);
   const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM voucher_batches');
   return { rows, count: total?.n ?? 0 };
@@ -81,7 +81,7 @@ export interface VoucherRow {
   expired_at_ms: number | null;
 }
 
-export function findVoucher(q: Tx, codeKey: string): Promise<VoucherRow | undefined> {
+export function findVoucher(q: ReadTx, codeKey: string): Promise<VoucherRow | undefined> {
   return q.get<VoucherRow>(
     `SELECT v.id, v.batch_id, v.state, v.payment_id, b.value_minor, b.currency, b.valid_until_ms, b.expired_at_ms
      FROM vouchers v JOIN voucher_batches b ON b.id = v.batch_id WHERE v.code_key = ?`,
@@ -89,7 +89,7 @@ export function findVoucher(q: Tx, codeKey: string): Promise<VoucherRow | undefi
   );
 }
 
-export function getVoucher(q: Tx, id: number): Promise<VoucherRow | undefined> {
+export function getVoucher(q: ReadTx, id: number): Promise<VoucherRow | undefined> {
   return q.get<VoucherRow>(
     `SELECT v.id, v.batch_id, v.state, v.payment_id, b.value_minor, b.currency, b.valid_until_ms, b.expired_at_ms
      FROM vouchers v JOIN voucher_batches b ON b.id = v.batch_id WHERE v.id = ?`,

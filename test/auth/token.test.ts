@@ -32,7 +32,7 @@ for (const engine of ENGINES) {
       t = await startApp(engine);
       const admin = await t.ctx.users.resolve('admin');
       limited = await t.ctx.auth.createClient({ name: 'kiosk', scopes: 'credit offline.access', userId: admin.id }, CLI_ACTOR);
-      const created = await t.ctx.users.create({ username: 'Alice', password: 'alice-password', pin: '4321', cards: ['CARD-AAA1'] }, CLI_ACTOR);
+      const created = await t.ctx.pipeline.perform('user.create', { username: 'Alice', password: 'alice-password', pin: '4321', cards: ['CARD-AAA1'] }, CLI_ACTOR);
       alice = created.id;
     });
     after(() => t.close());
@@ -144,7 +144,7 @@ for (const engine of ENGINES) {
     });
 
     test('an inactive person cannot log in', async () => {
-      const bob = await t.ctx.users.create({ username: 'bob', password: 'bob-password', isActive: false }, CLI_ACTOR);
+      const bob = await t.ctx.pipeline.perform('user.create', { username: 'bob', password: 'bob-password', isActive: false }, CLI_ACTOR);
       const res = await token({ grant_type: 'login_info', ...boot, login_info: { type: 3, user: 'bob', pwd: 'bob-password' } });
       assert.equal(res.status, 400);
       assert.equal(res.body.error, 'invalid_grant');

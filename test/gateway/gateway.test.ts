@@ -265,7 +265,7 @@ for (const engine of ENGINES) {
     });
 
     test('buying credit by card: 402 on decline with nothing left behind; commit credits; refund takes it back', async () => {
-      const buyer = await t.ctx.users.create({ username: `buyer-${engine}`, password: 'buyer-password' }, CLI_ACTOR);
+      const buyer = await t.ctx.pipeline.perform('user.create', { username: `buyer-${engine}`, password: 'buyer-password' }, CLI_ACTOR);
       const own = bearer(await t.personToken(`buyer-${engine}`, 'buyer-password', 'credit'));
       const balance = async () => (await t.inject({ method: 'GET', url: `/v3/users/${buyer.id}/accounts/credit/balance`, headers: own })).json<{ amount: number }>().amount;
       const count = async () => (await t.inject({ method: 'GET', url: '/v3/rechargeProviders/card/payments', headers: admin })).json<{ count: number }>().count;
@@ -287,7 +287,7 @@ for (const engine of ENGINES) {
       const gatewayId = body.params.gatewayPaymentId;
       assert.equal((await refund(gatewayId, 1)).statusCode, 409, 'not refundable while the recharge is uncommitted');
       assert.equal((await put(gatewayId, { settled_at: '2026-01-01T00:00:00Z', settled_amount: 25 })).statusCode, 409, 'nor settled: the recharge may still be rolled back');
-      await t.ctx.gateway.settleBefore(t.clock.nowMs() + 1, CLI_ACTOR);
+      await t.ctx.pipeline.perform('gateway.settleBefore', { cutoffMs: t.clock.nowMs() + 1 }, CLI_ACTOR);
       assert.equal((await get(gatewayId)).status, 'success', 'the settle command leaves it alone too');
       assert.equal((await t.inject({ method: 'POST', url: `/v3/rechargeProviders/card/payments/${body.id}/commit`, headers: admin })).statusCode, 200);
       assert.equal(await balance(), 25);
@@ -310,7 +310,7 @@ for (const engine of ENGINES) {
     });
 
     test('buying credit by MB WAY; rollback and expiry void the gateway payment', async () => {
-      const buyer = await t.ctx.users.create({ username: `mbway-${engine}` }, CLI_ACTOR);
+      const buyer = await t.ctx.pipeline.perform('user.create', { username: `mbway-${engine}` }, CLI_ACTOR);
       const create = (phone: string) => t.inject({ method: 'POST', url: '/v3/rechargeProviders/mbway/payments', headers: admin, payload: { userId: buyer.id, params: { amount: '7.50', phone_number: phone } } });
       const declined = await create('911111111');
       assert.equal(declined.statusCode, 402);
@@ -338,7 +338,7 @@ for (const engine of ENGINES) {
       await refund(payment.payment_id, 15);
       t.clock.advance(1000);
       admin = bearer(await t.adminToken());
-      const settledNow = await t.ctx.gateway.settleBefore(t.clock.nowMs(), CLI_ACTOR);
+      const settledNow = (await t.ctx.pipeline.perform('gateway.settleBefore', { cutoffMs: t.clock.nowMs() }, CLI_ACTOR)).count;
       assert.ok(settledNow >= 1);
       const settled = await get(payment.payment_id);
       assert.deepEqual([settled.status, settled.settled_amount], ['settled', 25]);
@@ -397,14 +397,14 @@ for (const engine of ENGINES) {
 
     test('no CVV and no full card number anywhere: database files, tables, logs', async () => {
       for (const [i, number] of NUMBERS.entries()) await payCard(1 + i, { number, cvv: CVVS[i % CVVS.length] });
-      const buyer = await t.ctx.users.create({ username: `scan-${engine}` }, CLI_ACTOR);
+      const buyer = await t.ctx.pipeline.perform('user.create', { username: `scan-${engine}` }, CLI_ACTOR);
       const url = '/v3/rechargeProviders/card/payments';
       const payload = { userId: buyer.id, params: { amount: 5, card: card({ number: '5555555555554444', cvv: '4321' }) } };
       const bought = await t.inject({ method: 'POST', url, headers: { ...admin, 'idempotency-key': `scan-${engine}` }, payload });
       assert.equal(bought.statusCode, 200);
-      // The idempotency fingerprint of that body is a keyed hash: a plain one could be brute-forced back to the card.
-      const plain = crypto.createHash('sha256').update(`POST ${url}\n${canonical(payload)}`).digest('hex');
-      const fingerprints = await t.ctx.db.read((q) => q.all<{ fingerprint: string }>('SELECT fingerprint FROM idempotency_keys'));
+      // The idempotency fingerprint of that command is a keyed hash: a plain one could be brute-forced back to the card.
+      const plain = crypto.createHash('sha256').update(`payment.create\n${canonical({ reference: 'card', ...payload })}`).digest('hex');
+      const fingerprints = await t.ctx.db.read((q) => q.all<{ fingerprint: string }>('SELECT fingerprint FROM idempotency_records'));
       assert.ok(fingerprints.length > 0 && fingerprints.every((f) => f.fingerprint !== plain));
       const text = await databaseText(t);
       const logs = t.logs.text;
@@ -418,7 +418,7 @@ for (const engine of ENGINES) {
   });
 }
 
-/** JSON with keys sorted, as the idempotency plugin writes a body before hashing it. */
+/** JSON with keys sorted, as the pipeline writes a command's input before hashing it. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (typeof value === 'object' && value !== null) {

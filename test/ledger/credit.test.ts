@@ -46,8 +46,8 @@ for (const engine of ENGINES) {
     before(async () => {
       t = await startApp(engine);
       admin = bearer(await t.adminToken());
-      ann = (await t.ctx.users.create({ username: 'ann' }, CLI_ACTOR)).id;
-      ben = (await t.ctx.users.create({ username: 'ben' }, CLI_ACTOR)).id;
+      ann = (await t.ctx.pipeline.perform('user.create', { username: 'ann' }, CLI_ACTOR)).id;
+      ben = (await t.ctx.pipeline.perform('user.create', { username: 'ben' }, CLI_ACTOR)).id;
     });
     after(() => t.close());
 
@@ -134,7 +134,7 @@ for (const engine of ENGINES) {
     });
 
     test('20 concurrent withdrawals of 1 from a balance of 10: exactly 10 succeed, never below zero', async () => {
-      const carl = (await t.ctx.users.create({ username: 'carl' }, CLI_ACTOR)).id;
+      const carl = (await t.ctx.pipeline.perform('user.create', { username: 'carl' }, CLI_ACTOR)).id;
       await recharge(carl, 10);
       const results = await Promise.all(Array.from({ length: 20 }, () => recharge(carl, -1)));
       assert.equal(results.filter((r) => r.statusCode === 200).length, 10);
@@ -182,7 +182,7 @@ for (const engine of ENGINES) {
     });
 
     test('manual recharge needs rechargeCredit; reading another’s statement needs manageUsers or managePayments', async () => {
-      const clerk = await t.ctx.users.create({ username: 'clerk', password: 'clerk-password', rights: ['managePayments'] }, CLI_ACTOR);
+      const clerk = await t.ctx.pipeline.perform('user.create', { username: 'clerk', password: 'clerk-password', rights: ['managePayments'] }, CLI_ACTOR);
       const asClerk = bearer(await t.personToken('clerk', 'clerk-password', 'credit'));
       assert.equal((await t.inject({ method: 'POST', url: `/v3/users/${ann}/accounts/credit/recharge`, headers: asClerk, payload: { amount: 1 } })).statusCode, 403);
       assert.equal((await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts/credit/statement`, headers: asClerk })).statusCode, 200);

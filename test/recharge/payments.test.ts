@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
-import { PROVIDER_DISABLED_MESSAGE } from '../../src/recharge/service.js';
+import { PROVIDER_DISABLED_MESSAGE } from '../../src/recharge/commands.js';
 import { ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
 
 interface Payment {
@@ -58,7 +58,7 @@ for (const engine of ENGINES) {
     before(async () => {
       t = await startApp(engine);
       admin = bearer(await t.adminToken());
-      userId = (await t.ctx.users.create({ username: 'jdoe', password: 'jdoe-password' }, CLI_ACTOR)).id;
+      userId = (await t.ctx.pipeline.perform('user.create', { username: 'jdoe', password: 'jdoe-password' }, CLI_ACTOR)).id;
     });
     after(() => t.close());
     beforeEach(verifyClean);

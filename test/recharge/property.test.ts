@@ -191,7 +191,7 @@ for (const engine of ENGINES) {
 
       const users: ModelUser[] = [];
       for (let i = 0; i < USERS_PER_RUN; i++) {
-        const user = await t.ctx.users.create({ username: `prop-${runNo}-${i}` }, CLI_ACTOR);
+        const user = await t.ctx.pipeline.perform('user.create', { username: `prop-${runNo}-${i}` }, CLI_ACTOR);
         users.push({ id: user.id, cents: 0 });
       }
       const userAt = (index: number): ModelUser => {

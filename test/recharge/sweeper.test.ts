@@ -16,8 +16,8 @@ for (const engine of ENGINES) {
     after(() => t.close());
 
     test('expires overdue payments at start and on every tick; live ones stay', async () => {
-      const user = await t.ctx.users.create({ username: 'sleepy' }, CLI_ACTOR);
-      const create = () => t.ctx.recharge.create('external', { userId: user.id, params: { amount: 1 } }, null);
+      const user = await t.ctx.pipeline.perform('user.create', { username: 'sleepy' }, CLI_ACTOR);
+      const create = () => t.ctx.pipeline.perform('payment.create', { reference: 'external', userId: user.id, params: { amount: 1 } }, CLI_ACTOR);
       const stale = await create();
       t.clock.advance(1800_000);
       const sweeper = startSweeper(t.ctx, t.app.log);

@@ -274,7 +274,7 @@ for (const engine of ENGINES) {
     /** Runs may reach the administrator through a lucky id; put them back so later runs stay meaningful. */
     const keepAdmin = async (): Promise<void> => {
       const admin = await t.ctx.users.getAny(adminId);
-      if (!admin.isActive || !admin.rights.includes('admin')) await t.ctx.users.update(adminId, { isActive: true, rights: ['admin'] }, CLI_ACTOR);
+      if (!admin.isActive || !admin.rights.includes('admin')) await t.ctx.pipeline.perform('user.update', { id: adminId,  isActive: true, rights: ['admin'] }, CLI_ACTOR);
     };
 
     /** Fastify coerces "1", "01", "1.0", "0x1"… to the same id: those go to a victim instead. */
@@ -289,7 +289,7 @@ for (const engine of ENGINES) {
       assert.equal(res.statusCode, 200);
       routes = routesOf(res.json<OpenApiDocument>());
       adminId = (await t.ctx.users.resolve('admin')).id;
-      for (const username of ['fuzz-victim-1', 'fuzz-victim-2']) victims.push((await t.ctx.users.create({ username, password: 'victim-password' }, CLI_ACTOR)).id);
+      for (const username of ['fuzz-victim-1', 'fuzz-victim-2']) victims.push((await t.ctx.pipeline.perform('user.create', { username, password: 'victim-password' }, CLI_ACTOR)).id);
     });
     after(() => t.close());
 

@@ -154,7 +154,7 @@ for (const engine of ENGINES) {
       const doc = res.json<OpenApiDocument>();
       routes = guardedRoutes(doc);
       scopes = Object.keys(doc.components.securitySchemes.oauth2.flows.clientCredentials.scopes);
-      const nobody = await t.ctx.users.create({ username: 'guard-nobody', password: 'nobody-password' }, CLI_ACTOR);
+      const nobody = await t.ctx.pipeline.perform('user.create', { username: 'guard-nobody', password: 'nobody-password' }, CLI_ACTOR);
       assert.deepEqual(nobody.rights, []);
       nobodyId = nobody.id;
       await mintTokens();
@@ -276,7 +276,7 @@ for (const engine of ENGINES) {
     test('a right granted later counts at once; taken away, it stops counting', async () => {
       const route = routes.find((r) => r.method === 'GET' && r.template === '/v3/users');
       assert.ok(route !== undefined);
-      const helper = await t.ctx.users.create({ username: 'guard-helper', password: 'helper-password' }, CLI_ACTOR);
+      const helper = await t.ctx.pipeline.perform('user.create', { username: 'guard-helper', password: 'helper-password' }, CLI_ACTOR);
       const res = await t.inject({
         method: 'POST',
         url: '/api/auth/token',
@@ -284,11 +284,11 @@ for (const engine of ENGINES) {
       });
       const headers = bearer(res.json<{ access_token: string }>().access_token);
       assertErrorBody(await call(route, headers), 403, 'before the grant');
-      await t.ctx.users.grant(helper.id, 'manageUsers', CLI_ACTOR);
+      await t.ctx.pipeline.perform('user.update', { id: helper.id, rights: ['manageUsers'] }, CLI_ACTOR);
       assert.equal((await call(route, headers)).statusCode, 200);
-      await t.ctx.users.update(helper.id, { rights: [] }, CLI_ACTOR);
+      await t.ctx.pipeline.perform('user.update', { id: helper.id,  rights: [] }, CLI_ACTOR);
       assertErrorBody(await call(route, headers), 403, 'after the right was taken away');
-      await t.ctx.users.update(helper.id, { isActive: false }, CLI_ACTOR);
+      await t.ctx.pipeline.perform('user.update', { id: helper.id,  isActive: false }, CLI_ACTOR);
       assertUnauthorized(await call(route, headers), 'after the person was deactivated');
     });
 

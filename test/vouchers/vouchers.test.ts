@@ -49,7 +49,7 @@ for (const engine of ENGINES) {
     const batch = async (id: number) => (await t.inject({ method: 'GET', url: `/v3/vouchers/batches/${id}`, headers: admin })).json<Batch>();
     const login = async (username: string) => bearer(await t.personToken(username, `${username}-password`, 'credit'));
     const person = async (username: string) => {
-      const user = await t.ctx.users.create({ username, password: `${username}-password` }, CLI_ACTOR);
+      const user = await t.ctx.pipeline.perform('user.create', { username, password: `${username}-password` }, CLI_ACTOR);
       return { id: user.id, headers: await login(username) };
     };
 

@@ -1,0 +1,191 @@
+// The write pipeline (DESIGN.md "Writes"): one `execute` for every change, from HTTP, the command
+// line and Purse's own timers alike. In the transaction of the effect it re-reads the actor,
+// authorizes, runs the script, and stores the audit entry, the events the script emitted and — when
+// the command carries an Idempotency-Key — its outcome. Nothing outside this file writes those.
+import { currentActor } from '../auth/current-actor.js';
+import type { Actor } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import type { Db, ReadTx, Tx } from '../db/index.js';
+import { AppError, conflict, invalid } from '../errors.js';
+
+import { canonicalJson } from './fingerprint.js';
+import * as store from './store.js';
+import type { Command, CommandDefinition, CommandName, Effects, EmittedEvent, Executed, Failure, InputOf, Outcome, OutputOf, Refused } from './types.js';
+
+/** Idempotency records are kept this long; a retry after that is a new request. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+/** Most events one command may emit: bounds the transaction that writes them. */
+const MAX_EVENTS_PER_COMMAND = 100_000;
+
+/** A definition with its types erased, as the registry keeps it. */
+interface Registered {
+  name: string;
+  idempotent?: false;
+  prepare?(command: Command): Promise<unknown>;
+  authorize(tx: ReadTx, command: Command, prepared: unknown): Promise<void>;
+  run(tx: Tx, command: Command, prepared: unknown, effects: Effects): Promise<unknown>;
+}
+
+/** Thrown inside the unit when another request stored the same key first: undo, then replay theirs. */
+class KeyTaken extends Error {}
+
+export function refuse(error: AppError): Refused {
+  return { refused: failureOf(error) };
+}
+
+export function failureOf(error: AppError): Failure {
+  return { kind: error.kind, message: error.message, data: error.data, ...(Object.keys(error.headers).length === 0 ? {} : { headers: { ...error.headers } }) };
+}
+
+/** A failure as the error the HTTP layer and the command line report. */
+export function errorOf(failure: Failure, extraHeaders: Record<string, string> = {}): AppError {
+  return new AppError(failure.kind, failure.message, failure.data, { ...failure.headers, ...extraHeaders });
+}
+
+function isRefused(value: unknown): value is Refused {
+  return typeof value === 'object' && value !== null && 'refused' in value;
+}
+
+/** Collects what a script emits; reset when PostgreSQL runs the unit again after a conflict. */
+type Detail = Record<string, string | number | boolean>;
+
+class Recorder implements Effects {
+  events: EmittedEvent[] = [];
+  subject = '';
+  detail: Detail = {};
+  audits: { action: string; subject: string; detail: Detail }[] = [];
+
+  reset(): void {
+    this.events = [];
+    this.subject = '';
+    this.detail = {};
+    this.audits = [];
+  }
+
+  emit(type: string, subject: string, data: unknown): void {
+    if (this.events.length >= MAX_EVENTS_PER_COMMAND) throw new Error(`a command emitted more than ${MAX_EVENTS_PER_COMMAND} events`);
+    this.events.push({ type, subject, data });
+  }
+
+  about(subject: string, detail: Detail = {}): void {
+    this.subject = subject;
+    this.detail = detail;
+  }
+
+  audit(action: string, subject: string, detail: Detail = {}): void {
+    this.audits.push({ action, subject, detail });
+  }
+}
+
+/** Whose keys are whose: a key is scoped to the client, the user and the command. */
+function idempotencyScope(command: Command): string {
+  const actor = command.actor;
+  const who = actor.kind === 'cli' ? 'cli' : actor.kind === 'system' ? `system:${actor.name}` : `${actor.clientId}:${actor.userId}`;
+  return `${who}:${command.name}`;
+}
+
+function auditActor(actor: Actor): { actorUserId: number | null; actorClientId: string } {
+  if (actor.kind === 'cli') return { actorUserId: null, actorClientId: 'cli' };
+  if (actor.kind === 'system') return { actorUserId: null, actorClientId: `system:${actor.name}` };
+  return { actorUserId: actor.userId, actorClientId: actor.clientId };
+}
+
+export class CommandPipeline {
+  private readonly definitions = new Map<string, Registered>();
+  private readonly listeners: ((events: readonly EmittedEvent[]) => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    /** A keyed hash: an input can hold a card number, which a plain hash would let anyone guess back. */
+    private readonly fingerprintOf: (text: string) => string,
+  ) {}
+
+  /** Runs a command now, for callers that are not HTTP (the command line, start-up, tests): the value, or its failure thrown. */
+  async perform<N extends CommandName>(name: N, input: InputOf<N>, actor: Actor): Promise<OutputOf<N>> {
+    const { outcome } = await this.execute({ name, input, actor, atMs: this.clock.nowMs() });
+    if (!outcome.ok) throw errorOf(outcome.error);
+    return outcome.value;
+  }
+
+  register<N extends CommandName, P>(definition: CommandDefinition<N, P>): void {
+    if (this.definitions.has(definition.name)) throw new Error(`command ${definition.name} registered twice`);
+    this.definitions.set(definition.name, definition);
+  }
+
+  /** Called after every commit with the events it wrote (caches forget what those events changed). */
+  onCommitted(listener: (events: readonly EmittedEvent[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async execute<N extends CommandName>(command: Command<N>): Promise<Executed<OutputOf<N>>> {
+    const definition = this.definitions.get(command.name);
+    if (definition === undefined) throw new Error(`no command ${command.name}`);
+    if (definition.idempotent === false && command.idempotencyKey !== undefined) {
+      const problem = 'is not taken here: the answer holds secrets that are shown once and never stored';
+      return { outcome: { ok: false, error: failureOf(invalid(`Idempotency-Key ${problem}`, [{ field: 'header.idempotency-key', problem }])) }, replayed: false };
+    }
+    const key = this.keyOf(command);
+    if (key !== null) {
+      const stored = await this.db.read((q) => store.findRecord(q, key.scope, key.key));
+      if (stored !== undefined) return replay(stored, key.fingerprint);
+    }
+    try {
+      const prepared = definition.prepare === undefined ? undefined : await definition.prepare(command);
+      const recorder = new Recorder();
+      const outcome = await this.db.write(async (tx) => {
+        recorder.reset();
+        return this.runUnit(tx, definition, command, prepared, recorder, key);
+      });
+      for (const listener of this.listeners) listener(recorder.events);
+      return { outcome: outcome as Outcome<OutputOf<N>>, replayed: false };
+    } catch (error) {
+      if (error instanceof KeyTaken && key !== null) {
+        const stored = await this.db.read((q) => store.findRecord(q, key.scope, key.key));
+        if (stored !== undefined) return replay(stored, key.fingerprint);
+      }
+      if (error instanceof AppError) return { outcome: { ok: false, error: failureOf(error) }, replayed: false };
+      throw error;
+    }
+  }
+
+  /** Forgets idempotency records older than a day (the sweeper); returns how many. */
+  forgetOldRecords(nowMs: number): Promise<number> {
+    return this.db.write((tx) => store.deleteRecordsOlderThan(tx, nowMs - IDEMPOTENCY_TTL_MS));
+  }
+
+  private keyOf(command: Command): { scope: string; key: string; fingerprint: string } | null {
+    if (command.idempotencyKey === undefined) return null;
+    return { scope: idempotencyScope(command), key: command.idempotencyKey, fingerprint: this.fingerprintOf(`${command.name}\n${canonicalJson(command.input)}`) };
+  }
+
+  private async runUnit(tx: Tx, definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: { scope: string; key: string; fingerprint: string } | null): Promise<Outcome<unknown>> {
+    const current: Command = { ...command, actor: await currentActor(tx, command.actor) };
+    await definition.authorize(tx, current, prepared);
+    const result = await definition.run(tx, current, prepared, recorder);
+    const outcome: Outcome<unknown> = isRefused(result) ? { ok: false, error: result.refused } : { ok: true, value: result };
+    const detail = outcome.ok ? recorder.detail : { ...recorder.detail, refused: outcome.error.message };
+    const who = auditActor(command.actor);
+    await store.insertAudit(tx, [
+      { atMs: command.atMs, ...who, action: command.name, subject: recorder.subject, detail: JSON.stringify(detail) },
+      ...recorder.audits.map((a) => ({ atMs: command.atMs, ...who, action: a.action, subject: a.subject, detail: JSON.stringify(a.detail) })),
+    ]);
+    await store.insertEvents(
+      tx,
+      recorder.events.map((e) => ({ type: e.type, subject: e.subject, data: JSON.stringify(e.data) })),
+      command.atMs,
+    );
+    if (key !== null && !(await store.insertRecord(tx, key.scope, key.key, { command: command.name, fingerprint: key.fingerprint, outcome: JSON.stringify(outcome) }, command.atMs))) {
+      throw new KeyTaken();
+    }
+    return outcome;
+  }
+}
+
+function replay<O>(stored: store.IdempotencyRecord, fingerprint: string): Executed<O> {
+  if (stored.fingerprint !== fingerprint) {
+    return { outcome: { ok: false, error: failureOf(conflict('this Idempotency-Key was used for a different request')) }, replayed: false };
+  }
+  return { outcome: JSON.parse(stored.outcome) as Outcome<O>, replayed: true };
+}
