@@ -1,7 +1,11 @@
-// Lint rules that back the style guide: no `any`, no non-null assertions, no floating promises.
+// Lint rules that back the style guide: no `any`, no non-null assertions, no floating promises,
+// and the layering of DESIGN.md: a module talks to another through its service or the command
+// registry, never through its store or routes; the command line never imports routes.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+const LAYERING = "modules talk through services or the command registry, never another module's store or routes (DESIGN.md)";
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'tmp/**'] },
@@ -25,6 +29,20 @@ export default tseslint.config(
         { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'test', 'it', 'suite'] }] },
       ],
     },
+  },
+  {
+    files: ['src/*/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*/store.js', '../*/routes.js'], message: LAYERING }] }] },
+  },
+  {
+    // server.ts assembles the routes; every other top-level file (main.ts, the CLI) stays off them.
+    files: ['src/*.ts'],
+    ignores: ['src/server.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['./*/store.js', './*/routes.js'], message: LAYERING }] }] },
+  },
+  {
+    files: ['src/server.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['./*/store.js'], message: LAYERING }] }] },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

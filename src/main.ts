@@ -15,7 +15,7 @@ import { currencyExponent, formatMinor } from './money.js';
 import { startSweeper } from './recharge/sweeper.js';
 import { buildServer, VERSION } from './server.js';
 import { parseDateTime } from './time.js';
-import { batchView, codesCsv } from './vouchers/routes.js';
+import { batchView, codesCsv } from './vouchers/views.js';
 
 const program = new Command('purse')
   .description('Purse: prepaid credit and the payments that fund it')

@@ -11,6 +11,8 @@ import { toMinor } from '../money.js';
 
 import type { PaymentRow } from './store.js';
 
+export type { PaymentRow };
+
 export interface PreparedPayment {
   amountMinor: number;
   /** What is stored and returned as the payment's params: never a secret. */

@@ -1,7 +1,6 @@
 // Voucher payments inside their transactions: create reserves the voucher, commit marks it used (in
 // the transaction that credits the person), rollback and expiry release it.
-import type { ProviderRules } from '../recharge/providers.js';
-import type { PaymentRow } from '../recharge/store.js';
+import type { PaymentRow, ProviderRules } from '../recharge/providers.js';
 import { conflict } from '../errors.js';
 import { fromMinor } from '../money.js';
 

@@ -1,42 +1,15 @@
 // /v3/vouchers/batches — generate (codes shown once, JSON or CSV), list with counts, expire.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { stringify } from 'csv-stringify/sync';
 import type { Static } from 'typebox';
 
 import type { Clock } from '../clock.js';
 import { commandOf, valueOf } from '../commands/http.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
-import { fromMinor } from '../money.js';
 import { errorResponses } from '../schemas.js';
 
 import { BatchListQuery, BatchListSchema, BatchParams, BatchSchema, GenerateBatchBody, GeneratedBatchSchema } from './schemas.js';
-import type { BatchStats, VoucherService } from './service.js';
-
-export function batchView(stats: BatchStats): Static<typeof BatchSchema> {
-  const { batch } = stats;
-  return {
-    id: batch.id,
-    value: fromMinor(batch.value_minor, batch.currency),
-    currency: batch.currency,
-    validUntil: new Date(batch.valid_until_ms).toISOString(),
-    prefix: batch.prefix,
-    description: batch.description,
-    created: new Date(batch.created_at_ms).toISOString(),
-    createdBy: batch.created_by,
-    expired: stats.isExpired,
-    issued: stats.issued,
-    redeemed: stats.redeemed,
-    reserved: stats.reserved,
-    expiredCount: stats.expired,
-    valueOutstanding: fromMinor(stats.outstandingMinor, batch.currency),
-  };
-}
-
-/** The codes as CSV: one row a voucher, for printing or mail merge. */
-export function codesCsv(stats: BatchStats, codes: readonly string[]): string {
-  const view = batchView(stats);
-  return stringify(codes.map((code) => [code, view.value, view.currency, view.validUntil, view.id]), { header: true, columns: ['code', 'value', 'currency', 'validUntil', 'batch'] });
-}
+import type { VoucherService } from './service.js';
+import { batchView, codesCsv } from './views.js';
 
 export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService; pipeline: CommandPipeline; clock: Clock }> = async (app, { vouchers, pipeline, clock }) => {
   const tags = ['vouchers'];
