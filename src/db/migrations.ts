@@ -276,6 +276,8 @@ const PG_MIGRATION_LOCK = 7_331_001;
 export async function migrate(db: Db, currency: string, now = Date.now()): Promise<number[]> {
   if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`currency must be an ISO 4217 code, got ${currency}`);
   await db.write(async (tx) => {
+    // Two processes creating the table at once can both pass IF NOT EXISTS on PostgreSQL; the lock orders them.
+    if (db.engine === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [PG_MIGRATION_LOCK]);
     await tx.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)');
   });
   const applied: number[] = [];

@@ -2,7 +2,7 @@
 // failure and deadlock. Any number of Purse processes may share one database.
 import pg from 'pg';
 
-import type { Db, Dialect, ReadTx, SqlValue, Tx, WriteUnit } from './types.js';
+import { readOnly, type Db, type Dialect, type ReadTx, type SqlValue, type Tx, type WriteUnit } from './types.js';
 
 const MAX_ATTEMPTS = 5;
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
@@ -85,7 +85,7 @@ export class PostgresDb implements Db {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const value = await fn(new PgTx(client));
+      const value = await fn(readOnly(new PgTx(client)));
       await client.query('COMMIT');
       return value;
     } catch (error) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import Database from 'better-sqlite3';
 
-import type { Db, Dialect, ReadTx, SqlValue, Tx, WriteUnit } from './types.js';
+import { readOnly, type Db, type Dialect, type ReadTx, type SqlValue, type Tx, type WriteUnit } from './types.js';
 
 /** Upper bound on units per transaction: bounds the work a failed COMMIT can throw away. */
 export const MAX_UNITS_PER_BATCH = 256;
@@ -78,7 +78,7 @@ function open(file: string, readonly: boolean): Database.Database {
 /** A reader connection and its prepared statements; a read holds it from BEGIN to COMMIT. */
 interface Reader {
   conn: Database.Database;
-  tx: SqliteTx;
+  tx: ReadTx;
   begin: Database.Statement;
   commit: Database.Statement;
 }
@@ -131,7 +131,7 @@ export class SqliteDb implements Db {
     if (this.readerCount < MAX_READERS) {
       this.readerCount++;
       const conn = open(this.file, true);
-      return Promise.resolve({ conn, tx: new SqliteTx(conn), begin: conn.prepare('BEGIN'), commit: conn.prepare('COMMIT') });
+      return Promise.resolve({ conn, tx: readOnly(new SqliteTx(conn)), begin: conn.prepare('BEGIN'), commit: conn.prepare('COMMIT') });
     }
     return new Promise((resolve) => this.waitingForReader.push(resolve));
   }

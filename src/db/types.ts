@@ -57,3 +57,8 @@ export interface Db {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The read side of a connection and nothing else: a read cannot write, not even by a cast. */
+export function readOnly(tx: ReadTx): ReadTx {
+  return { dialect: tx.dialect, all: (sql, params) => tx.all(sql, params), get: (sql, params) => tx.get(sql, params) };
+}

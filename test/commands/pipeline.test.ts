@@ -1,0 +1,140 @@
+// The write pipeline on both engines: a refusal stored under its Idempotency-Key and answered again
+// without a second effect; an event and an audit entry in the transaction of every change and none
+// for a change undone; concurrent PATCHes that keep both changes; the actor re-read inside the
+// transaction.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { CLI_ACTOR } from '../../src/auth/principal.js';
+import { ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
+
+const DECLINED_CARD = { number: '4000000000000002', name: 'Dee Klein', expiration_month: '12', expiration_year: '2030', cvv: '123' };
+
+for (const engine of ENGINES) {
+  describe(`write pipeline [${engine}]`, () => {
+    let t: TestApp;
+    let admin: Record<string, string>;
+    let userId: number;
+
+    const count = async (sql: string, params: (string | number)[] = []): Promise<number> =>
+      (await t.ctx.db.read((q) => q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${sql}`, params)))?.n ?? -1;
+    const eventTypes = async (afterId: number): Promise<string[]> =>
+      (await t.ctx.db.read((q) => q.all<{ type: string }>('SELECT type FROM events WHERE id > ? ORDER BY id', [afterId]))).map((r) => r.type);
+    const lastEventId = async (): Promise<number> => (await t.ctx.db.read((q) => q.get<{ n: number | null }>('SELECT MAX(id) AS n FROM events')))?.n ?? 0;
+
+    before(async () => {
+      t = await startApp(engine);
+      admin = bearer(await t.adminToken());
+      userId = (await t.ctx.pipeline.perform('user.create', { username: 'pipe', password: 'pipe-password' }, CLI_ACTOR)).id;
+    });
+    after(() => t.close());
+
+    test('a declined card retried three times with one key leaves one gateway payment and answers the same 402', async () => {
+      const payments = await count('gateway_payments');
+      const headers = { ...admin, 'idempotency-key': `declined-${engine}` };
+      const payload = { userId, params: { amount: 7, card: DECLINED_CARD } };
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await t.inject({ method: 'POST', url: '/v3/rechargeProviders/card/payments', headers, payload }));
+      assert.deepEqual(answers.map((a) => a.statusCode), [402, 402, 402]);
+      assert.deepEqual(answers.map((a) => a.headers['idempotent-replayed']), [undefined, 'true', 'true']);
+      assert.ok(answers.every((a) => a.body === answers[0]?.body), 'the same answer each time');
+      assert.equal(await count('gateway_payments'), payments + 1, 'one declined gateway payment');
+      assert.equal(await count("gateway_payments WHERE status = 'error' AND decline_reason = 'card_declined'"), 1);
+      assert.equal(await count("events WHERE type = 'gateway.payment.declined'"), 1);
+      // Without a key every try is a new request, and each decline is kept.
+      const unkeyed = await t.inject({ method: 'POST', url: '/v3/rechargeProviders/card/payments', headers: admin, payload });
+      assert.equal(unkeyed.statusCode, 402);
+      assert.equal(await count('gateway_payments'), payments + 2);
+    });
+
+    test('every state change writes its event and audit entry in its own transaction', async () => {
+      const from = await lastEventId();
+      const audits = await count('audit_log');
+      const created = await t.inject({ method: 'POST', url: '/v3/rechargeProviders/external/payments', headers: admin, payload: { userId, params: { amount: 3 } } });
+      const id = created.json<{ id: string }>().id;
+      await t.inject({ method: 'PATCH', url: `/v3/rechargeProviders/external/payments/${id}`, headers: admin, payload: { description: 'lunch' } });
+      await t.inject({ method: 'POST', url: `/v3/rechargeProviders/external/payments/${id}/commit`, headers: admin });
+      await t.inject({ method: 'POST', url: `/v3/users/${userId}/accounts/credit/recharge`, headers: admin, payload: { amount: 2 } });
+      await t.inject({ method: 'PATCH', url: '/v3/rechargeProviders/external', headers: admin, payload: { enabled: false } });
+      await t.inject({ method: 'PATCH', url: '/v3/rechargeProviders/external', headers: admin, payload: { enabled: true } });
+      await t.inject({ method: 'PATCH', url: `/v3/users/${userId}`, headers: admin, payload: { isActive: false } });
+      await t.inject({ method: 'PATCH', url: `/v3/users/${userId}`, headers: admin, payload: { isActive: true } });
+      assert.deepEqual(await eventTypes(from), [
+        'payment.created',
+        'payment.updated',
+        'payment.committed',
+        'recharge.manual',
+        'provider.disabled',
+        'provider.enabled',
+        'user.updated',
+        'user.deactivated',
+        'user.updated',
+      ]);
+      assert.equal(await count('audit_log'), audits + 8, 'one audit entry per command');
+      const committed = await t.ctx.db.read((q) => q.get<{ subject: string; data: string }>("SELECT subject, data FROM events WHERE type = 'payment.committed' AND id > ?", [from]));
+      assert.equal(committed?.subject, `payment:${id}`);
+      assert.deepEqual(JSON.parse(committed?.data ?? '{}'), { ...JSON.parse((await t.inject({ method: 'GET', url: `/v3/rechargeProviders/external/payments/${id}`, headers: admin })).body) });
+    });
+
+    test('a change that is undone leaves no event and no audit entry', async () => {
+      const from = await lastEventId();
+      const audits = await count('audit_log');
+      const poor = (await t.ctx.pipeline.perform('user.create', { username: `poor-${engine}` }, CLI_ACTOR)).id;
+      const base = await lastEventId();
+      // Taking credit that is not there: refused by the ledger, the whole command undone.
+      const refused = await t.inject({ method: 'POST', url: `/v3/users/${poor}/accounts/credit/recharge`, headers: admin, payload: { amount: -5 } });
+      assert.equal(refused.statusCode, 409);
+      // Bulk: the second row fails after the first was posted inside the same transaction.
+      const bulk = await t.inject({ method: 'POST', url: '/v3/credit/bulkRecharge', headers: { ...admin, 'content-type': 'text/csv' }, payload: `pipe;4\npoor-${engine};-1\n` });
+      assert.equal(bulk.statusCode, 409);
+      assert.deepEqual(await eventTypes(base), []);
+      assert.deepEqual(await eventTypes(from), ['user.created']);
+      assert.equal(await count('audit_log'), audits + 1);
+      assert.equal(await count('ledger_transactions WHERE description = ?', ['bulk recharge, line 1']), 0);
+    });
+
+    test('two concurrent PATCHes of one payment, one of its description and one of its params, both survive', async () => {
+      for (let round = 0; round < 10; round++) {
+        const created = await t.inject({ method: 'POST', url: '/v3/rechargeProviders/external/payments', headers: admin, payload: { userId, description: 'before', params: { amount: 1 } } });
+        const id = created.json<{ id: string }>().id;
+        const url = `/v3/rechargeProviders/external/payments/${id}`;
+        const answers = await Promise.all([
+          t.inject({ method: 'PATCH', url, headers: admin, payload: { description: `after ${round}` } }),
+          t.inject({ method: 'PATCH', url, headers: admin, payload: { params: { amount: 9 } } }),
+        ]);
+        assert.deepEqual(answers.map((a) => a.statusCode), [204, 204]);
+        const payment = (await t.inject({ method: 'GET', url, headers: admin })).json<{ description: string; amount: number }>();
+        assert.deepEqual([payment.description, payment.amount], [`after ${round}`, 9], `round ${round}`);
+      }
+    });
+
+    test('a right taken away is taken away for the very next command, whatever the token says', async () => {
+      const clerk = await t.ctx.pipeline.perform('user.create', { username: `clerk-${engine}`, password: 'clerk-password', rights: ['rechargeCredit'] }, CLI_ACTOR);
+      const headers = bearer(await t.personToken(`clerk-${engine}`, 'clerk-password', 'credit'));
+      const recharge = () => t.inject({ method: 'POST', url: `/v3/users/${userId}/accounts/credit/recharge`, headers, payload: { amount: 1 } });
+      assert.equal((await recharge()).statusCode, 200);
+      await t.ctx.pipeline.perform('user.update', { id: clerk.id, rights: [] }, CLI_ACTOR);
+      assert.equal((await recharge()).statusCode, 403);
+      const actors = await t.ctx.db.read((q) => q.all<{ actor_user_id: number }>("SELECT actor_user_id FROM audit_log WHERE action = 'credit.recharge' AND actor_user_id = ?", [clerk.id]));
+      assert.equal(actors.length, 1, 'the refused try changed nothing and wrote no audit entry');
+    });
+
+    test('an Idempotency-Key is scoped to the command: the same key on another command is another request', async () => {
+      const key = { 'idempotency-key': `shared-${engine}` };
+      const a = await t.inject({ method: 'POST', url: `/v3/users/${userId}/accounts/credit/recharge`, headers: { ...admin, ...key }, payload: { amount: 1 } });
+      const b = await t.inject({ method: 'POST', url: '/v3/rechargeProviders/external/payments', headers: { ...admin, ...key }, payload: { userId, params: { amount: 1 } } });
+      assert.deepEqual([a.statusCode, b.statusCode], [200, 200]);
+      assert.equal(b.headers['idempotent-replayed'], undefined);
+      const records = await count('idempotency_records WHERE idempotency_key = ?', [`shared-${engine}`]);
+      assert.equal(records, 2);
+      const stored = await t.ctx.db.read((q) => q.all<{ scope: string; command: string }>('SELECT scope, command FROM idempotency_records WHERE idempotency_key = ? ORDER BY command', [`shared-${engine}`]));
+      assert.deepEqual(stored.map((r) => r.command), ['credit.recharge', 'payment.create']);
+      assert.ok(stored.every((r) => r.scope.includes(':1:')), 'scoped to client and user');
+    });
+
+    test('ledger and payments stay consistent', async () => {
+      assert.deepEqual(await t.ctx.ledger.verify(), []);
+      assert.deepEqual(await t.ctx.recharge.verify(), []);
+    });
+  });
+}
