@@ -33,7 +33,7 @@ for (const engine of ENGINES) {
       const payments = await count('gateway_payments');
       const headers = { ...admin, 'idempotency-key': `declined-${engine}` };
       const payload = { userId, params: { amount: 7, card: DECLINED_CARD } };
-      const answers = [];
+      const answers: Awaited<ReturnType<TestApp['inject']>>[] = [];
       for (let i = 0; i < 3; i++) answers.push(await t.inject({ method: 'POST', url: '/v3/rechargeProviders/card/payments', headers, payload }));
       assert.deepEqual(answers.map((a) => a.statusCode), [402, 402, 402]);
       assert.deepEqual(answers.map((a) => a.headers['idempotent-replayed']), [undefined, 'true', 'true']);

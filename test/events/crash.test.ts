@@ -22,7 +22,9 @@ async function serve(database: TestDatabase): Promise<{ url: string; kill(): Pro
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0'], { env });
   let stdout = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}`)), 30_000);
+    const timer = setTimeout(() => {
+      reject(new Error(`serve did not start: ${stdout}`));
+    }, 30_000);
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       if (stdout.includes('listening on')) {
