@@ -2,7 +2,7 @@
 // line and Purse's own timers alike. In the transaction of the effect it re-reads the actor,
 // authorizes, runs the script, and stores the audit entry, the events the script emitted and — when
 // the command carries an Idempotency-Key — its outcome. Nothing outside this file writes those.
-import { currentActor } from '../auth/current-actor.js';
+import { actorNow, actorStateQuery } from '../auth/current-actor.js';
 import type { Actor } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { Db, ReadTx, Tx } from '../db/index.js';
@@ -18,6 +18,12 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** Most events one command may emit: bounds the transaction that writes them. */
 const MAX_EVENTS_PER_COMMAND = 100_000;
 
+interface Key {
+  scope: string;
+  key: string;
+  fingerprint: string;
+}
+
 /** A definition with its types erased, as the registry keeps it. */
 interface Registered {
   name: string;
@@ -29,6 +35,16 @@ interface Registered {
 
 /** Thrown inside the unit when another request stored the same key first: undo, then replay theirs. */
 class KeyTaken extends Error {}
+
+/** Thrown inside the unit when the actor's rights changed since the door: undo, run again with these. */
+class ActorChanged extends Error {
+  constructor(readonly actor: Actor) {
+    super('the actor changed while the command ran');
+  }
+}
+
+/** Tries of one command whose actor keeps changing under it; after that, a 409 to retry. */
+const MAX_ACTOR_TRIES = 3;
 
 export function refuse(error: AppError): Refused {
   return { refused: failureOf(error) };
@@ -134,10 +150,7 @@ export class CommandPipeline {
     try {
       const prepared = definition.prepare === undefined ? undefined : await definition.prepare(command);
       const recorder = new Recorder();
-      const outcome = await this.db.write(async (tx) => {
-        recorder.reset();
-        return this.runUnit(tx, definition, command, prepared, recorder, key);
-      });
+      const outcome = await this.runWithCurrentActor(definition, command, prepared, recorder, key);
       for (const listener of this.listeners) listener(recorder.events);
       return { outcome: outcome as Outcome<OutputOf<N>>, replayed: false };
     } catch (error) {
@@ -150,35 +163,54 @@ export class CommandPipeline {
     }
   }
 
+  /** The unit, run again (undone first) with the actor's current rights when they changed meanwhile. */
+  private async runWithCurrentActor(definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null): Promise<Outcome<unknown>> {
+    let current = command;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.write(async (tx) => {
+          recorder.reset();
+          return this.runUnit(tx, definition, current, prepared, recorder, key);
+        });
+      } catch (error) {
+        if (!(error instanceof ActorChanged)) throw error;
+        if (attempt >= MAX_ACTOR_TRIES) throw conflict('your rights changed while this ran; try again');
+        current = { ...current, actor: error.actor };
+      }
+    }
+  }
+
   /** Forgets idempotency records older than a day (the sweeper); returns how many. */
   forgetOldRecords(nowMs: number): Promise<number> {
     return this.db.write((tx) => store.deleteRecordsOlderThan(tx, nowMs - IDEMPOTENCY_TTL_MS));
   }
 
-  private keyOf(command: Command): { scope: string; key: string; fingerprint: string } | null {
+  private keyOf(command: Command): Key | null {
     if (command.idempotencyKey === undefined) return null;
     return { scope: idempotencyScope(command), key: command.idempotencyKey, fingerprint: this.fingerprintOf(`${command.name}\n${canonicalJson(command.input)}`) };
   }
 
-  private async runUnit(tx: Tx, definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: { scope: string; key: string; fingerprint: string } | null): Promise<Outcome<unknown>> {
-    const current: Command = { ...command, actor: await currentActor(tx, command.actor) };
-    await definition.authorize(tx, current, prepared);
-    const result = await definition.run(tx, current, prepared, recorder);
+  /**
+   * Authorize, run, then queue the audit entry, the events and the outcome under its key, and flush
+   * them with the script's own queued writes and the actor's current state: the command's last
+   * round trip. The actor as authorized must still be the actor as stored.
+   */
+  private async runUnit(tx: Tx, definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null): Promise<Outcome<unknown>> {
+    await definition.authorize(tx, command, prepared);
+    const result = await definition.run(tx, command, prepared, recorder);
     const outcome: Outcome<unknown> = isRefused(result) ? { ok: false, error: result.refused } : { ok: true, value: result };
     const detail = outcome.ok ? recorder.detail : { ...recorder.detail, refused: outcome.error.message };
     const who = auditActor(command.actor);
-    await store.insertAudit(tx, [
+    store.queueAudit(tx, [
       { atMs: command.atMs, ...who, action: command.name, subject: recorder.subject, detail: JSON.stringify(detail) },
       ...recorder.audits.map((a) => ({ atMs: command.atMs, ...who, action: a.action, subject: a.subject, detail: JSON.stringify(a.detail) })),
     ]);
-    await store.insertEvents(
-      tx,
-      recorder.events.map((e) => ({ type: e.type, subject: e.subject, data: JSON.stringify(e.data) })),
-      command.atMs,
-    );
-    if (key !== null && !(await store.insertRecord(tx, key.scope, key.key, { command: command.name, fingerprint: key.fingerprint, outcome: JSON.stringify(outcome) }, command.atMs))) {
-      throw new KeyTaken();
-    }
+    store.queueEvents(tx, recorder.events.map((e) => ({ type: e.type, subject: e.subject, data: JSON.stringify(e.data) })), command.atMs);
+    if (key !== null) store.queueRecord(tx, key.scope, key.key, { command: command.name, fingerprint: key.fingerprint, outcome: JSON.stringify(outcome) }, command.atMs);
+    const { changes, row } = await tx.flush(actorStateQuery(command.actor));
+    const actor = actorNow(command.actor, row);
+    if (actor !== command.actor) throw new ActorChanged(actor);
+    if (key !== null && changes.at(-1) !== 1) throw new KeyTaken();
     return outcome;
   }
 }

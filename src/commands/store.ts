@@ -11,10 +11,10 @@ export interface AuditRow {
   detail: string;
 }
 
-/** A command's entries, in one statement (a command writes one, rarely two). */
-export async function insertAudit(tx: Tx, rows: readonly AuditRow[]): Promise<void> {
+/** Queues a command's entries as one statement (a command writes one, rarely two). */
+export function queueAudit(tx: Tx, rows: readonly AuditRow[]): void {
   const params = rows.flatMap((r) => [r.atMs, r.actorUserId, r.actorClientId, r.action, r.subject, r.detail]);
-  await tx.run(`INSERT INTO audit_log (at_ms, actor_user_id, actor_client_id, action, subject, detail) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, params);
+  tx.later(`INSERT INTO audit_log (at_ms, actor_user_id, actor_client_id, action, subject, detail) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, params);
 }
 
 export interface NewEvent {
@@ -26,13 +26,19 @@ export interface NewEvent {
 /** Rows per INSERT: keeps a statement's parameters far below either engine's limit. */
 const EVENTS_PER_STATEMENT = 500;
 
-/** The engine fills in `tx_order` (the writing transaction's position, see db/types.ts Dialect). */
-export async function insertEvents(tx: Tx, events: readonly NewEvent[], occurredAtMs: number): Promise<void> {
+/** Queues the events; the engine fills in `tx_order` (the writing transaction's position, see db/types.ts Dialect). */
+export function queueEvents(tx: Tx, events: readonly NewEvent[], occurredAtMs: number): void {
   for (let i = 0; i < events.length; i += EVENTS_PER_STATEMENT) {
     const chunk = events.slice(i, i + EVENTS_PER_STATEMENT);
     const params: SqlValue[] = chunk.flatMap((e) => [e.type, e.subject, e.data, occurredAtMs]);
-    await tx.run(`INSERT INTO events (type, subject, data, occurred_at_ms) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`, params);
+    tx.later(`INSERT INTO events (type, subject, data, occurred_at_ms) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`, params);
   }
+}
+
+/** Writes events now (tests and tools; commands queue theirs). */
+export async function insertEvents(tx: Tx, events: readonly NewEvent[], occurredAtMs: number): Promise<void> {
+  queueEvents(tx, events, occurredAtMs);
+  await tx.flush();
 }
 
 export interface IdempotencyRecord {
@@ -46,17 +52,16 @@ export function findRecord(q: ReadTx, scope: string, key: string): Promise<Idemp
 }
 
 /**
- * Stores the outcome under its key; false when the key is taken. On PostgreSQL a concurrent insert
- * of the same key waits here until the other transaction ends: the row is the "still running"
- * mark that every process sees.
+ * Queues the outcome under its key; the flush changes no row when the key is taken. On PostgreSQL a
+ * concurrent insert of the same key waits until the other transaction ends: the row is the "still
+ * running" mark that every process sees.
  */
-export async function insertRecord(tx: Tx, scope: string, key: string, record: IdempotencyRecord, nowMs: number): Promise<boolean> {
-  const result = await tx.run(
+export function queueRecord(tx: Tx, scope: string, key: string, record: IdempotencyRecord, nowMs: number): void {
+  tx.later(
     `INSERT INTO idempotency_records (scope, idempotency_key, command, fingerprint, outcome, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (scope, idempotency_key) DO NOTHING`,
     [scope, key, record.command, record.fingerprint, record.outcome, nowMs],
   );
-  return result.changes === 1;
 }
 
 export async function deleteRecordsOlderThan(tx: Tx, cutoffMs: number): Promise<number> {

@@ -9,5 +9,5 @@ export function openDb(target: DatabaseTarget, poolSize: number): Db {
   return target.engine === 'sqlite' ? new SqliteDb(target.file) : new PostgresDb(target.url, poolSize);
 }
 
-export type { Db, Dialect, ReadTx, Tx, SqlValue, WriteUnit, Engine } from './types.js';
+export type { Db, Dialect, ReadTx, Row, Tx, SqlValue, Statement, WriteUnit, Engine } from './types.js';
 export { uniqueViolation, type UniqueConstraint } from './constraints.js';

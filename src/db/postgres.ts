@@ -2,7 +2,7 @@
 // failure and deadlock. Any number of Purse processes may share one database.
 import pg from 'pg';
 
-import { readOnly, type Db, type Dialect, type ReadTx, type SqlValue, type Tx, type WriteUnit } from './types.js';
+import { queueIsFull, readOnly, type Db, type Dialect, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 const MAX_ATTEMPTS = 5;
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
@@ -46,12 +46,52 @@ export function toPgPlaceholders(sql: string): string {
 
 class PgTx implements Tx {
   readonly dialect = DIALECT;
+  private queued: Statement[] = [];
 
   constructor(private readonly client: pg.PoolClient) {}
 
-  async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+  later(sql: string, params: readonly SqlValue[] = []): void {
+    this.queued.push({ sql, params });
+  }
+
+  get hasQueued(): boolean {
+    return this.queued.length > 0;
+  }
+
+  /**
+   * The queued writes and the read as one statement, one round trip:
+   *   WITH w0 AS (<write> RETURNING 1), w1 AS (…)
+   *   SELECT (SELECT COUNT(*) FROM w0) AS "#0", …, r.* FROM (SELECT 1) one LEFT JOIN (<read>) r ON TRUE
+   * Every part runs on one snapshot; the writes happen whether or not the read finds a row.
+   */
+  async flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
+    const writes = this.queued;
+    this.queued = [];
+    if (writes.length === 0) return { changes: [], row: read === undefined ? undefined : await this.query<Row>(read.sql, read.params).then((rows) => rows[0]) };
+    const ctes = writes.map((w, i) => `w${i} AS (${w.sql} RETURNING 1)`).join(', ');
+    const counts = writes.map((_, i) => `(SELECT COUNT(*) FROM w${i}) AS "#${i}"`).join(', ');
+    const tail = read === undefined ? '' : `, r.* FROM (SELECT 1) one LEFT JOIN (${read.sql}) r ON TRUE`;
+    const params = [...writes.flatMap((w) => w.params), ...(read?.params ?? [])];
+    const [combined] = await this.query<Row>(`WITH ${ctes} SELECT ${counts}${tail}`, params);
+    if (combined === undefined) throw new Error('a flush returned no row');
+    const changes = writes.map((_, i) => Number(combined[`#${i}`]));
+    const row = Object.fromEntries(Object.entries(combined).filter(([column]) => !column.startsWith('#')));
+    return { changes, row: read === undefined ? undefined : row };
+  }
+
+  private async query<T>(sql: string, params: readonly SqlValue[]): Promise<T[]> {
     const result = await this.client.query({ text: toPgPlaceholders(sql), values: [...params] });
     return result.rows as T[];
+  }
+
+  /** Queued writes first, when there are too many to keep. */
+  private async drainIfFull(): Promise<void> {
+    if (this.queued.length > 0 && queueIsFull(this.queued)) await this.flush();
+  }
+
+  async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    await this.drainIfFull();
+    return this.query<T>(sql, params);
   }
 
   async get<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
@@ -60,6 +100,7 @@ class PgTx implements Tx {
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
+    await this.drainIfFull();
     const result = await this.client.query({ text: toPgPlaceholders(sql), values: [...params] });
     return { changes: result.rowCount ?? 0 };
   }
@@ -101,7 +142,9 @@ export class PostgresDb implements Db {
       const client = await this.pool.connect();
       try {
         await client.query('BEGIN');
-        const value = await unit(new PgTx(client));
+        const tx = new PgTx(client);
+        const value = await unit(tx);
+        if (tx.hasQueued) await tx.flush();
         await client.query('COMMIT');
         return value;
       } catch (error) {

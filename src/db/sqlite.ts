@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import Database from 'better-sqlite3';
 
-import { readOnly, type Db, type Dialect, type ReadTx, type SqlValue, type Tx, type WriteUnit } from './types.js';
+import { queueIsFull, readOnly, type Db, type Dialect, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 /** Upper bound on units per transaction: bounds the work a failed COMMIT can throw away. */
 export const MAX_UNITS_PER_BATCH = 256;
@@ -32,35 +32,72 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** Distinct SQL texts kept prepared; multi-row INSERTs vary with their row count. */
+const MAX_PREPARED = 2_000;
+
 class SqliteTx implements Tx {
   readonly dialect = DIALECT;
   // Prepared statements are cached per SQL text: the same few dozen statements run all day.
   private readonly statements = new Map<string, Database.Statement>();
+  private queued: Statement[] = [];
 
   constructor(private readonly conn: Database.Database) {}
 
   private prepare(sql: string): Database.Statement {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
+      if (this.statements.size >= MAX_PREPARED) this.statements.clear();
       statement = this.conn.prepare(sql);
       this.statements.set(sql, statement);
     }
     return statement;
   }
 
+  later(sql: string, params: readonly SqlValue[] = []): void {
+    this.queued.push({ sql, params });
+  }
+
+  flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
+    const writes = this.queued;
+    this.queued = [];
+    const changes = writes.map((write) => this.execute(write.sql, write.params));
+    return Promise.resolve({ changes, row: read === undefined ? undefined : (this.prepare(read.sql).get(...read.params) as Row | undefined) });
+  }
+
+  /** Queued writes first, when there are too many to keep. */
+  private drainIfFull(): void {
+    if (this.queued.length > 0 && queueIsFull(this.queued)) void this.flush();
+  }
+
+  get hasQueued(): boolean {
+    return this.queued.length > 0;
+  }
+
+  /** A unit that failed leaves nothing queued for the next one. */
+  forgetQueued(): void {
+    this.queued = [];
+  }
+
   all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    this.drainIfFull();
     return Promise.resolve(this.prepare(sql).all(...params) as T[]);
   }
 
   get<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    this.drainIfFull();
     return Promise.resolve(this.prepare(sql).get(...params) as T | undefined);
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
+    this.drainIfFull();
+    return Promise.resolve({ changes: this.execute(sql, params) });
+  }
+
+  private execute(sql: string, params: readonly SqlValue[]): number {
     const statement = this.prepare(sql);
-    if (!statement.reader) return Promise.resolve({ changes: statement.run(...params).changes });
+    if (!statement.reader) return statement.run(...params).changes;
     // A statement with RETURNING is a "reader" to better-sqlite3; run it through all().
-    return Promise.resolve({ changes: statement.all(...params).length });
+    return statement.all(...params).length;
   }
 }
 
@@ -207,8 +244,10 @@ export class SqliteDb implements Db {
 
   private async runUnit(unit: WriteUnit<unknown>): Promise<Outcome> {
     this.control.savepoint.run();
+    this.writeTx.forgetQueued();
     try {
       const value = await unit(this.writeTx);
+      if (this.writeTx.hasQueued) await this.writeTx.flush();
       this.control.release.run();
       return { ok: true, value };
     } catch (error) {

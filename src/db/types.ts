@@ -29,10 +29,28 @@ export interface ReadTx {
   get<T extends object = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
 }
 
+export interface Statement {
+  sql: string;
+  params: readonly SqlValue[];
+}
+
 /** A connection inside a write transaction. */
 export interface Tx extends ReadTx {
   /** Runs a statement; `changes` is the number of rows it inserted, updated or deleted. */
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+  /**
+   * Queues an INSERT, UPDATE or DELETE (without RETURNING) whose result the unit does not need now:
+   * postings, audit entries, events. Queued writes run at the next `flush` — at the latest when the
+   * unit ends, before its transaction commits — all in one round trip on PostgreSQL. A unit never
+   * reads back what it queued (the statements before the flush do not see it); past
+   * `MAX_QUEUED_STATEMENTS` or `MAX_QUEUED_PARAMS` the next statement flushes the queue first.
+   */
+  later(sql: string, params?: readonly SqlValue[]): void;
+  /**
+   * Runs the queued writes, in order, and then `read`: the rows each write changed, and the read's
+   * first row. One statement on PostgreSQL (data-modifying CTEs), one after another on SQLite.
+   */
+  flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }>;
 }
 
 /**
@@ -56,6 +74,15 @@ export interface Db {
   write<T>(unit: WriteUnit<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Bounds on queued writes: one flush stays far below PostgreSQL's 65,535 parameters a statement. */
+export const MAX_QUEUED_STATEMENTS = 64;
+export const MAX_QUEUED_PARAMS = 20_000;
+
+/** Whether a queue of writes is due for a flush before the next statement. */
+export function queueIsFull(queued: readonly Statement[]): boolean {
+  return queued.length >= MAX_QUEUED_STATEMENTS || queued.reduce((n, s) => n + s.params.length, 0) >= MAX_QUEUED_PARAMS;
 }
 
 /** The read side of a connection and nothing else: a read cannot write, not even by a cast. */

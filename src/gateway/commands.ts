@@ -100,10 +100,7 @@ export function gatewayCommands(currency: string): {
       authorize: authorizeGateway,
       run: async (tx, { input, atMs }, _prepared, effects) => {
         const settled = await store.settleAllBefore(tx, input.cutoffMs, atMs);
-        for (const row of settled) {
-          const fresh = await store.getPayment(tx, row.payment_id);
-          if (fresh !== undefined) effects.emit('gateway.payment.settled', `gatewayPayment:${row.payment_id}`, gatewayPaymentView(fresh, true));
-        }
+        for (const row of settled) effects.emit('gateway.payment.settled', `gatewayPayment:${row.payment_id}`, gatewayPaymentView(row, true));
         effects.about('gateway', { count: settled.length, cutoffMs: input.cutoffMs });
         return { count: settled.length };
       },

@@ -106,11 +106,11 @@ export async function settle(tx: Tx, paymentId: string, settledAtMs: number, set
  * Settles every captured payment created before the cutoff for amount − refunds; returns them.
  * A payment behind a recharge that is not committed yet waits: its recharge may still be rolled back.
  */
-export function settleAllBefore(tx: Tx, cutoffMs: number, nowMs: number): Promise<{ payment_id: string; settled_amount_minor: number }[]> {
-  return tx.all(
+export function settleAllBefore(tx: Tx, cutoffMs: number, nowMs: number): Promise<GatewayPaymentRow[]> {
+  return tx.all<GatewayPaymentRow>(
     `UPDATE gateway_payments SET status = 'settled', settled_at_ms = ?, settled_amount_minor = amount_minor - refunded_minor, updated_at_ms = ?
      WHERE status = 'success' AND created_at_ms < ? AND (recharge_payment_id IS NULL OR credited_user_id IS NOT NULL)
-     RETURNING payment_id, settled_amount_minor`,
+     RETURNING ${COLUMNS}`,
     [nowMs, nowMs, cutoffMs],
   );
 }

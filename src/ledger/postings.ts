@@ -70,7 +70,7 @@ export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Prom
     throw conflict('the credit balance is too low for this', [{ field: 'amount', problem: 'would take the credit below zero' }]);
   }
   const system = await systemSide(tx, entry.provider, -entry.amountMinor);
-  await store.insertPostings(
+  store.queuePostings(
     tx,
     transactionId,
     [

@@ -87,9 +87,12 @@ export async function insertTransaction(tx: Tx, t: NewTransaction, nowMs: number
   return row.id;
 }
 
-/** All postings of a transaction in one statement. */
-export async function insertPostings(tx: Tx, transactionId: number, postings: readonly { accountId: number; amountMinor: number; balanceAfterMinor: number }[], nowMs: number): Promise<void> {
-  await tx.run(
+/**
+ * All postings of a transaction in one statement, queued: nothing in the command needs its result,
+ * so it rides on the command's last round trip (Tx.later).
+ */
+export function queuePostings(tx: Tx, transactionId: number, postings: readonly { accountId: number; amountMinor: number; balanceAfterMinor: number }[], nowMs: number): void {
+  tx.later(
     `INSERT INTO ledger_postings (transaction_id, account_id, amount_minor, balance_after_minor, created_at_ms) VALUES ${postings.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
     postings.flatMap((p) => [transactionId, p.accountId, p.amountMinor, p.balanceAfterMinor, nowMs]),
   );
