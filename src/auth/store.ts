@@ -1,5 +1,5 @@
 // SQL of the auth module: API clients, refresh-token families and refresh tokens.
-import type { ReadTx, Statement, Tx } from '../db/index.js';
+import type { ReadTx, Tx } from '../db/index.js';
 
 export interface ClientRow {
   id: string;
@@ -90,16 +90,11 @@ export interface PrincipalRow {
 }
 
 /** What a request's token must still be true of: user active, client and family not revoked. */
-export function principalStateQuery(userId: number, clientId: string, familyId: string | null): Statement {
-  return {
-    sql: `SELECT u.active, u.rights, c.revoked_at_ms AS client_revoked_at_ms,
+export function getPrincipalState(q: ReadTx, userId: number, clientId: string, familyId: string | null): Promise<PrincipalRow | undefined> {
+  return q.get<PrincipalRow>(
+    `SELECT u.active, u.rights, c.revoked_at_ms AS client_revoked_at_ms,
             (SELECT f.revoked_at_ms FROM token_families f WHERE f.id = ?) AS family_revoked_at_ms
      FROM users u, api_clients c WHERE u.id = ? AND c.id = ?`,
-    params: [familyId, userId, clientId],
-  };
-}
-
-export function getPrincipalState(q: ReadTx, userId: number, clientId: string, familyId: string | null): Promise<PrincipalRow | undefined> {
-  const { sql, params } = principalStateQuery(userId, clientId, familyId);
-  return q.get<PrincipalRow>(sql, params);
+    [familyId, userId, clientId],
+  );
 }

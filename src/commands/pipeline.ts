@@ -2,7 +2,7 @@
 // line and Purse's own timers alike. In the transaction of the effect it re-reads the actor,
 // authorizes, runs the script, and stores the audit entry, the events the script emitted and — when
 // the command carries an Idempotency-Key — its outcome. Nothing outside this file writes those.
-import { actorNow, actorStateQuery } from '../auth/current-actor.js';
+import { actorNow, actorRightsExpression } from '../auth/current-actor.js';
 import type { Actor } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { Db, ReadTx, Tx } from '../db/index.js';
@@ -191,27 +191,31 @@ export class CommandPipeline {
   }
 
   /**
-   * Authorize, run, then queue the audit entry, the events and the outcome under its key, and flush
-   * them with the script's own queued writes and the actor's current state: the command's last
-   * round trip. The actor as authorized must still be the actor as stored.
+   * Authorize, run, then queue the events and the outcome under its key, and flush them — with the
+   * script's own queued writes — together with the audit entry, which records and answers the
+   * actor's rights as stored now: the command's last round trip. The actor as authorized must still
+   * be the actor as stored.
    */
   private async runUnit(tx: Tx, definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null): Promise<Outcome<unknown>> {
     await definition.authorize(tx, command, prepared);
     const result = await definition.run(tx, command, prepared, recorder);
     const outcome: Outcome<unknown> = isRefused(result) ? { ok: false, error: result.refused } : { ok: true, value: result };
-    const detail = outcome.ok ? recorder.detail : { ...recorder.detail, refused: outcome.error.message };
-    const who = auditActor(command.actor);
-    store.queueAudit(tx, [
-      { atMs: command.atMs, ...who, action: command.name, subject: recorder.subject, detail: JSON.stringify(detail) },
-      ...recorder.audits.map((a) => ({ atMs: command.atMs, ...who, action: a.action, subject: a.subject, detail: JSON.stringify(a.detail) })),
-    ]);
     store.queueEvents(tx, recorder.events.map((e) => ({ type: e.type, subject: e.subject, data: JSON.stringify(e.data) })), command.atMs);
     if (key !== null) store.queueRecord(tx, key.scope, key.key, { command: command.name, fingerprint: key.fingerprint, outcome: JSON.stringify(outcome) }, command.atMs);
-    const { changes, row } = await tx.flush(actorStateQuery(command.actor));
-    const actor = actorNow(command.actor, row);
+    const { changes, row } = await tx.flush(store.auditStatement(this.auditRows(command, outcome, recorder), actorRightsExpression(command.actor)));
+    const actor = actorNow(command.actor, row?.actor_rights);
     if (actor !== command.actor) throw new ActorChanged(actor);
     if (key !== null && changes.at(-1) !== 1) throw new KeyTaken();
     return outcome;
+  }
+
+  private auditRows(command: Command, outcome: Outcome<unknown>, recorder: Recorder): store.AuditRow[] {
+    const detail = outcome.ok ? recorder.detail : { ...recorder.detail, refused: outcome.error.message };
+    const who = auditActor(command.actor);
+    return [
+      { atMs: command.atMs, ...who, action: command.name, subject: recorder.subject, detail: JSON.stringify(detail) },
+      ...recorder.audits.map((a) => ({ atMs: command.atMs, ...who, action: a.action, subject: a.subject, detail: JSON.stringify(a.detail) })),
+    ];
   }
 }
 

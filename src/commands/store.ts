@@ -1,6 +1,6 @@
 // SQL of what the pipeline writes beside every effect: the audit entry, the outbox events and the
 // idempotency record — always in the effect's own transaction.
-import type { ReadTx, SqlValue, Tx } from '../db/index.js';
+import type { ReadTx, SqlValue, Statement, Tx } from '../db/index.js';
 
 export interface AuditRow {
   atMs: number;
@@ -11,10 +11,16 @@ export interface AuditRow {
   detail: string;
 }
 
-/** Queues a command's entries as one statement (a command writes one, rarely two). */
-export function queueAudit(tx: Tx, rows: readonly AuditRow[]): void {
-  const params = rows.flatMap((r) => [r.atMs, r.actorUserId, r.actorClientId, r.action, r.subject, r.detail]);
-  tx.later(`INSERT INTO audit_log (at_ms, actor_user_id, actor_client_id, action, subject, detail) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, params);
+/**
+ * A command's audit entries (one, rarely two) as one statement, each recording the rights its actor
+ * holds as the statement runs (`actorRights`, an SQL expression) and answering them.
+ */
+export function auditStatement(rows: readonly AuditRow[], actorRights: { sql: string; params: readonly SqlValue[] }): Statement {
+  return {
+    sql: `INSERT INTO audit_log (at_ms, actor_user_id, actor_client_id, action, subject, detail, actor_rights)
+          VALUES ${rows.map(() => `(?, ?, ?, ?, ?, ?, ${actorRights.sql})`).join(', ')} RETURNING actor_rights`,
+    params: rows.flatMap((r) => [r.atMs, r.actorUserId, r.actorClientId, r.action, r.subject, r.detail, ...actorRights.params]),
+  };
 }
 
 export interface NewEvent {

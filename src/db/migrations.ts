@@ -236,7 +236,10 @@ export const MIGRATIONS: readonly Migration[] = [
         data TEXT NOT NULL,
         occurred_at_ms BIGINT NOT NULL
       )`,
-      'CREATE INDEX events_tx_order ON events (tx_order, id)',
+      // SQLite's tx_order is always 0: its primary key already reads in commit order.
+      '{postgres} CREATE INDEX events_tx_order ON events (tx_order, id)',
+      // The rights the actor held, as stored, when the command ran (NULL for the command line and Purse itself).
+      'ALTER TABLE audit_log ADD COLUMN actor_rights TEXT',
       // Stored HTTP answers give way to stored command outcomes; keys live a day, so none is missed long.
       'DROP TABLE idempotency_keys',
       `CREATE TABLE idempotency_records (
@@ -269,6 +272,9 @@ const TX_ORDER_COLUMN: Readonly<Record<Engine, string>> = {
   postgres: 'BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)',
 };
 
+/** A statement only PostgreSQL needs (an index SQLite's single writer makes redundant). */
+const POSTGRES_ONLY = '{postgres} ';
+
 // Any fixed number: serializes concurrent `migrate` runs of several Purse processes on PostgreSQL.
 const PG_MIGRATION_LOCK = 7_331_001;
 
@@ -286,7 +292,10 @@ export async function migrate(db: Db, currency: string, now = Date.now()): Promi
       if (db.engine === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [PG_MIGRATION_LOCK]);
       const done = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [migration.version]);
       if (done !== undefined) return false;
-      for (const statement of migration.statements) await tx.run(statement.replaceAll('{id}', ID_COLUMN[db.engine]).replaceAll('{txorder}', TX_ORDER_COLUMN[db.engine]).replaceAll('{currency}', currency).replaceAll('{now}', String(now)));
+      for (const statement of migration.statements) {
+        if (statement.startsWith(POSTGRES_ONLY) && db.engine !== 'postgres') continue;
+        await tx.run(statement.replace(POSTGRES_ONLY, '').replaceAll('{id}', ID_COLUMN[db.engine]).replaceAll('{txorder}', TX_ORDER_COLUMN[db.engine]).replaceAll('{currency}', currency).replaceAll('{now}', String(now)));
+      }
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)', [migration.version, migration.name, now]);
       return true;
     });

@@ -30,6 +30,29 @@ const placeholderCache = new Map<string, string>();
 const MAX_CACHED_SQL = 10_000;
 
 /**
+ * SQL texts run as named prepared statements: PostgreSQL parses and plans each once per connection
+ * instead of on every call (the same few dozen statements run all day). Bounded, because each
+ * connection keeps what it prepared: texts past the bound run unnamed, as before.
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 500;
+
+function statementName(text: string): string | undefined {
+  const known = statementNames.get(text);
+  if (known !== undefined || statementNames.size >= MAX_NAMED_STATEMENTS) return known;
+  const name = `p${statementNames.size}`;
+  statementNames.set(text, name);
+  return name;
+}
+
+/** A query config for `text`: named when it may be prepared once per connection. */
+function queryOf(sql: string, params: readonly SqlValue[]): pg.QueryConfig {
+  const text = toPgPlaceholders(sql);
+  const name = statementName(text);
+  return name === undefined ? { text, values: [...params] } : { name, text, values: [...params] };
+}
+
+/**
  * `?` → `$1, $2, …` so that every store writes one SQL text for both engines. A `?` inside a
  * string literal, a quoted identifier or a comment is text, not a placeholder, and stays.
  */
@@ -60,17 +83,17 @@ class PgTx implements Tx {
 
   /**
    * The queued writes and the read as one statement, one round trip:
-   *   WITH w0 AS (<write> RETURNING 1), w1 AS (…)
-   *   SELECT (SELECT COUNT(*) FROM w0) AS "#0", …, r.* FROM (SELECT 1) one LEFT JOIN (<read>) r ON TRUE
-   * Every part runs on one snapshot; the writes happen whether or not the read finds a row.
+   *   WITH w0 AS (<write> RETURNING 1), w1 AS (…), r AS (<read>)
+   *   SELECT (SELECT COUNT(*) FROM w0) AS "#0", …, r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE
+   * The read may itself write (an INSERT … RETURNING). Every part runs on one snapshot.
    */
   async flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
     const writes = this.queued;
     this.queued = [];
     if (writes.length === 0) return { changes: [], row: read === undefined ? undefined : await this.query<Row>(read.sql, read.params).then((rows) => rows[0]) };
-    const ctes = writes.map((w, i) => `w${i} AS (${w.sql} RETURNING 1)`).join(', ');
+    const ctes = [...writes.map((w, i) => `w${i} AS (${w.sql} RETURNING 1)`), ...(read === undefined ? [] : [`r AS (${read.sql})`])].join(', ');
     const counts = writes.map((_, i) => `(SELECT COUNT(*) FROM w${i}) AS "#${i}"`).join(', ');
-    const tail = read === undefined ? '' : `, r.* FROM (SELECT 1) one LEFT JOIN (${read.sql}) r ON TRUE`;
+    const tail = read === undefined ? '' : ', r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE';
     const params = [...writes.flatMap((w) => w.params), ...(read?.params ?? [])];
     const [combined] = await this.query<Row>(`WITH ${ctes} SELECT ${counts}${tail}`, params);
     if (combined === undefined) throw new Error('a flush returned no row');
@@ -80,7 +103,7 @@ class PgTx implements Tx {
   }
 
   private async query<T>(sql: string, params: readonly SqlValue[]): Promise<T[]> {
-    const result = await this.client.query({ text: toPgPlaceholders(sql), values: [...params] });
+    const result = await this.client.query(queryOf(sql, params));
     return result.rows as T[];
   }
 
@@ -101,7 +124,7 @@ class PgTx implements Tx {
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
     await this.drainIfFull();
-    const result = await this.client.query({ text: toPgPlaceholders(sql), values: [...params] });
+    const result = await this.client.query(queryOf(sql, params));
     return { changes: result.rowCount ?? 0 };
   }
 }

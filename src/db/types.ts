@@ -47,8 +47,9 @@ export interface Tx extends ReadTx {
    */
   later(sql: string, params?: readonly SqlValue[]): void;
   /**
-   * Runs the queued writes, in order, and then `read`: the rows each write changed, and the read's
-   * first row. One statement on PostgreSQL (data-modifying CTEs), one after another on SQLite.
+   * Runs the queued writes, in order, and then `read` (a SELECT, or a write with RETURNING): the
+   * rows each write changed, and the read's first row. One statement on PostgreSQL (data-modifying
+   * CTEs), one after another on SQLite.
    */
   flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }>;
 }

@@ -92,10 +92,11 @@ export function rechargeCommands(deps: RechargeDeps): {
       async prepare({ input, actor, atMs }) {
         const provider = deps.provider(input.reference);
         if (input.params === undefined) return {};
+        const current = await deps.payment(input.reference, input.id);
+        mayActOnPayment(actor, input.reference, current.user_id);
         if (rulesOf(input.reference).paramsChangeable === false) {
           throw conflict(`the params of a ${input.reference} payment cannot change; roll it back and create another`, [{ field: 'params', problem: 'cannot change' }]);
         }
-        const current = await deps.payment(input.reference, input.id);
         const prepared = await provider.prepare(parseParams(input.params), { currency: deps.currency, userId: current.user_id, actor, atMs });
         return { amountMinor: prepared.amountMinor, params: JSON.stringify(prepared.params) };
       },
@@ -144,6 +145,8 @@ async function createPayment(tx: Tx, command: Command<'payment.create'>, prepare
   const { input, actor, atMs } = command;
   const rules = rulesOf(input.reference);
   if (prepared.declined !== undefined) {
+    // A decline is kept only for a payment that could otherwise have been created.
+    if ((await store.blocker(tx, input.userId, input.reference)) !== undefined) throw await whyNotCreated(tx, input.userId, input.reference);
     await rules.onDecline?.(tx, prepared, actor, atMs, effects);
     effects.about(`user:${input.userId}`, { provider: input.reference, declined: prepared.declined });
     return refuse(declinedError(prepared.declined));
