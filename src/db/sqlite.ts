@@ -133,6 +133,8 @@ export class SqliteDb implements Db {
   private queue: Pending[] = [];
   private draining = false;
   private closed = false;
+  /** Whether the next batch runs without savepoints (see runBatch). */
+  private optimistic = true;
 
   constructor(private readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -217,8 +219,48 @@ export class SqliteDb implements Db {
     }
   }
 
-  /** Runs one batch; on a failed COMMIT every unit in it fails, none is acknowledged. */
+  /**
+   * Runs one batch; on a failed COMMIT every unit in it fails, none is acknowledged. Units seldom
+   * fail, so a batch first runs without a SAVEPOINT per unit (two statements fewer each); when a
+   * unit does fail, the whole batch is undone and run again with savepoints, so that the failure
+   * undoes only itself (a unit may run again: see WriteUnit). After a failed batch the next one
+   * starts with savepoints straight away, so a run of failures does not pay twice.
+   */
   private async runBatch(batch: Pending[]): Promise<Outcome[]> {
+    if (this.optimistic) {
+      const outcomes = await this.runBatchWithout(batch);
+      if (outcomes !== undefined) return this.commitBatch(outcomes);
+      this.optimistic = false;
+    } else {
+      this.optimistic = true;
+    }
+    return this.runBatchWithSavepoints(batch);
+  }
+
+  /** All units in one transaction and nothing between them; undefined (all undone) if one fails. */
+  private async runBatchWithout(batch: Pending[]): Promise<Outcome[] | undefined> {
+    try {
+      this.control.begin.run();
+    } catch {
+      return undefined;
+    }
+    const outcomes: Outcome[] = [];
+    for (const pending of batch) {
+      this.writeTx.forgetQueued();
+      try {
+        const value = await pending.unit(this.writeTx);
+        if (this.writeTx.hasQueued) await this.writeTx.flush();
+        outcomes.push({ ok: true, value });
+      } catch {
+        this.writeTx.forgetQueued();
+        if (this.writer.inTransaction) this.control.rollback.run();
+        return undefined;
+      }
+    }
+    return outcomes;
+  }
+
+  private async runBatchWithSavepoints(batch: Pending[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     try {
       this.control.begin.run();
@@ -233,11 +275,15 @@ export class SqliteDb implements Db {
       if (this.writer.inTransaction) this.control.rollback.run();
       return batch.map(() => ({ ok: false, error }));
     }
+    return this.commitBatch(outcomes);
+  }
+
+  private commitBatch(outcomes: Outcome[]): Outcome[] {
     try {
       this.control.commit.run();
     } catch (error) {
       if (this.writer.inTransaction) this.control.rollback.run();
-      return batch.map(() => ({ ok: false, error }));
+      return outcomes.map(() => ({ ok: false, error }));
     }
     return outcomes;
   }
@@ -251,6 +297,7 @@ export class SqliteDb implements Db {
       this.control.release.run();
       return { ok: true, value };
     } catch (error) {
+      this.writeTx.forgetQueued();
       this.control.rollbackTo.run();
       this.control.release.run();
       return { ok: false, error };
