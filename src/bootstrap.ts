@@ -49,6 +49,7 @@ const STARTUP_ACTOR: Actor = { kind: 'system', name: 'startup' };
 export function bootstrapCommand(hasher: Hasher, currency: string): CommandDefinition<'system.bootstrap', Prepared> {
   return {
     name: 'system.bootstrap',
+    changesActors: true,
     idempotent: false,
     prepare: async ({ input }) => ({ passwordHash: await hasher.slowHash(input.adminPassword), secretHash: await hasher.slowHash(input.clientSecret) }),
     authorize: async (_q, { actor }) => {

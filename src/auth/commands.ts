@@ -65,6 +65,7 @@ export function authCommands(hasher: Hasher): {
   return {
     createClient: {
       name: 'client.create',
+      changesActors: true,
       idempotent: false,
       prepare: async ({ input }) => {
         if (input.name.trim() === '' || input.name.length > 128) throw invalid('name must be 1–128 characters', [{ field: 'name', problem: 'must be 1–128 characters' }]);
@@ -81,6 +82,7 @@ export function authCommands(hasher: Hasher): {
     },
     revokeClient: {
       name: 'client.revoke',
+      changesActors: true,
       authorize: async (_q, { actor }) => {
         if (!actorHasRight(actor, 'admin')) throw forbidden('revoking an API client needs the admin right');
       },
@@ -98,6 +100,7 @@ export function authCommands(hasher: Hasher): {
      */
     issueToken: {
       name: 'token.issue',
+      changesActors: true,
       authorize: async () => undefined,
       run: async (tx, { input, atMs }, _prepared, effects) => {
         effects.about(`client:${input.clientId}`, { userId: input.userId, scopes: formatScopes(input.scopes) });

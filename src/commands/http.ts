@@ -13,7 +13,7 @@ import type { Command, CommandName, Executed, InputOf } from './types.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route takes an Idempotency-Key header (every write whose outcome may be stored). */
+    /** The route documents an Idempotency-Key header (every write whose outcome may be stored). */
     idempotent?: boolean;
   }
 }
@@ -23,7 +23,7 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /** The Idempotency-Key header, checked; undefined when the request has none. */
 export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   const header = request.headers['idempotency-key'];
-  if (header === undefined || request.routeOptions.config.idempotent !== true) return undefined;
+  if (header === undefined) return undefined;
   if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
     throw invalid('Idempotency-Key must be 1–255 visible ASCII characters', [{ field: 'header.idempotency-key', problem: 'must be 1–255 visible ASCII characters' }]);
   }

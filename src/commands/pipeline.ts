@@ -5,7 +5,7 @@
 import { actorNow, actorRightsExpression } from '../auth/current-actor.js';
 import type { Actor } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
-import type { Db, ReadTx, Tx } from '../db/index.js';
+import type { Db, ReadTx, SqlValue, Tx } from '../db/index.js';
 import { AppError, conflict, invalid } from '../errors.js';
 
 import { canonicalJson } from './fingerprint.js';
@@ -28,6 +28,7 @@ interface Key {
 interface Registered {
   name: string;
   idempotent?: false;
+  changesActors?: true;
   prepare?(command: Command): Promise<unknown>;
   authorize(tx: ReadTx, command: Command, prepared: unknown): Promise<void>;
   run(tx: Tx, command: Command, prepared: unknown, effects: Effects): Promise<unknown>;
@@ -154,7 +155,10 @@ export class CommandPipeline {
       for (const listener of this.listeners) listener(recorder.events);
       return { outcome: outcome as Outcome<OutputOf<N>>, replayed: false };
     } catch (error) {
-      if (error instanceof KeyTaken && key !== null) {
+      // A duplicate of a request still running fails on what the first one changed (the payment it
+      // committed, the voucher it reserved) or on its key: by then the first one has committed, and
+      // its outcome is the answer.
+      if ((error instanceof KeyTaken || error instanceof AppError) && key !== null) {
         const stored = await this.db.read((q) => store.findRecord(q, key.scope, key.key));
         if (stored !== undefined) return replay(stored, key.fingerprint);
       }
@@ -197,16 +201,30 @@ export class CommandPipeline {
    * be the actor as stored.
    */
   private async runUnit(tx: Tx, definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null): Promise<Outcome<unknown>> {
-    await definition.authorize(tx, command, prepared);
-    const result = await definition.run(tx, command, prepared, recorder);
+    // A command that changes who may act (a person's rights, a client) could change its own actor:
+    // its actor is read before it runs, not checked afterwards against its own change.
+    const actorFirst = definition.changesActors === true ? await this.actorBefore(tx, command.actor) : undefined;
+    const current = actorFirst === undefined ? command : { ...command, actor: actorFirst.actor };
+    await definition.authorize(tx, current, prepared);
+    const result = await definition.run(tx, current, prepared, recorder);
     const outcome: Outcome<unknown> = isRefused(result) ? { ok: false, error: result.refused } : { ok: true, value: result };
     store.queueEvents(tx, recorder.events.map((e) => ({ type: e.type, subject: e.subject, data: JSON.stringify(e.data) })), command.atMs);
     if (key !== null) store.queueRecord(tx, key.scope, key.key, { command: command.name, fingerprint: key.fingerprint, outcome: JSON.stringify(outcome) }, command.atMs);
-    const { changes, row } = await tx.flush(store.auditStatement(this.auditRows(command, outcome, recorder), actorRightsExpression(command.actor)));
-    const actor = actorNow(command.actor, row?.actor_rights);
-    if (actor !== command.actor) throw new ActorChanged(actor);
+    const rights = actorFirst === undefined ? actorRightsExpression(current.actor) : { sql: '?', params: [actorFirst.rights] };
+    const { changes, row } = await tx.flush(store.auditStatement(this.auditRows(current, outcome, recorder), rights));
+    if (actorFirst === undefined) {
+      const actor = actorNow(current.actor, row?.actor_rights);
+      if (actor !== current.actor) throw new ActorChanged(actor);
+    }
     if (key !== null && changes.at(-1) !== 1) throw new KeyTaken();
     return outcome;
+  }
+
+  /** The actor as stored before the command runs, and the rights text the audit entry records. */
+  private async actorBefore(tx: Tx, actor: Actor): Promise<{ actor: Actor; rights: SqlValue }> {
+    const expression = actorRightsExpression(actor);
+    const row = await tx.get<{ actor_rights: SqlValue }>(`SELECT ${expression.sql} AS actor_rights`, expression.params);
+    return { actor: actorNow(actor, row?.actor_rights), rights: row?.actor_rights ?? null };
   }
 
   private auditRows(command: Command, outcome: Outcome<unknown>, recorder: Recorder): store.AuditRow[] {

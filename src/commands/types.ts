@@ -81,6 +81,11 @@ export interface CommandDefinition<N extends CommandName, P = undefined> {
    * is never stored, so it takes no Idempotency-Key.
    */
   readonly idempotent?: false;
+  /**
+   * True for a command that can change who may act (a person's rights or state, a client, a refresh
+   * family): its actor is read before it runs instead of checked after it (see pipeline.ts).
+   */
+  readonly changesActors?: true;
   prepare?(command: Command<N>): Promise<P>;
   /** Whether the actor may do this, decided with the actor's current rights and the rows it touches. */
   authorize(tx: ReadTx, command: Command<N>, prepared: P): Promise<void>;

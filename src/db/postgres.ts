@@ -36,10 +36,17 @@ const MAX_CACHED_SQL = 10_000;
  */
 const statementNames = new Map<string, string>();
 const MAX_NAMED_STATEMENTS = 500;
+/** Times each text was seen before it earns a name: a one-off text (an odd row count) stays unnamed. */
+const sightings = new Map<string, number>();
+const NAMED_AFTER_SIGHTINGS = 3;
 
 function statementName(text: string): string | undefined {
   const known = statementNames.get(text);
   if (known !== undefined || statementNames.size >= MAX_NAMED_STATEMENTS) return known;
+  const seen = (sightings.get(text) ?? 0) + 1;
+  if (sightings.size >= MAX_CACHED_SQL) sightings.clear();
+  sightings.set(text, seen);
+  if (seen < NAMED_AFTER_SIGHTINGS) return undefined;
   const name = `p${statementNames.size}`;
   statementNames.set(text, name);
   return name;
@@ -88,8 +95,21 @@ class PgTx implements Tx {
    * The read may itself write (an INSERT … RETURNING). Every part runs on one snapshot.
    */
   async flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
-    const writes = this.queued;
+    // Groups that stay within the bounds on one statement; the last one carries the read.
+    const groups: Statement[][] = [];
+    for (const write of this.queued) {
+      const group = groups.at(-1);
+      if (group === undefined || queueIsFull([...group, write])) groups.push([write]);
+      else group.push(write);
+    }
     this.queued = [];
+    const changes: number[] = [];
+    for (const group of groups.slice(0, -1)) changes.push(...(await this.flushGroup(group)).changes);
+    const last = await this.flushGroup(groups.at(-1) ?? [], read);
+    return { changes: [...changes, ...last.changes], row: last.row };
+  }
+
+  private async flushGroup(writes: Statement[], read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
     if (writes.length === 0) return { changes: [], row: read === undefined ? undefined : await this.query<Row>(read.sql, read.params).then((rows) => rows[0]) };
     const ctes = [...writes.map((w, i) => `w${i} AS (${w.sql} RETURNING 1)`), ...(read === undefined ? [] : [`r AS (${read.sql})`])].join(', ');
     const counts = writes.map((_, i) => `(SELECT COUNT(*) FROM w${i}) AS "#${i}"`).join(', ');

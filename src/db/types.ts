@@ -83,7 +83,7 @@ export const MAX_QUEUED_PARAMS = 20_000;
 
 /** Whether a queue of writes is due for a flush before the next statement. */
 export function queueIsFull(queued: readonly Statement[]): boolean {
-  return queued.length >= MAX_QUEUED_STATEMENTS || queued.reduce((n, s) => n + s.params.length, 0) >= MAX_QUEUED_PARAMS;
+  return queued.length > MAX_QUEUED_STATEMENTS || queued.reduce((n, s) => n + s.params.length, 0) > MAX_QUEUED_PARAMS;
 }
 
 /** The read side of a connection and nothing else: a read cannot write, not even by a cast. */

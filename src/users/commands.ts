@@ -57,6 +57,7 @@ export function userCommands(deps: { hasher: Hasher; currency: string }): {
   return {
     create: {
       name: 'user.create',
+      changesActors: true,
       prepare,
       authorize: async (_q, { input, actor }) => {
         assertManagesUsers(actor);
@@ -66,12 +67,14 @@ export function userCommands(deps: { hasher: Hasher; currency: string }): {
     },
     update: {
       name: 'user.update',
+      changesActors: true,
       prepare,
       authorize: authorizeOnUser,
       run: (tx, { input, atMs }, prepared, effects) => updatePerson(tx, input.id, prepared, Object.keys(input).filter((k) => k !== 'id'), atMs, effects),
     },
     addCard: {
       name: 'user.addCard',
+      changesActors: true,
       prepare: async ({ input }) => ({ cardKey: deps.hasher.keyed('card', cardText(input.card)) }),
       authorize: authorizeOnUser,
       run: async (tx, { input, atMs }, { cardKey }, effects) => {

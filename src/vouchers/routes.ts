@@ -58,7 +58,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService
 
   app.post(
     '/v3/vouchers/batches/:id/expire',
-    { config: { auth }, schema: { tags, summary: 'Expire a batch now', params: BatchParams, response: { 200: BatchSchema, ...errorResponses(400, 404, 409) } } },
+    { config: { auth, idempotent: true }, schema: { tags, summary: 'Expire a batch now', params: BatchParams, response: { 200: BatchSchema, ...errorResponses(400, 404, 409) } } },
     async (request, reply) => {
       const { batchId } = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'voucher.expireBatch', { batchId: request.params.id })));
       return batchView(await vouchers.batch(batchId));

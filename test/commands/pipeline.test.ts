@@ -47,6 +47,16 @@ for (const engine of ENGINES) {
       assert.equal(await count('gateway_payments'), payments + 2);
     });
 
+    test('a declined card on a disabled provider is the provider’s 409, and no decline is kept', async () => {
+      const payments = await count('gateway_payments');
+      await t.inject({ method: 'PATCH', url: '/v3/rechargeProviders/card', headers: admin, payload: { enabled: false } });
+      const refused = await t.inject({ method: 'POST', url: '/v3/rechargeProviders/card/payments', headers: admin, payload: { userId, params: { amount: 7, card: DECLINED_CARD } } });
+      await t.inject({ method: 'PATCH', url: '/v3/rechargeProviders/card', headers: admin, payload: { enabled: true } });
+      assert.equal(refused.statusCode, 409);
+      assert.match(refused.json<{ message: string }>().message, /Payment provider is disabled/);
+      assert.equal(await count('gateway_payments'), payments);
+    });
+
     test('every state change writes its event and audit entry in its own transaction', async () => {
       const from = await lastEventId();
       const audits = await count('audit_log');
@@ -130,6 +140,38 @@ for (const engine of ENGINES) {
       const stored = await t.ctx.db.read((q) => q.all<{ scope: string; command: string }>('SELECT scope, command FROM idempotency_records WHERE idempotency_key = ? ORDER BY command', [`shared-${engine}`]));
       assert.deepEqual(stored.map((r) => r.command), ['credit.recharge', 'payment.create']);
       assert.ok(stored.every((r) => r.scope.includes(':1:')), 'scoped to client and user');
+    });
+
+    test('concurrent duplicates of one commit with one key: one effect, and every answer is the first one', async () => {
+      const created = await t.inject({ method: 'POST', url: '/v3/rechargeProviders/external/payments', headers: admin, payload: { userId, params: { amount: 2 } } });
+      const id = created.json<{ id: string }>().id;
+      const headers = { ...admin, 'idempotency-key': `dup-commit-${engine}` };
+      const answers = await Promise.all(Array.from({ length: 5 }, () => t.inject({ method: 'POST', url: `/v3/rechargeProviders/external/payments/${id}/commit`, headers })));
+      assert.deepEqual(answers.map((a) => a.statusCode), [200, 200, 200, 200, 200]);
+      assert.equal(answers.filter((a) => a.headers['idempotent-replayed'] === undefined).length, 1);
+      assert.equal(await count("events WHERE type = 'payment.committed' AND subject = ?", [`payment:${id}`]), 1);
+    });
+
+    test('an administrator may take away their own rights and deactivate themselves', async () => {
+      await t.ctx.pipeline.perform('user.create', { username: `boss-${engine}`, password: 'boss-password', rights: ['admin'] }, CLI_ACTOR);
+      const boss = bearer(await t.personToken(`boss-${engine}`, 'boss-password', 'users'));
+      const bossId = (await t.ctx.users.resolve(`boss-${engine}`)).id;
+      const demoted = await t.inject({ method: 'PATCH', url: `/v3/users/${bossId}`, headers: boss, payload: { rights: ['manageUsers'] } });
+      assert.equal(demoted.statusCode, 200, demoted.body);
+      assert.deepEqual(demoted.json<{ rights: string[] }>().rights, ['manageUsers']);
+      const gone = await t.inject({ method: 'PATCH', url: `/v3/users/${bossId}`, headers: boss, payload: { isActive: false } });
+      assert.equal(gone.statusCode, 403, 'a user-manager may not change a person who holds rights');
+      await t.ctx.pipeline.perform('user.update', { id: bossId, rights: ['admin'] }, CLI_ACTOR);
+      const off = await t.inject({ method: 'PATCH', url: `/v3/users/${bossId}`, headers: boss, payload: { isActive: false } });
+      assert.equal(off.statusCode, 200, off.body);
+      assert.equal((await t.ctx.users.getAny(bossId)).isActive, false);
+      assert.equal((await t.inject({ method: 'GET', url: `/v3/users/${bossId}`, headers: boss })).statusCode, 401, 'and the token stops at once');
+    });
+
+    test('voucher generation refuses an Idempotency-Key rather than ignore it', async () => {
+      const res = await t.inject({ method: 'POST', url: '/v3/vouchers/batches', headers: { ...admin, 'idempotency-key': 'codes' }, payload: { quantity: 1, value: 1, validUntil: '2030-01-01' } });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json<{ data: { field: string }[] }>().data[0]?.field, 'header.idempotency-key');
     });
 
     test('ledger and payments stay consistent', async () => {

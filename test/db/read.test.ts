@@ -58,6 +58,21 @@ for (const engine of ENGINES) {
       });
     });
 
+    test('queued writes past one statement’s parameter limit are flushed in groups, none lost', async () => {
+      await db.write((tx) => tx.run('CREATE TABLE wide (id INTEGER PRIMARY KEY, v BIGINT NOT NULL)'));
+      const changes = await db.write(async (tx) => {
+        // 150 statements of 300 rows, 2 parameters each: 90,000 parameters in all.
+        for (let s = 0; s < 150; s++) {
+          const rows = Array.from({ length: 300 }, (_, r) => [s * 300 + r, r]);
+          tx.later(`INSERT INTO wide (id, v) VALUES ${rows.map(() => '(?, ?)').join(', ')}`, rows.flat());
+        }
+        return (await tx.flush()).changes;
+      });
+      assert.equal(changes.length, 150);
+      assert.ok(changes.every((n) => n === 300));
+      assert.equal((await db.read((q) => q.get<{ n: number }>('SELECT COUNT(*) AS n FROM wide')))?.n, 45_000);
+    });
+
     test('a unique violation is named by its constraint on either engine', async () => {
       const insertUser = (name: string) => db.write((tx) => tx.run("INSERT INTO users (username, username_key, created_at_ms, updated_at_ms) VALUES (?, ?, 0, 0)", [name, name]));
       await insertUser('same');
