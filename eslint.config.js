@@ -1,11 +1,11 @@
 // Lint rules that back the style guide: no `any`, no non-null assertions, no floating promises,
-// and the layering of DESIGN.md: a module talks to another through its service or the command
+// and the layering of docs/architecture.md: a module talks to another through its service or the command
 // registry, never through its store or routes; the command line never imports routes.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const LAYERING = "modules talk through services or the command registry, never another module's store or routes (DESIGN.md)";
+const LAYERING = "modules talk through services or the command registry, never another module's store or routes (docs/architecture.md)";
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'tmp/**'] },

@@ -23,7 +23,7 @@ import { voucherRoutes } from './vouchers/routes.js';
 
 export const VERSION = '0.1.0';
 
-/** Never logged: credentials, card data, tokens (DESIGN.md "Security"). */
+/** Never logged: credentials, card data, tokens. */
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',

@@ -1,4 +1,4 @@
-// Two kinds of hash (DESIGN.md "Security"):
+// Two kinds of hash:
 // - slow (argon2id) for what people choose: passwords, PINs, and client secrets;
 // - keyed (HMAC-SHA256) for what must be looked up but never read back: login cards, PINs for
 //   PIN-only login, refresh tokens. Without the key, the stored values cannot be brute-forced.

@@ -1,5 +1,5 @@
 // Scopes narrow what a token may do; rights say what the person behind it may do. A request needs
-// both: the route's scope in the token and the route's right on the user (DESIGN.md "Security").
+// both: the route's scope in the token and the route's right on the user.
 
 export const SCOPES = {
   credit: 'read and change credit: accounts, balances, recharge payments',

@@ -1,7 +1,8 @@
-// The write pipeline (DESIGN.md "Writes"): one `execute` for every change, from HTTP, the command
-// line and Purse's own timers alike. In the transaction of the effect it re-reads the actor,
-// authorizes, runs the script, and stores the audit entry, the events the script emitted and — when
-// the command carries an Idempotency-Key — its outcome. Nothing outside this file writes those.
+// The write pipeline (docs/architecture.md): one `execute` for every change, from HTTP, the command
+// line and Purse's own timers alike. In the transaction of the effect it authorizes, runs the
+// script, checks the actor against its stored rights, and stores the audit entry, the events the
+// script emitted and — when the command carries an Idempotency-Key — its outcome. Nothing outside
+// this file writes those.
 import { actorNow, actorRightsExpression } from '../auth/current-actor.js';
 import type { Actor } from '../auth/principal.js';
 import type { Clock } from '../clock.js';

@@ -1,4 +1,4 @@
-// The write pipeline's vocabulary (DESIGN.md "Writes"): every change to Purse's state is a command,
+// The write pipeline's vocabulary (docs/architecture.md): every change to Purse's state is a command,
 // plain data in and plain data out, run by one `execute` as a transaction script.
 import type { Actor } from '../auth/principal.js';
 import type { ReadTx, Tx } from '../db/index.js';

@@ -1,6 +1,6 @@
 // Embedded SQLite: one writer connection with group commit, a few reader connections.
 //
-// Group commit (DESIGN.md "Writes"): the units that are queued when the writer wakes up run in one
+// Group commit (docs/architecture.md): the units that are queued when the writer wakes up run in one
 // transaction, each inside its own SAVEPOINT so that a failing unit undoes only itself, and they
 // share the one fsync of the COMMIT. No caller's promise settles before that COMMIT has returned, so
 // a 2xx always means "on disk" (WAL + synchronous=FULL).

@@ -1,4 +1,4 @@
-// The payment gateway's rules as commands (DESIGN.md "The payment gateway"): authorization at
+// The payment gateway's rules as commands: authorization at
 // create, one-shot settlement, voiding, and refunds that never exceed the payment (also
 // concurrently) and that take back the credit a payment funded — in the same transaction.
 import { actorHasRight, type Actor } from '../auth/principal.js';

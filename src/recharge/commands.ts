@@ -1,4 +1,4 @@
-// The recharge-payment lifecycle as commands (DESIGN.md "Recharge payments"):
+// The recharge-payment lifecycle as commands:
 //   created → committed | rolledBack | expired
 // Only a live `created` payment can be updated, committed or rolled back; anything else is a 409
 // naming the state. Commit flips the state and posts the ledger transaction in one transaction, with

@@ -1,4 +1,4 @@
-// The layering of DESIGN.md is a lint rule, not a hope: a module that reaches into another module's
+// The layering of docs/architecture.md is a lint rule, not a hope: a module that reaches into another module's
 // store or routes, or a command line that imports routes, fails `npm run lint`.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
