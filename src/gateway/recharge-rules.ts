@@ -10,7 +10,7 @@ import { gatewayPaymentView } from './views.js';
 export const gatewayPaymentRules: ProviderRules = {
   paramsChangeable: false,
 
-  async onDecline(tx, prepared, _actor, atMs, effects) {
+  async onDecline(tx, prepared, atMs, effects) {
     if (!isAuthorization(prepared.hold)) throw new Error('a declined gateway payment without its authorization');
     const row = await insertAuthorized(tx, prepared.hold, null, atMs);
     effects.emit('gateway.payment.declined', `gatewayPayment:${row.payment_id}`, gatewayPaymentView(row, true));

@@ -72,6 +72,11 @@ export function rechargeCommands(deps: RechargeDeps): {
   expire: CommandDefinition<'payment.expire'>;
   setEnabled: CommandDefinition<'provider.setEnabled'>;
 } {
+  /** Before the transaction: a 404 for a provider Purse does not have. */
+  const knownProvider = async ({ input }: { input: { reference: string } }): Promise<undefined> => {
+    deps.provider(input.reference);
+    return undefined;
+  };
   return {
     create: {
       name: 'payment.create',
@@ -105,17 +110,13 @@ export function rechargeCommands(deps: RechargeDeps): {
     },
     commit: {
       name: 'payment.commit',
-      prepare: async ({ input }) => {
-        deps.provider(input.reference);
-      },
+      prepare: knownProvider,
       authorize: authorizeOnPayment,
       run: commitPayment,
     },
     rollback: {
       name: 'payment.rollback',
-      prepare: async ({ input }) => {
-        deps.provider(input.reference);
-      },
+      prepare: knownProvider,
       authorize: authorizeOnPayment,
       run: rollbackPayment,
     },
@@ -128,9 +129,7 @@ export function rechargeCommands(deps: RechargeDeps): {
     },
     setEnabled: {
       name: 'provider.setEnabled',
-      prepare: async ({ input }) => {
-        deps.provider(input.reference);
-      },
+      prepare: knownProvider,
       authorize: async (_q, { actor }) => {
         if (!actorHasRight(actor, 'manageSettings')) throw forbidden('this needs the right "manageSettings"');
       },
@@ -142,12 +141,13 @@ export function rechargeCommands(deps: RechargeDeps): {
 // ---- the transaction scripts --------------------------------------------------------------------
 
 async function createPayment(tx: Tx, command: Command<'payment.create'>, prepared: PreparedCreate, effects: Effects): Promise<store.PaymentRow | Refused> {
-  const { input, actor, atMs } = command;
+  const { input, atMs } = command;
   const rules = rulesOf(input.reference);
   if (prepared.declined !== undefined) {
     // A decline is kept only for a payment that could otherwise have been created.
-    if ((await store.blocker(tx, input.userId, input.reference)) !== undefined) throw await whyNotCreated(tx, input.userId, input.reference);
-    await rules.onDecline?.(tx, prepared, actor, atMs, effects);
+    const blocked = await whyNotCreated(tx, input.userId, input.reference);
+    if (blocked !== undefined) throw blocked;
+    await rules.onDecline?.(tx, prepared, atMs, effects);
     effects.about(`user:${input.userId}`, { provider: input.reference, declined: prepared.declined });
     return refuse(declinedError(prepared.declined));
   }
@@ -156,14 +156,15 @@ async function createPayment(tx: Tx, command: Command<'payment.create'>, prepare
     { provider: input.reference, userId: input.userId, amountMinor: prepared.amountMinor, currency: prepared.currency, description: input.description ?? '', params: JSON.stringify(prepared.params), expiresAtMs: prepared.expiresAtMs },
     atMs,
   );
-  if (row === undefined) throw await whyNotCreated(tx, input.userId, input.reference);
+  if (row === undefined) throw (await whyNotCreated(tx, input.userId, input.reference)) ?? new Error('a payment insert wrote nothing, for no reason found');
   await rules.onCreate?.(tx, row, prepared.hold, atMs, effects);
   effects.about(`payment:${row.id}`, { provider: row.provider, amountMinor: row.amount_minor });
   effects.emit('payment.created', `payment:${row.id}`, paymentView(row, true));
   return row;
 }
 
-async function whyNotCreated(q: ReadTx, userId: number, reference: string): Promise<Error> {
+/** Why a payment for this person and provider cannot be created now; undefined when it can. */
+async function whyNotCreated(q: ReadTx, userId: number, reference: string): Promise<AppError | undefined> {
   switch (await store.blocker(q, userId, reference)) {
     case 'noUser':
       return invalid(`user ${userId} does not exist`, [{ field: 'userId', problem: 'no such user' }]);
@@ -172,7 +173,7 @@ async function whyNotCreated(q: ReadTx, userId: number, reference: string): Prom
     case 'providerDisabled':
       return conflict(PROVIDER_DISABLED_MESSAGE);
     case undefined:
-      return new Error('a payment insert wrote nothing, for no reason found');
+      return undefined;
   }
 }
 

@@ -53,7 +53,7 @@ export interface ProviderRules {
   /** In the transaction that creates the payment (reserve a voucher, store the authorization). */
   onCreate?(tx: Tx, payment: PaymentRow, hold: unknown, atMs: number, effects: Effects): Promise<void>;
   /** In the transaction of a create the provider declined: keeps the decline on record. */
-  onDecline?(tx: Tx, prepared: PreparedPayment, actor: Actor, atMs: number, effects: Effects): Promise<void>;
+  onDecline?(tx: Tx, prepared: PreparedPayment, atMs: number, effects: Effects): Promise<void>;
   /** In the commit transaction, after the person was credited (mark a voucher used). */
   onCommit?(tx: Tx, payment: PaymentRow, atMs: number, effects: Effects): Promise<void>;
   /** In the transaction that rolls the payment back or expires it (release a voucher). */
