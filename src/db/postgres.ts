@@ -84,10 +84,6 @@ class PgTx implements Tx {
     this.queued.push({ sql, params });
   }
 
-  get hasQueued(): boolean {
-    return this.queued.length > 0;
-  }
-
   /**
    * The queued writes and the read as one statement, one round trip:
    *   WITH w0 AS (<write> RETURNING 1), w1 AS (…), r AS (<read>)
@@ -187,7 +183,7 @@ export class PostgresDb implements Db {
         await client.query('BEGIN');
         const tx = new PgTx(client);
         const value = await unit(tx);
-        if (tx.hasQueued) await tx.flush();
+        await tx.flush(); // what the unit queued; no round trip when it queued nothing
         await client.query('COMMIT');
         return value;
       } catch (error) {

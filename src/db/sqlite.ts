@@ -1,8 +1,8 @@
 // Embedded SQLite: one writer connection with group commit, a few reader connections.
 //
 // Group commit (docs/architecture.md): the units that are queued when the writer wakes up run in one
-// transaction, each inside its own SAVEPOINT so that a failing unit undoes only itself, and they
-// share the one fsync of the COMMIT. No caller's promise settles before that COMMIT has returned, so
+// transaction — each inside its own SAVEPOINT once one of them has failed, so that a failing unit
+// undoes only itself (see runBatch) — and they share the one fsync of the COMMIT. No caller's promise settles before that COMMIT has returned, so
 // a 2xx always means "on disk" (WAL + synchronous=FULL).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -67,10 +67,6 @@ class SqliteTx implements Tx {
   /** Queued writes first, when there are too many to keep. */
   private drainIfFull(): void {
     if (this.queued.length > 0 && queueIsFull(this.queued)) void this.flush();
-  }
-
-  get hasQueued(): boolean {
-    return this.queued.length > 0;
   }
 
   /** A unit that failed leaves nothing queued for the next one. */
@@ -246,11 +242,8 @@ export class SqliteDb implements Db {
     }
     const outcomes: Outcome[] = [];
     for (const pending of batch) {
-      this.writeTx.forgetQueued();
       try {
-        const value = await pending.unit(this.writeTx);
-        if (this.writeTx.hasQueued) await this.writeTx.flush();
-        outcomes.push({ ok: true, value });
+        outcomes.push({ ok: true, value: await this.runToEnd(pending.unit) });
       } catch {
         this.writeTx.forgetQueued();
         if (this.writer.inTransaction) this.control.rollback.run();
@@ -288,12 +281,18 @@ export class SqliteDb implements Db {
     return outcomes;
   }
 
+  /** A unit and the writes it queued: nothing it queued waits past its end. */
+  private async runToEnd(unit: WriteUnit<unknown>): Promise<unknown> {
+    this.writeTx.forgetQueued();
+    const value = await unit(this.writeTx);
+    await this.writeTx.flush();
+    return value;
+  }
+
   private async runUnit(unit: WriteUnit<unknown>): Promise<Outcome> {
     this.control.savepoint.run();
-    this.writeTx.forgetQueued();
     try {
-      const value = await unit(this.writeTx);
-      if (this.writeTx.hasQueued) await this.writeTx.flush();
+      const value = await this.runToEnd(unit);
       this.control.release.run();
       return { ok: true, value };
     } catch (error) {
