@@ -65,9 +65,9 @@ function isRefused(value: unknown): value is Refused {
   return typeof value === 'object' && value !== null && 'refused' in value;
 }
 
-/** Collects what a script emits; reset when PostgreSQL runs the unit again after a conflict. */
 type Detail = Record<string, string | number | boolean>;
 
+/** Collects what a script emits; reset whenever its unit runs again (a retry, a rerun batch). */
 class Recorder implements Effects {
   events: EmittedEvent[] = [];
   subject = '';
@@ -145,10 +145,8 @@ export class CommandPipeline {
       return { outcome: { ok: false, error: failureOf(invalid(`Idempotency-Key ${problem}`, [{ field: 'header.idempotency-key', problem }])) }, replayed: false };
     }
     const key = this.keyOf(command);
-    if (key !== null) {
-      const stored = await this.db.read((q) => store.findRecord(q, key.scope, key.key));
-      if (stored !== undefined) return replay(stored, key.fingerprint);
-    }
+    const earlier = key === null ? undefined : await this.storedAnswer<OutputOf<N>>(key);
+    if (earlier !== undefined) return earlier;
     try {
       const prepared = definition.prepare === undefined ? undefined : await definition.prepare(command);
       const recorder = new Recorder();
@@ -159,10 +157,8 @@ export class CommandPipeline {
       // A duplicate of a request still running fails on what the first one changed (the payment it
       // committed, the voucher it reserved) or on its key: by then the first one has committed, and
       // its outcome is the answer.
-      if ((error instanceof KeyTaken || error instanceof AppError) && key !== null) {
-        const stored = await this.db.read((q) => store.findRecord(q, key.scope, key.key));
-        if (stored !== undefined) return replay(stored, key.fingerprint);
-      }
+      const first = (error instanceof KeyTaken || error instanceof AppError) && key !== null ? await this.storedAnswer<OutputOf<N>>(key) : undefined;
+      if (first !== undefined) return first;
       if (error instanceof AppError) return { outcome: { ok: false, error: failureOf(error) }, replayed: false };
       throw error;
     }
@@ -183,6 +179,12 @@ export class CommandPipeline {
         current = { ...current, actor: error.actor };
       }
     }
+  }
+
+  /** The answer stored under a key, replayed; undefined when there is none yet. */
+  private async storedAnswer<O>(key: Key): Promise<Executed<O> | undefined> {
+    const stored = await this.db.read((q) => store.findRecord(q, key.scope, key.key));
+    return stored === undefined ? undefined : replay(stored, key.fingerprint);
   }
 
   /** Forgets idempotency records older than a day (the sweeper); returns how many. */
