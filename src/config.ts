@@ -2,7 +2,8 @@
 // Values are validated once, at start; a bad value stops the start with one line naming the variable.
 import path from 'node:path';
 
-import { currencyExponent } from './money.js';
+import { AppError } from './errors.js';
+import { currencyExponent, toMinor } from './money.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -30,6 +31,9 @@ export interface Config {
   paymentTtlSeconds: number;
   sweepIntervalSeconds: number;
   voucherFailuresPer15Minutes: number;
+  transfersEnabled: boolean;
+  selfTopUpMaxMinor: number;
+  selfTopUpDailyMinor: number;
 }
 
 export class ConfigError extends Error {}
@@ -62,7 +66,10 @@ export const CONFIG_ITEMS = {
   dbPoolSize: { env: 'PURSE_DB_POOL_SIZE', flag: 'db-pool-size', default: '20', description: 'PostgreSQL connections per process' },
   paymentTtlSeconds: { env: 'PURSE_PAYMENT_TTL_SECONDS', flag: 'payment-ttl-seconds', default: '1800', description: 'an uncommitted recharge payment expires this long after creation' },
   voucherFailuresPer15Minutes: { env: 'PURSE_VOUCHER_FAILURES_PER_15_MINUTES', flag: 'voucher-failures-per-15-minutes', default: '10', description: 'wrong voucher codes per user and per client per 15 minutes before 429' },
-  sweepIntervalSeconds: { env: 'PURSE_SWEEP_INTERVAL_SECONDS', flag: 'sweep-interval-seconds', default: '30', description: 'how often overdue payments are expired' },
+  sweepIntervalSeconds: { env: 'PURSE_SWEEP_INTERVAL_SECONDS', flag: 'sweep-interval-seconds', default: '30', description: 'how often overdue payments and holds are expired' },
+  transfers: { env: 'PURSE_TRANSFERS', flag: 'transfers', default: 'off', description: 'on: people may transfer credit from their own account to others (holders of chargeCredit always may)' },
+  selfTopUpMaxAmount: { env: 'PURSE_SELF_TOPUP_MAX_AMOUNT', flag: 'self-topup-max-amount', default: '200', description: 'largest card or MB WAY top-up a person may make for themselves, major units' },
+  selfTopUpDailyAmount: { env: 'PURSE_SELF_TOPUP_DAILY_AMOUNT', flag: 'self-topup-daily-amount', default: '500', description: 'most a person may top up for themselves by card and MB WAY in any 24 hours, major units' },
 } as const satisfies Record<string, Item>;
 
 export type ConfigKey = keyof typeof CONFIG_ITEMS;
@@ -81,12 +88,13 @@ export function rawFromEnv(env: NodeJS.ProcessEnv, flags: RawConfig = {}): RawCo
 export function loadConfig(raw: RawConfig): Config {
   const get = (key: ConfigKey): string | undefined => raw[key] ?? defaultOf(key);
   const dataDir = path.resolve(get('dataDir') ?? './data');
+  const code = currency(get('currency'));
   return {
     host: required(get('host'), 'host'),
     port: integer(get('port'), 'port', 0, 65535),
     dataDir,
     database: databaseTarget(get('databaseUrl'), dataDir),
-    currency: currency(get('currency')),
+    currency: code,
     adminUsername: username(get('adminUsername')),
     adminPassword: optionalSecret(get('adminPassword'), 'adminPassword', 8),
     bootstrapClientId: clientId(get('bootstrapClientId')),
@@ -102,6 +110,9 @@ export function loadConfig(raw: RawConfig): Config {
     paymentTtlSeconds: integer(get('paymentTtlSeconds'), 'paymentTtlSeconds', 10, 30 * 86_400),
     sweepIntervalSeconds: integer(get('sweepIntervalSeconds'), 'sweepIntervalSeconds', 1, 3600),
     voucherFailuresPer15Minutes: integer(get('voucherFailuresPer15Minutes'), 'voucherFailuresPer15Minutes', 1, 1_000_000),
+    transfersEnabled: onOff(get('transfers'), 'transfers'),
+    selfTopUpMaxMinor: amount(get('selfTopUpMaxAmount'), 'selfTopUpMaxAmount', code),
+    selfTopUpDailyMinor: amount(get('selfTopUpDailyAmount'), 'selfTopUpDailyAmount', code),
   };
 }
 
@@ -125,6 +136,26 @@ function integer(value: string | undefined, key: ConfigKey, min: number, max: nu
   const n = Number(text);
   if (n < min || n > max) fail(key, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function onOff(value: string | undefined, key: ConfigKey): boolean {
+  const text = required(value, key);
+  if (text !== 'on' && text !== 'off') fail(key, `must be on or off, got "${text}"`);
+  return text === 'on';
+}
+
+/** A positive amount in major units of the configured currency, kept in minor units. */
+function amount(value: string | undefined, key: ConfigKey, currencyCode: string): number {
+  const text = required(value, key);
+  let minor: number;
+  try {
+    minor = toMinor(text, currencyCode, key);
+  } catch (error) {
+    if (error instanceof AppError) fail(key, `must be an amount like 200 or 12.50, got "${text}"`);
+    throw error;
+  }
+  if (minor <= 0) fail(key, `must be greater than zero, got "${text}"`);
+  return minor;
 }
 
 function databaseTarget(url: string | undefined, dataDir: string): DatabaseTarget {

@@ -17,12 +17,14 @@ import { EventFeed } from './events/service.js';
 import { gatewayCommands } from './gateway/commands.js';
 import { GatewayRechargeProvider } from './gateway/providers.js';
 import { GatewayService } from './gateway/service.js';
-import { ensureSystemAccounts } from './ledger/postings.js';
+import { ensureSystemAccounts, SPEND_PROVIDER } from './ledger/postings.js';
 import { LedgerService } from './ledger/service.js';
 import { rechargeCommands } from './recharge/commands.js';
 import { MANUAL_PROVIDER, ManualRecharge } from './recharge/manual-commands.js';
 import { externalProvider } from './recharge/providers.js';
 import { RechargeService } from './recharge/service.js';
+import { spendingCommands } from './spending/commands.js';
+import { SpendingService } from './spending/service.js';
 import { userCommands } from './users/commands.js';
 import { UsersService } from './users/service.js';
 import { voucherCommands } from './vouchers/commands.js';
@@ -40,6 +42,7 @@ export interface Context {
   recharge: RechargeService;
   vouchers: VoucherService;
   gateway: GatewayService;
+  spending: SpendingService;
   auth: AuthService;
   events: EventFeed;
   tokenFailures: FailureLimiter;
@@ -72,12 +75,15 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   recharge.register(new VoucherProvider(vouchers, new FailureLimiter(config.voucherFailuresPer15Minutes, 15 * MINUTE_MS, clock)));
   const auth = new AuthService(db, hasher, new AccessTokens(keys.tokenKey, config.accessTokenTtlSeconds, clock), users, clock, config.refreshTokenTtlSeconds, new PrincipalCache(clock), pipeline);
 
-  const payments = rechargeCommands({ provider: (reference) => recharge.provider(reference), payment: (reference, id) => recharge.get(reference, id), currency, paymentTtlSeconds: config.paymentTtlSeconds });
+  const spending = new SpendingService(db, clock, pipeline);
+  const selfTopUp = { maxMinor: config.selfTopUpMaxMinor, dailyMinor: config.selfTopUpDailyMinor };
+  const payments = rechargeCommands({ provider: (reference) => recharge.provider(reference), payment: (reference, id) => recharge.get(reference, id), currency, paymentTtlSeconds: config.paymentTtlSeconds, selfTopUp });
   const manual = new ManualRecharge(currency, users);
   const people = userCommands({ hasher, currency });
   const clients = authCommands(hasher);
   const batches = voucherCommands({ hasher, currency });
   const cards = gatewayCommands(currency);
+  const spend = spendingCommands({ currency, transfersEnabled: config.transfersEnabled });
   // One call each: every definition keeps its own input, prepared and output types.
   pipeline.register(payments.create);
   pipeline.register(payments.update);
@@ -100,11 +106,18 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   pipeline.register(cards.void);
   pipeline.register(cards.settleBefore);
   pipeline.register(cards.refund);
+  pipeline.register(spend.charge);
+  pipeline.register(spend.refund);
+  pipeline.register(spend.hold);
+  pipeline.register(spend.capture);
+  pipeline.register(spend.release);
+  pipeline.register(spend.expire);
+  pipeline.register(spend.transfer);
   pipeline.register(bootstrapCommand(hasher, currency));
 
   // Every provider's system accounts exist before the first posting needs them.
   await db.write(async (tx) => {
-    for (const provider of [...recharge.references(), MANUAL_PROVIDER]) await ensureSystemAccounts(tx, provider, currency, clock.nowMs());
+    for (const provider of [...recharge.references(), MANUAL_PROVIDER, SPEND_PROVIDER]) await ensureSystemAccounts(tx, provider, currency, clock.nowMs());
   });
   return {
     config,
@@ -117,6 +130,7 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     recharge,
     vouchers,
     gateway,
+    spending,
     auth,
     events: new EventFeed(db),
     tokenFailures: new FailureLimiter(config.tokenFailuresPerMinute, MINUTE_MS, clock),

@@ -14,6 +14,7 @@ import { AppError } from './errors.js';
 import { currencyExponent, formatMinor } from './money.js';
 import { startSweeper } from './recharge/sweeper.js';
 import { buildServer, VERSION } from './server.js';
+import { HOLD_STATES, holdView } from './spending/views.js';
 import { parseDateTime } from './time.js';
 import { batchView, codesCsv } from './vouchers/views.js';
 
@@ -208,6 +209,53 @@ program
     });
   });
 
+program
+  .command('charge')
+  .description("charge a person's credit (only if the available credit covers it)")
+  .argument('<user>', 'username or id')
+  .argument('<amount>', 'in major units, e.g. 2.50')
+  .option('--description <text>', 'shown in the statement')
+  .action(async (reference: string, amount: string, options: { description?: string }, command: Command) => {
+    await withContext(command, async (ctx) => {
+      const target = await ctx.users.resolve(reference);
+      const charge = await ctx.pipeline.perform('charge.post', { userId: target.id, reference: 'credit', amount, description: options.description }, CLI_ACTOR);
+      const money = (minor: number): string => `${formatMinor(minor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}`;
+      console.log(`charge ${charge.id}: ${target.username} charged ${money(charge.amount_minor)}, balance ${money(charge.balance_after_minor)}`);
+    });
+  });
+
+program
+  .command('holds')
+  .description('list holds, newest first')
+  .option('--user <user>', 'username or id')
+  .option('--state <state>', `one of ${HOLD_STATES.join(', ')}`)
+  .option('--limit <n>', 'at most this many', '100')
+  .action(async (options: { user?: string; state?: string; limit: string }, command: Command) => {
+    const state = HOLD_STATES.find((s) => s === options.state);
+    if (options.state !== undefined && state === undefined) throw new AppError('invalid', `--state must be one of ${HOLD_STATES.join(', ')}`);
+    if (!/^\d{1,4}$/.test(options.limit) || Number(options.limit) < 1) throw new AppError('invalid', '--limit must be a whole number from 1 to 9999');
+    await withContext(command, async (ctx) => {
+      const userId = options.user === undefined ? undefined : (await ctx.users.resolve(options.user)).id;
+      const { rows, count } = await ctx.spending.holds({ userId, state }, Number(options.limit), 0);
+      for (const row of rows.map(holdView)) console.log(`hold ${row.id}  user=${row.userId}  ${row.state}  amount=${row.amount}${row.captured === null ? '' : ` captured=${row.captured}`}  expires=${row.expires}  ${row.description}`);
+      console.error(`${rows.length} of ${count} hold${count === 1 ? '' : 's'}`);
+    });
+  });
+
+const hold = program.command('hold').description('one hold');
+
+hold
+  .command('release')
+  .description('release a held hold: the reserved credit is available again')
+  .argument('<id>')
+  .action(async (id: string, _options: unknown, command: Command) => {
+    if (!/^\d{1,15}$/.test(id) || Number(id) < 1) throw new AppError('invalid', 'the hold id must be a whole number');
+    await withContext(command, async (ctx) => {
+      const released = await ctx.pipeline.perform('hold.release', { id: Number(id) }, CLI_ACTOR);
+      console.log(`hold ${released.id} released`);
+    });
+  });
+
 const voucher = program.command('voucher').description('prepaid vouchers');
 
 voucher
@@ -281,7 +329,7 @@ ledger
   .description('recompute every balance from the postings; exit 1 with a report on any mismatch')
   .action(async (_options: unknown, command: Command) => {
     await withContext(command, async (ctx) => {
-      const problems = [...(await ctx.ledger.verify()), ...(await ctx.recharge.verify())];
+      const problems = [...(await ctx.ledger.verify()), ...(await ctx.recharge.verify()), ...(await ctx.spending.verify())];
       if (problems.length === 0) {
         console.log('ledger verified: every transaction balances, every balance matches its postings');
         return;

@@ -34,6 +34,9 @@ export function StringEnum<const T extends readonly string[]>(values: T, options
 /** A string or null. */
 export const NullableString = (options: { description?: string } = {}): TUnsafe<string | null> => Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
 
+/** An integer or null. */
+export const NullableInteger = (options: { description?: string } = {}): TUnsafe<number | null> => Type.Unsafe<number | null>({ type: ['integer', 'null'], ...options });
+
 /** A number or null. */
 export const NullableNumber = (options: { description?: string } = {}): TUnsafe<number | null> => Type.Unsafe<number | null>({ type: ['number', 'null'], ...options });
 

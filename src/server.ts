@@ -18,6 +18,7 @@ import type { ErrorBody } from './schemas.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import { ledgerRoutes } from './ledger/routes.js';
 import { rechargeRoutes } from './recharge/routes.js';
+import { spendingRoutes } from './spending/routes.js';
 import { usersRoutes } from './users/routes.js';
 import { voucherRoutes } from './vouchers/routes.js';
 
@@ -130,6 +131,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(rechargeRoutes, { recharge: ctx.recharge, pipeline, clock });
   await app.register(voucherRoutes, { vouchers: ctx.vouchers, pipeline, clock });
   await app.register(gatewayRoutes, { gateway: ctx.gateway, pipeline, clock });
+  await app.register(spendingRoutes, { spending: ctx.spending, pipeline, clock });
   return app;
 }
 

@@ -2,7 +2,7 @@
 // both: the route's scope in the token and the route's right on the user.
 
 export const SCOPES = {
-  credit: 'read and change credit: accounts, balances, recharge payments',
+  credit: 'read and change credit: accounts, balances, recharge payments, charges, holds and transfers',
   users: 'read and manage users',
   'offline.access': 'receive a refresh token',
   payments: 'card and MB WAY payments, refunds and reconciliation (/api)',
@@ -10,7 +10,7 @@ export const SCOPES = {
 
 export type Scope = keyof typeof SCOPES;
 
-export const RIGHTS = ['admin', 'manageUsers', 'managePayments', 'rechargeCredit', 'manageVouchers', 'manageSettings'] as const;
+export const RIGHTS = ['admin', 'manageUsers', 'managePayments', 'rechargeCredit', 'chargeCredit', 'manageVouchers', 'manageSettings'] as const;
 
 export type Right = (typeof RIGHTS)[number];
 

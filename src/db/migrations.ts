@@ -260,6 +260,75 @@ export const MIGRATIONS: readonly Migration[] = [
       "INSERT INTO singletons (name, created_at_ms) SELECT 'bootstrap', {now} WHERE EXISTS (SELECT 1 FROM api_clients)",
     ],
   },
+  {
+    version: 6,
+    name: 'spending: held amounts, charges, holds, refunds of charges, transfers',
+    statements: [
+      // What open holds reserve; changed only together with the balance, by one conditional UPDATE.
+      'ALTER TABLE ledger_accounts ADD COLUMN held_minor BIGINT NOT NULL DEFAULT 0 CHECK (held_minor >= 0)',
+      `CREATE TABLE charges (
+        id {id},
+        user_id BIGINT NOT NULL REFERENCES users (id),
+        reference TEXT NOT NULL,
+        amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+        refunded_minor BIGINT NOT NULL DEFAULT 0,
+        currency TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        external_id TEXT,
+        hold_id BIGINT,
+        balance_after_minor BIGINT NOT NULL,
+        ledger_transaction_id BIGINT NOT NULL REFERENCES ledger_transactions (id),
+        created_by TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        CHECK (refunded_minor >= 0 AND refunded_minor <= amount_minor)
+      )`,
+      'CREATE INDEX charges_account ON charges (user_id, reference, id)',
+      'CREATE INDEX charges_account_created ON charges (user_id, reference, created_at_ms)',
+      `CREATE TABLE holds (
+        id {id},
+        user_id BIGINT NOT NULL REFERENCES users (id),
+        reference TEXT NOT NULL,
+        amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+        currency TEXT NOT NULL,
+        state TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        captured_minor BIGINT,
+        charge_id BIGINT REFERENCES charges (id),
+        created_by TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        updated_at_ms BIGINT NOT NULL,
+        expires_at_ms BIGINT NOT NULL,
+        CHECK (captured_minor IS NULL OR (captured_minor > 0 AND captured_minor <= amount_minor))
+      )`,
+      'CREATE INDEX holds_state_expires ON holds (state, expires_at_ms)',
+      'CREATE INDEX holds_account ON holds (user_id, reference, state, id)',
+      `CREATE TABLE charge_refunds (
+        id {id},
+        charge_id BIGINT NOT NULL REFERENCES charges (id),
+        amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+        reason TEXT NOT NULL DEFAULT '',
+        ledger_transaction_id BIGINT NOT NULL REFERENCES ledger_transactions (id),
+        created_by TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+      )`,
+      'CREATE INDEX charge_refunds_charge ON charge_refunds (charge_id, id)',
+      `CREATE TABLE transfers (
+        id {id},
+        from_user_id BIGINT NOT NULL REFERENCES users (id),
+        from_reference TEXT NOT NULL,
+        to_user_id BIGINT NOT NULL REFERENCES users (id),
+        to_reference TEXT NOT NULL,
+        amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+        currency TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        ledger_transaction_id BIGINT NOT NULL REFERENCES ledger_transactions (id),
+        created_by TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+      )`,
+      'CREATE INDEX transfers_from ON transfers (from_user_id, id)',
+      'CREATE INDEX transfers_to ON transfers (to_user_id, id)',
+    ],
+  },
 ];
 
 const ID_COLUMN: Readonly<Record<Engine, string>> = {

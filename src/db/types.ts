@@ -20,6 +20,11 @@ export interface Dialect {
    * where a single writer runs anyway, several where parallel writers would queue on its row lock.
    */
   readonly hotRowShards: number;
+  /**
+   * Appended to a SELECT that must lock the rows it reads until the transaction ends: ` FOR UPDATE`
+   * where writers run in parallel, nothing where the single writer already excludes everyone else.
+   */
+  readonly forUpdate: string;
 }
 
 /** A read-only handle: SQL uses `?` placeholders. It has no `run`: reads never write. */

@@ -4,8 +4,8 @@
 import { actorHasRight, type Actor } from '../auth/principal.js';
 import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
-import { AppError, conflict, forbidden, invalid, notFound } from '../errors.js';
-import { postCredit } from '../ledger/postings.js';
+import { conflict, forbidden, invalid, notFound } from '../errors.js';
+import { InsufficientCredit, postCredit } from '../ledger/postings.js';
 import { formatMinor, currencyExponent, toMinor } from '../money.js';
 import { parseDateTime } from '../time.js';
 
@@ -193,7 +193,7 @@ async function takeBackCredit(tx: Tx, row: store.GatewayPaymentRow, userId: numb
     const posted = await postCredit(tx, { kind: 'refund', provider: PROVIDER_OF[row.payment_method], paymentId: row.recharge_payment_id, description: 'refund', actor, userId, amountMinor: -amountMinor }, atMs);
     return posted.transactionId;
   } catch (error) {
-    if (error instanceof AppError && error.kind === 'conflict') throw conflict("refund refused: the person's credit balance is too low to take the refunded credit back", [{ field: 'amount', problem: 'more than the credit left' }]);
+    if (error instanceof InsufficientCredit) throw conflict(`refund refused: the person's credit balance is too low to take the refunded credit back: ${error.figures}`, [{ field: 'amount', problem: 'more than the credit left' }]);
     throw error;
   }
 }

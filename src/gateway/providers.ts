@@ -2,7 +2,7 @@
 // transaction. Create authorizes (a decline is a 402, kept as a declined gateway payment, with no
 // recharge payment behind it); what happens inside the payment's transactions is recharge-rules.ts.
 import { invalid } from '../errors.js';
-import { toMinor } from '../money.js';
+import { currencyExponent, formatMinor, toMinor } from '../money.js';
 import type { PrepareContext, PreparedPayment, RechargeProvider } from '../recharge/providers.js';
 
 import { authorize, type Authorization } from './authorization.js';
@@ -24,6 +24,10 @@ export class GatewayRechargeProvider implements RechargeProvider {
     if (params.amount === undefined) throw invalid('params.amount is required', [{ field: 'params.amount', problem: 'is required' }]);
     const amountMinor = toMinor(params.amount, context.currency, 'params.amount');
     if (amountMinor <= 0) throw invalid('params.amount must be greater than zero', [{ field: 'params.amount', problem: 'must be greater than zero' }]);
+    if (context.maxAmountMinor !== undefined && amountMinor > context.maxAmountMinor) {
+      const limit = `${formatMinor(context.maxAmountMinor, currencyExponent(context.currency) ?? 2)} ${context.currency}`;
+      throw invalid(`params.amount is more than the self-service top-up limit of ${limit} per payment`, [{ field: 'params.amount', problem: `at most ${limit} per payment` }]);
+    }
     const instrument = this.method === 'credit_card' ? params.card : params;
     if (typeof instrument !== 'object' || instrument === null) throw invalid('params.card is required', [{ field: 'params.card', problem: 'must be {number, name, expiration_month, expiration_year, cvv}' }]);
     const prefix = this.method === 'credit_card' ? 'params.card' : 'params';

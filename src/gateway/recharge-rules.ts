@@ -1,4 +1,5 @@
-// Card and MB WAY recharge payments inside their transactions: create stores the authorization
+// Card and MB WAY recharge payments inside their transactions (a person may top up for themselves,
+// within limits): create stores the authorization
 // beside the payment (or, declined, on its own, with no payment), commit marks the gateway payment
 // as having funded credit, rollback or expiry voids it.
 import type { ProviderRules } from '../recharge/providers.js';
@@ -8,6 +9,8 @@ import * as store from './store.js';
 import { gatewayPaymentView } from './views.js';
 
 export const gatewayPaymentRules: ProviderRules = {
+  selfService: true,
+  topUpLimited: true,
   paramsChangeable: false,
 
   async onDecline(tx, prepared, atMs, effects) {

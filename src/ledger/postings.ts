@@ -5,15 +5,40 @@ import crypto from 'node:crypto';
 
 import { actorLabel, type Actor } from '../auth/principal.js';
 import type { Tx } from '../db/index.js';
-import { conflict, notFound } from '../errors.js';
-import { assertMinor } from '../money.js';
+import { AppError, conflict, invalid, notFound } from '../errors.js';
+import { assertMinor, currencyExponent, formatMinor } from '../money.js';
 
 import * as store from './store.js';
 
 export const CREDIT_REFERENCE = 'credit';
 
-/** Entry types as the statement shows them. */
-export type TransactionKind = 'recharge' | 'manual' | 'refund';
+/** Entry types as the statement shows them (a transfer shows as `transferOut` and `transferIn`). */
+export type TransactionKind = 'recharge' | 'manual' | 'refund' | 'charge' | 'chargeRefund' | 'transfer';
+
+/** Where charges go and refunds of charges come from: the credit that was spent. */
+export const SPEND_PROVIDER = 'spend';
+
+/**
+ * The available credit does not cover a debit: a 402 whose message says both figures. Commands that
+ * are not spending (a negative recharge by hand, a refund taking credit back) turn it into their own 409.
+ */
+export class InsufficientCredit extends AppError {
+  constructor(
+    readonly availableMinor: number,
+    readonly requestedMinor: number,
+    readonly currency: string,
+  ) {
+    const exponent = currencyExponent(currency) ?? 2;
+    const available = `${formatMinor(availableMinor, exponent)} ${currency}`;
+    super('paymentRequired', `insufficient credit: ${available} available, ${formatMinor(requestedMinor, exponent)} ${currency} requested`, [{ field: 'amount', problem: `more than the ${available} available` }]);
+    this.name = 'InsufficientCredit';
+  }
+
+  /** "2.50 EUR available, 3.00 EUR requested", for other messages. */
+  get figures(): string {
+    return this.message.slice('insufficient credit: '.length);
+  }
+}
 
 export interface CreditEntry {
   kind: TransactionKind;
@@ -27,6 +52,10 @@ export interface CreditEntry {
   reference?: string;
   /** Into the person's account; negative takes credit out, never below the account's floor. */
   amountMinor: number;
+  /** Taken off what the account holds in the same update: a captured hold's whole amount. */
+  releaseHeldMinor?: number;
+  /** Refuse (409) unless the person is active. */
+  activeOnly?: boolean;
 }
 
 export interface Posted {
@@ -63,12 +92,8 @@ export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Prom
   assertMinor(entry.amountMinor);
   if (entry.amountMinor === 0) throw new Error('a posting of zero');
   const reference = entry.reference ?? CREDIT_REFERENCE;
+  const person = await changeAccount(tx, entry.userId, reference, { amountMinor: entry.amountMinor, heldMinor: -(entry.releaseHeldMinor ?? 0), activeOnly: entry.activeOnly === true });
   const transactionId = await store.insertTransaction(tx, { kind: entry.kind, provider: entry.provider, paymentId: entry.paymentId, description: entry.description, actor: actorLabel(entry.actor) }, atMs);
-  const person = await store.addToUserBalance(tx, entry.userId, reference, entry.amountMinor);
-  if (person === undefined) {
-    if ((await store.getUserAccount(tx, entry.userId, reference)) === undefined) throw notFound(`user ${entry.userId} has no account "${reference}"`);
-    throw conflict('the credit balance is too low for this', [{ field: 'amount', problem: 'would take the credit below zero' }]);
-  }
   const system = await systemSide(tx, entry.provider, -entry.amountMinor);
   store.queuePostings(
     tx,
@@ -80,6 +105,82 @@ export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Prom
     atMs,
   );
   return { transactionId, balanceMinor: person.balance_minor };
+}
+
+/**
+ * Serializes commands that decide from a person's recent history (a daily limit) on PostgreSQL:
+ * the second waits for the first to commit and then sees what it wrote.
+ */
+export async function lockCreditAccount(tx: Tx, userId: number): Promise<void> {
+  await store.lockUserAccount(tx, userId, CREDIT_REFERENCE);
+}
+
+/**
+ * Reserves credit for a hold (`heldMinor` > 0) or gives it back (< 0): no posting, only the held
+ * amount, guarded like a debit. Returns the account's figures after.
+ */
+export async function changeHeld(tx: Tx, userId: number, reference: string, heldMinor: number, activeOnly: boolean): Promise<{ id: number; balance_minor: number; held_minor: number }> {
+  assertMinor(heldMinor);
+  return changeAccount(tx, userId, reference, { amountMinor: 0, heldMinor, activeOnly });
+}
+
+export interface TransferEntry {
+  fromUserId: number;
+  fromReference: string;
+  toUserId: number;
+  toReference: string;
+  amountMinor: number;
+  description: string;
+  actor: Actor;
+}
+
+/**
+ * Moves credit from one person to another as one balanced transaction. Both rows are locked in
+ * account-id order whichever way the money goes, so two transfers between the same people in
+ * opposite directions cannot deadlock on PostgreSQL.
+ */
+export async function postTransfer(tx: Tx, entry: TransferEntry, atMs: number): Promise<{ transactionId: number; fromBalanceMinor: number; toBalanceMinor: number }> {
+  assertMinor(entry.amountMinor);
+  if (entry.amountMinor <= 0) throw new Error('a transfer of nothing');
+  const from = await accountOf(tx, entry.fromUserId, entry.fromReference);
+  const to = await store.getUserAccount(tx, entry.toUserId, entry.toReference);
+  if (to === undefined) throw invalid(`user ${entry.toUserId} does not exist`, [{ field: 'toUserId', problem: 'no such user' }]);
+  if (from.id === to.id) throw new Error('a transfer to the same account');
+  const sides = [
+    { account: from, userId: entry.fromUserId, reference: entry.fromReference, change: { amountMinor: -entry.amountMinor, heldMinor: 0, activeOnly: true }, field: 'userId' },
+    { account: to, userId: entry.toUserId, reference: entry.toReference, change: { amountMinor: entry.amountMinor, heldMinor: 0, activeOnly: true }, field: 'toUserId' },
+  ].sort((a, b) => a.account.id - b.account.id);
+  const after = new Map<number, number>();
+  for (const side of sides) after.set(side.account.id, (await changeAccount(tx, side.userId, side.reference, side.change, side.field)).balance_minor);
+  const transactionId = await store.insertTransaction(tx, { kind: 'transfer', provider: 'transfer', paymentId: null, description: entry.description, actor: actorLabel(entry.actor) }, atMs);
+  const fromBalanceMinor = after.get(from.id) ?? 0;
+  const toBalanceMinor = after.get(to.id) ?? 0;
+  store.queuePostings(
+    tx,
+    transactionId,
+    [
+      { accountId: from.id, amountMinor: -entry.amountMinor, balanceAfterMinor: fromBalanceMinor },
+      { accountId: to.id, amountMinor: entry.amountMinor, balanceAfterMinor: toBalanceMinor },
+    ],
+    atMs,
+  );
+  return { transactionId, fromBalanceMinor, toBalanceMinor };
+}
+
+async function accountOf(tx: Tx, userId: number, reference: string): Promise<store.AccountRow> {
+  const account = await store.getUserAccount(tx, userId, reference);
+  if (account === undefined) throw notFound(`user ${userId} has no account "${reference}"`);
+  return account;
+}
+
+/** One guarded change of a person's account, or the reason it was refused: 404, 409 or 402. */
+async function changeAccount(tx: Tx, userId: number, reference: string, change: store.AccountChange, field = 'userId'): Promise<{ id: number; balance_minor: number; held_minor: number }> {
+  const row = await store.changeUserAccount(tx, userId, reference, change);
+  if (row !== undefined) return row;
+  const account = await accountOf(tx, userId, reference);
+  if (change.activeOnly && (await store.userActive(tx, userId)) !== true) throw conflict(`user ${userId} is not active`, [{ field, problem: 'is not active' }]);
+  const availableMinor = account.balance_minor - account.held_minor + (account.overdraft_limit_minor ?? 0);
+  throw new InsufficientCredit(availableMinor, -(change.amountMinor - change.heldMinor), account.currency);
 }
 
 async function systemSide(tx: Tx, provider: string, amountMinor: number): Promise<{ id: number; balance_minor: number }> {

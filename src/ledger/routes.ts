@@ -54,11 +54,13 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
     '/v3/users/:id/accounts/:reference/balance',
     {
       config: { auth: { scope: 'credit' } },
-      schema: { tags, summary: 'Balance of an account', params: AccountParams, response: { 200: BalanceSchema, ...errorResponses(400, 404) } },
+      schema: { tags, summary: 'Balance of an account', description: '`amount` is the posted balance (MyQ); `available` = amount − held: what charges, holds and transfers may take.', params: AccountParams, response: { 200: BalanceSchema, ...errorResponses(400, 404) } },
     },
     async (request) => {
       ledger.assertMayRead(principalOf(request), request.params.id);
-      return { amount: fromMinor(await ledger.balanceMinor(request.params.id, request.params.reference), ledger.currency) };
+      const balance = await ledger.balance(request.params.id, request.params.reference);
+      const money = (minor: number): number => fromMinor(minor, ledger.currency);
+      return { amount: money(balance.amountMinor), held: money(balance.heldMinor), available: money(balance.availableMinor) };
     },
   );
 

@@ -19,14 +19,18 @@ export const AccountsSchema = Type.Object({
   ),
 });
 
-export const BalanceSchema = Type.Object({ amount: Type.Number({ description: 'major units' }) });
+export const BalanceSchema = Type.Object({
+  amount: Type.Number({ description: 'the posted balance, major units' }),
+  held: Type.Number({ description: 'reserved by open holds' }),
+  available: Type.Number({ description: 'amount − held: what can be spent now' }),
+});
 
 export const StatementQuery = Type.Object(
   {
     from: Type.Optional(Type.String({ format: 'date-time', description: 'entries at or after' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'entries at or before' })),
     provider: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    type: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'recharge, manual, refund …' })),
+    type: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'recharge, manual, refund, charge, chargeRefund, transferIn, transferOut' })),
     ...PagingQuery,
   },
   { additionalProperties: false },

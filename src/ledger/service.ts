@@ -32,8 +32,8 @@ export class LedgerService {
   /** One's own accounts are readable; another's need manageUsers or managePayments. */
   assertMayRead(principal: Principal, userId: number): void {
     if (principal.userId === userId) return;
-    if (hasRight(principal.rights, 'manageUsers') || hasRight(principal.rights, 'managePayments')) return;
-    throw forbidden("reading another person's credit needs the right manageUsers or managePayments");
+    if (hasRight(principal.rights, 'manageUsers') || hasRight(principal.rights, 'managePayments') || hasRight(principal.rights, 'chargeCredit')) return;
+    throw forbidden("reading another person's credit needs the right manageUsers, managePayments or chargeCredit");
   }
 
   async accounts(userId: number): Promise<store.AccountRow[]> {
@@ -41,8 +41,13 @@ export class LedgerService {
   }
 
   async balanceMinor(userId: number, reference: string): Promise<number> {
+    return (await this.balance(userId, reference)).amountMinor;
+  }
+
+  /** The posted balance, what open holds reserve, and what is left to spend. */
+  async balance(userId: number, reference: string): Promise<{ amountMinor: number; heldMinor: number; availableMinor: number }> {
     const account = await this.db.read((q) => this.creditAccount(q, userId, reference));
-    return account.balance_minor;
+    return { amountMinor: account.balance_minor, heldMinor: account.held_minor, availableMinor: account.balance_minor - account.held_minor + (account.overdraft_limit_minor ?? 0) };
   }
 
   async statement(userId: number, reference: string, filter: store.StatementFilter, limit = 100, start = 0): Promise<{ entries: StatementEntry[]; count: number }> {
@@ -70,7 +75,7 @@ export class LedgerService {
     return {
       id: row.id,
       date: new Date(row.created_at_ms).toISOString(),
-      type: row.kind,
+      type: row.kind === 'transfer' ? (row.amount_minor < 0 ? 'transferOut' : 'transferIn') : row.kind,
       balance: fromMinor(row.balance_after_minor, this.currency),
       value: fromMinor(row.amount_minor, this.currency),
       provider: row.provider,
@@ -86,6 +91,7 @@ export class LedgerService {
       ...(await store.balanceMismatches(q)).map((a) => `account ${a.code}: stored balance ${a.stored}, postings sum to ${a.computed}`),
       ...(await store.brokenRunningBalances(q)).map((p) => `account ${p.code}: posting ${p.posting_id} has a wrong balance-after`),
       ...(await store.overdrawnAccounts(q)).map((a) => `account ${a.code}: went down to ${a.lowest}, below its floor`),
+      ...(await store.heldMismatches(q)).map((a) => `account ${a.code}: holds ${a.stored} but its open holds sum to ${a.computed}`),
     ]);
   }
 }

@@ -11,10 +11,12 @@ export interface AccountRow {
   name: string;
   currency: string;
   balance_minor: number;
+  /** What open holds reserve: `available = balance − held + overdraft`. */
+  held_minor: number;
   overdraft_limit_minor: number | null;
 }
 
-const ACCOUNT_COLUMNS = 'id, code, user_id, reference, kind, name, currency, balance_minor, overdraft_limit_minor';
+const ACCOUNT_COLUMNS = 'id, code, user_id, reference, kind, name, currency, balance_minor, held_minor, overdraft_limit_minor';
 
 export interface NewAccount {
   code: string;
@@ -51,18 +53,43 @@ export function listUserAccounts(q: ReadTx, userId: number): Promise<AccountRow[
   return q.all<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE user_id = ? ORDER BY id`, [userId]);
 }
 
+export interface AccountChange {
+  /** Added to the posted balance. */
+  amountMinor: number;
+  /** Added to the held amount: a hold placed (+), released, expired or captured (−). */
+  heldMinor: number;
+  /** Refuse unless the account's person is active (new charges and holds; not captures or refunds). */
+  activeOnly: boolean;
+}
+
 /**
- * Adds `amountMinor` to a person's account balance unless that would take it below its floor; returns the new
- * balance, or undefined when the floor refused it. One conditional UPDATE: on PostgreSQL it takes
- * the row lock, so concurrent postings to one account serialize here and can never overdraw it.
+ * Changes a person's balance and held amount together, unless the available credit would fall below
+ * the floor; returns the new figures, or undefined when refused (or the person is not active, when
+ * asked). A change that only raises what is available is never refused. One conditional UPDATE: on
+ * PostgreSQL it takes the row lock, so charges, holds, transfers and negative recharges racing on
+ * one account serialize here and can never overdraw it.
  */
-export function addToUserBalance(tx: Tx, userId: number, reference: string, amountMinor: number): Promise<{ id: number; balance_minor: number } | undefined> {
-  return tx.get<{ id: number; balance_minor: number }>(
-    `UPDATE ledger_accounts SET balance_minor = balance_minor + ?
-     WHERE user_id = ? AND reference = ? AND (overdraft_limit_minor IS NULL OR balance_minor + ? >= -overdraft_limit_minor)
-     RETURNING id, balance_minor`,
-    [amountMinor, userId, reference, amountMinor],
+export function changeUserAccount(tx: Tx, userId: number, reference: string, change: AccountChange): Promise<{ id: number; balance_minor: number; held_minor: number } | undefined> {
+  const onlyRaises = change.amountMinor >= 0 && change.heldMinor <= 0 ? 1 : 0;
+  return tx.get<{ id: number; balance_minor: number; held_minor: number }>(
+    `UPDATE ledger_accounts SET balance_minor = balance_minor + ?, held_minor = held_minor + ?
+     WHERE user_id = ? AND reference = ?
+       AND (overdraft_limit_minor IS NULL OR ? = 1 OR balance_minor + ? - held_minor - ? >= -overdraft_limit_minor)
+       AND (? = 0 OR EXISTS (SELECT 1 FROM users u WHERE u.id = ledger_accounts.user_id AND u.active = 1))
+     RETURNING id, balance_minor, held_minor`,
+    [change.amountMinor, change.heldMinor, userId, reference, onlyRaises, change.amountMinor, change.heldMinor, change.activeOnly ? 1 : 0],
   );
+}
+
+/** Locks a person's account row until the transaction ends (where writers run in parallel). */
+export async function lockUserAccount(tx: Tx, userId: number, reference: string): Promise<void> {
+  await tx.get(`SELECT id FROM ledger_accounts WHERE user_id = ? AND reference = ?${tx.dialect.forUpdate}`, [userId, reference]);
+}
+
+/** Whether the person behind a user id is active; undefined when there is no such person. */
+export async function userActive(q: ReadTx, userId: number): Promise<boolean | undefined> {
+  const row = await q.get<{ active: number }>('SELECT active FROM users WHERE id = ?', [userId]);
+  return row === undefined ? undefined : row.active === 1;
 }
 
 /** The same for a system account, by code; system accounts have no floor. */
@@ -116,14 +143,19 @@ export interface StatementRow {
   description: string;
 }
 
+/** A transfer is one transaction; the statement shows its two sides as `transferOut` and `transferIn`. */
+const TRANSFER_SIDES: Readonly<Record<string, string>> = { transferOut: 'p.amount_minor < 0', transferIn: 'p.amount_minor > 0' };
+
 function statementWhere(accountId: number, filter: StatementFilter): { sql: string; params: SqlValue[] } {
-  return where([
+  const side = filter.type === undefined ? undefined : TRANSFER_SIDES[filter.type];
+  const clause = where([
     ['p.account_id = ?', accountId],
     ['p.created_at_ms >= ?', filter.fromMs],
     ['p.created_at_ms <= ?', filter.toMs],
     ['t.provider = ?', filter.provider],
-    ['t.kind = ?', filter.type],
+    ['t.kind = ?', side === undefined ? filter.type : 'transfer'],
   ]);
+  return side === undefined ? clause : { sql: `${clause.sql} AND ${side}`, params: clause.params };
 }
 
 const STATEMENT_SELECT = `SELECT p.id, p.created_at_ms, t.kind, p.balance_after_minor, p.amount_minor, t.provider, t.payment_id, t.description
@@ -171,6 +203,16 @@ export function brokenRunningBalances(q: ReadTx): Promise<{ code: string; postin
               SUM(p.amount_minor) OVER (PARTITION BY p.account_id ORDER BY p.id) AS running_minor
        FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
      ) x WHERE balance_after_minor <> running_minor`,
+  );
+}
+
+/** Accounts whose held amount is not the sum of their open holds. */
+export function heldMismatches(q: ReadTx): Promise<{ code: string; stored: number; computed: number }[]> {
+  return q.all(
+    `SELECT a.code, a.held_minor AS stored, COALESCE(SUM(h.amount_minor), 0) AS computed
+     FROM ledger_accounts a LEFT JOIN holds h ON h.user_id = a.user_id AND h.reference = a.reference AND h.state = 'held'
+     WHERE a.user_id IS NOT NULL
+     GROUP BY a.id, a.code, a.held_minor HAVING a.held_minor <> COALESCE(SUM(h.amount_minor), 0)`,
   );
 }
 

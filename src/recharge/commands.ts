@@ -8,9 +8,10 @@ import { refuse } from '../commands/pipeline.js';
 import type { Command, CommandDefinition, Effects, Refused } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { AppError, conflict, forbidden, invalid, notFound } from '../errors.js';
-import { postCredit } from '../ledger/postings.js';
+import { lockCreditAccount, postCredit } from '../ledger/postings.js';
+import { currencyExponent, formatMinor } from '../money.js';
 
-import { rulesOf } from './provider-rules.js';
+import { rulesOf, TOP_UP_LIMITED_PROVIDERS } from './provider-rules.js';
 import type { PreparedPayment, RechargeProvider, ReleaseReason } from './providers.js';
 import * as store from './store.js';
 import { paymentView } from './views.js';
@@ -36,12 +37,18 @@ export interface RechargeDeps {
   payment(reference: string, id: number): Promise<store.PaymentRow>;
   currency: string;
   paymentTtlSeconds: number;
+  /** What a person may top up for themselves by card or MB WAY: per payment, and in any 24 hours. */
+  selfTopUp: { maxMinor: number; dailyMinor: number };
 }
 
 interface PreparedCreate extends PreparedPayment {
   currency: string;
   expiresAtMs: number;
+  /** Set when a person tops up for themselves: the most their payments may add up to in 24 hours. */
+  dailyLimitMinor: number | null;
 }
+
+const DAY_MS = 86_400_000;
 
 /**
  * Payments need the right managePayments ("Logged user MUST have right Manage payments"); a
@@ -84,8 +91,10 @@ export function rechargeCommands(deps: RechargeDeps): {
         const provider = deps.provider(input.reference);
         // Early, with the token's rights: nobody refused anyway makes a provider look anything up.
         mayActOnPayment(actor, input.reference, input.userId);
-        const prepared = await provider.prepare(parseParams(input.params), { currency: deps.currency, userId: input.userId, actor, atMs });
-        return { ...prepared, currency: deps.currency, expiresAtMs: atMs + deps.paymentTtlSeconds * 1000 };
+        const limited = rulesOf(input.reference).topUpLimited === true && !actorHasRight(actor, 'managePayments');
+        const context = { currency: deps.currency, userId: input.userId, actor, atMs, ...(limited ? { maxAmountMinor: deps.selfTopUp.maxMinor } : {}) };
+        const prepared = await provider.prepare(parseParams(input.params), context);
+        return { ...prepared, currency: deps.currency, expiresAtMs: atMs + deps.paymentTtlSeconds * 1000, dailyLimitMinor: limited ? deps.selfTopUp.dailyMinor : null };
       },
       authorize: async (_q, { input, actor }) => {
         mayActOnPayment(actor, input.reference, input.userId);
@@ -143,6 +152,7 @@ export function rechargeCommands(deps: RechargeDeps): {
 async function createPayment(tx: Tx, command: Command<'payment.create'>, prepared: PreparedCreate, effects: Effects): Promise<store.PaymentRow | Refused> {
   const { input, atMs } = command;
   const rules = rulesOf(input.reference);
+  if (prepared.dailyLimitMinor !== null) await assertWithinDailyLimit(tx, input.userId, prepared.amountMinor, prepared.dailyLimitMinor, prepared.currency, atMs);
   if (prepared.declined !== undefined) {
     // A decline is kept only for a payment that could otherwise have been created.
     const blocked = await whyNotCreated(tx, input.userId, input.reference);
@@ -161,6 +171,34 @@ async function createPayment(tx: Tx, command: Command<'payment.create'>, prepare
   effects.about(`payment:${row.id}`, { provider: row.provider, amountMinor: row.amount_minor });
   effects.emit('payment.created', `payment:${row.id}`, paymentView(row, true));
   return row;
+}
+
+/**
+ * A person's own card and MB WAY top-ups in the last 24 hours, this one included, stay within the
+ * daily limit; else 429, with Retry-After saying when enough of them leave the window. The person's
+ * account row is locked first, so two top-ups racing cannot both squeeze under the limit.
+ */
+async function assertWithinDailyLimit(tx: Tx, userId: number, amountMinor: number, limitMinor: number, currency: string, atMs: number): Promise<void> {
+  await lockCreditAccount(tx, userId);
+  const recent = await store.topUpsSince(tx, userId, TOP_UP_LIMITED_PROVIDERS, atMs - DAY_MS);
+  let countedMinor = recent.reduce((sum, row) => sum + row.amount_minor, 0);
+  if (countedMinor + amountMinor <= limitMinor) return;
+  let retryAtMs = atMs + DAY_MS;
+  for (const row of recent) {
+    countedMinor -= row.amount_minor;
+    if (countedMinor + amountMinor <= limitMinor) {
+      retryAtMs = row.created_at_ms + DAY_MS;
+      break;
+    }
+  }
+  const money = (minor: number): string => `${formatMinor(minor, currencyExponent(currency) ?? 2)} ${currency}`;
+  const spent = recent.reduce((sum, row) => sum + row.amount_minor, 0);
+  throw new AppError(
+    'rateLimited',
+    `the self-service top-up limit of ${money(limitMinor)} per 24 hours would be passed: ${money(spent)} topped up already`,
+    [{ field: 'params.amount', problem: `at most ${money(Math.max(0, limitMinor - spent))} more in the next 24 hours` }],
+    { 'retry-after': String(Math.max(1, Math.ceil((retryAtMs - atMs) / 1000))) },
+  );
 }
 
 /** Why a payment for this person and provider cannot be created now; undefined when it can. */

@@ -7,7 +7,7 @@ import type { Actor } from '../auth/principal.js';
 import type { Command, CommandDefinition } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { AppError, forbidden, invalid, type ErrorDetail } from '../errors.js';
-import { postCredit } from '../ledger/postings.js';
+import { InsufficientCredit, postCredit, type CreditEntry, type Posted } from '../ledger/postings.js';
 import { fromMinor, toMinor } from '../money.js';
 import type { UsersService } from '../users/service.js';
 
@@ -60,7 +60,7 @@ export class ManualRecharge {
       },
       authorize: authorizeRecharge,
       run: async (tx, { input, actor, atMs }, { amountMinor }, effects) => {
-        const posted = await postCredit(tx, { kind: 'manual', provider: MANUAL_PROVIDER, paymentId: null, description: input.description, actor, userId: input.userId, reference: input.reference, amountMinor }, atMs);
+        const posted = await postManual(tx, { kind: 'manual', provider: MANUAL_PROVIDER, paymentId: null, description: input.description, actor, userId: input.userId, reference: input.reference, amountMinor }, atMs, '');
         const result = { transactionId: posted.transactionId, amountMinor, balanceMinor: posted.balanceMinor };
         effects.about(`user:${input.userId}`, { amountMinor });
         effects.emit('recharge.manual', `user:${input.userId}`, {
@@ -145,13 +145,19 @@ async function authorizeRecharge(_q: ReadTx, { actor }: Command<'credit.recharge
 async function postBulk(tx: Tx, rows: readonly BulkRow[], actor: Actor, atMs: number): Promise<number> {
   let totalMinor = 0;
   for (const row of rows) {
-    try {
-      await postCredit(tx, { kind: 'manual', provider: MANUAL_PROVIDER, paymentId: null, description: `bulk recharge, line ${row.line}`, actor, userId: row.userId, amountMinor: row.amountMinor }, atMs);
-    } catch (error) {
-      if (error instanceof AppError && error.kind === 'conflict') throw new AppError('conflict', `line ${row.line}: the credit balance is too low for this`, [{ field: `line ${row.line}`, problem: 'would take the credit below zero' }]);
-      throw error;
-    }
+    await postManual(tx, { kind: 'manual', provider: MANUAL_PROVIDER, paymentId: null, description: `bulk recharge, line ${row.line}`, actor, userId: row.userId, amountMinor: row.amountMinor }, atMs, `line ${row.line}`);
     totalMinor += row.amountMinor;
   }
   return totalMinor;
+}
+
+/** A recharge by hand that would take more than the available credit is a 409 (not the 402 of spending). */
+async function postManual(tx: Tx, entry: CreditEntry, atMs: number, line: string): Promise<Posted> {
+  try {
+    return await postCredit(tx, entry, atMs);
+  } catch (error) {
+    if (!(error instanceof InsufficientCredit)) throw error;
+    const where = line === '' ? '' : `${line}: `;
+    throw new AppError('conflict', `${where}the credit balance is too low for this: ${error.figures}`, [{ field: line === '' ? 'amount' : line, problem: 'would take the available credit below zero' }]);
+  }
 }

@@ -12,6 +12,9 @@ const RULES: Readonly<Record<string, ProviderRules>> = {
   mbway: gatewayPaymentRules,
 };
 
+/** The providers whose self-service payments count towards a person's daily top-up limit. */
+export const TOP_UP_LIMITED_PROVIDERS: readonly string[] = Object.keys(RULES).filter((reference) => RULES[reference]?.topUpLimited === true);
+
 export function rulesOf(reference: string): ProviderRules {
   return RULES[reference] ?? {};
 }

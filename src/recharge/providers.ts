@@ -31,6 +31,8 @@ export interface PrepareContext {
   userId: number;
   actor: Actor;
   atMs: number;
+  /** A person topping up for themselves may pay at most this much at once (card, MB WAY). */
+  maxAmountMinor?: number;
 }
 
 /** The half that runs before the transaction. */
@@ -48,6 +50,11 @@ export interface RechargeProvider {
 export interface ProviderRules {
   /** A person may create, commit and roll back payments for themselves without managePayments. */
   readonly selfService?: boolean;
+  /**
+   * Money from outside (card, MB WAY): a person topping up for themselves is held to the configured
+   * limits per payment and per 24 hours. Vouchers are prepaid and need none.
+   */
+  readonly topUpLimited?: boolean;
   /** False when params pick something the payment holds (a voucher): then they cannot change. */
   readonly paramsChangeable?: boolean;
   /** In the transaction that creates the payment (reserve a voucher, store the authorization). */

@@ -143,3 +143,14 @@ export async function setProviderEnabled(tx: Tx, reference: string, enabled: boo
     [reference, Number(enabled), nowMs],
   );
 }
+
+/** A person's card and MB WAY payments (created or committed) since a moment, oldest first: what counts towards the daily top-up limit. */
+export function topUpsSince(q: ReadTx, userId: number, providers: readonly string[], sinceMs: number): Promise<{ amount_minor: number; created_at_ms: number }[]> {
+  if (providers.length === 0) return Promise.resolve([]);
+  return q.all(
+    `SELECT amount_minor, created_at_ms FROM recharge_payments
+     WHERE user_id = ? AND provider IN (${providers.map(() => '?').join(', ')}) AND state IN ('created', 'committed') AND created_at_ms > ?
+     ORDER BY created_at_ms`,
+    [userId, ...providers, sinceMs],
+  );
+}

@@ -1,4 +1,4 @@
-// Expires overdue recharge payments (releasing what they held) and forgets old idempotency keys:
+// Expires overdue recharge payments and holds (releasing what they held) and forgets old idempotency keys:
 // once at start, then on a timer. One sweep at a time; a failed sweep is logged and retried later.
 import type { FastifyBaseLogger } from 'fastify';
 
@@ -9,8 +9,9 @@ export function startSweeper(ctx: Context, log: FastifyBaseLogger): { stop(): Pr
   const sweep = async (): Promise<void> => {
     try {
       const expired = await ctx.recharge.expireOverdue();
+      const holdsExpired = await ctx.spending.expireOverdue();
       const forgotten = await ctx.pipeline.forgetOldRecords(ctx.clock.nowMs());
-      if (expired + forgotten > 0) log.info({ expired, forgotten }, 'sweep: expired overdue payments, forgot old idempotency keys');
+      if (expired + holdsExpired + forgotten > 0) log.info({ expired, holdsExpired, forgotten }, 'sweep: expired overdue payments and holds, forgot old idempotency keys');
     } catch (error) {
       log.error({ err: error }, 'sweep failed; will try again');
     }

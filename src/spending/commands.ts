@@ -1,0 +1,294 @@
+// Spending as commands: charges, holds (held → captured | released | expired), refunds of charges
+// and transfers between people. Every debit goes through the ledger's one guarded update of the
+// available credit (ledger/postings.ts), so no mix of them racing can overdraw an account.
+import { actorHasRight, actorLabel, actorUserId, type Actor } from '../auth/principal.js';
+import { refuse } from '../commands/pipeline.js';
+import type { Command, CommandDefinition, Effects, Refused } from '../commands/types.js';
+import type { ReadTx, Tx } from '../db/index.js';
+import { conflict, forbidden, invalid, notFound } from '../errors.js';
+import { CREDIT_REFERENCE, changeHeld, postCredit, postTransfer, SPEND_PROVIDER } from '../ledger/postings.js';
+import { currencyExponent, formatMinor, toMinor } from '../money.js';
+
+import * as store from './store.js';
+import { chargeRefundView, chargeView, holdView, transferView } from './views.js';
+
+declare module '../commands/types.js' {
+  interface CommandMap {
+    'charge.post': { input: { userId: number; reference: string; amount: unknown; description?: string; externalId?: string }; output: store.ChargeRow };
+    'charge.refund': { input: { id: number; amount?: unknown; reason: string }; output: { refund: store.ChargeRefundRow; charge: store.ChargeRow } };
+    'hold.place': { input: { userId: number; reference: string; amount: unknown; description?: string; expiresInSeconds?: number }; output: store.HoldRow };
+    'hold.capture': { input: { id: number; amount?: unknown }; output: store.ChargeRow };
+    'hold.release': { input: { id: number }; output: store.HoldRow };
+    'hold.expire': { input: { id: number }; output: store.HoldRow | null };
+    'transfer.post': { input: { userId: number; reference: string; toUserId: number; amount: unknown; description?: string }; output: { transfer: store.TransferRow; balanceMinor: number } };
+  }
+}
+
+/** A hold lasts this long unless asked otherwise: long enough for a print job, short enough not to strand credit. */
+export const DEFAULT_HOLD_SECONDS = 900;
+/** The longest a hold may reserve credit. */
+export const MAX_HOLD_SECONDS = 7 * 86_400;
+
+export interface SpendingDeps {
+  currency: string;
+  /** PURSE_TRANSFERS: whether people may transfer from their own account. */
+  transfersEnabled: boolean;
+}
+
+interface Amount {
+  amountMinor: number;
+}
+
+export function spendingCommands(deps: SpendingDeps): {
+  charge: CommandDefinition<'charge.post', Amount>;
+  refund: CommandDefinition<'charge.refund', { amountMinor: number | null }>;
+  hold: CommandDefinition<'hold.place', Amount & { expiresInSeconds: number }>;
+  capture: CommandDefinition<'hold.capture', { amountMinor: number | null }>;
+  release: CommandDefinition<'hold.release'>;
+  expire: CommandDefinition<'hold.expire'>;
+  transfer: CommandDefinition<'transfer.post', Amount>;
+} {
+  const { currency } = deps;
+  const money = (minor: number): string => `${formatMinor(minor, currencyExponent(currency) ?? 2)} ${currency}`;
+  return {
+    charge: {
+      name: 'charge.post',
+      prepare: async ({ input }) => ({ amountMinor: positiveAmount(input.amount, currency, 'amount') }),
+      authorize: async (_q, { input, actor }) => {
+        mayDebit(actor, input.userId, 'charging');
+      },
+      run: (tx, command, { amountMinor }, effects) => postCharge(tx, command, amountMinor, currency, effects),
+    },
+    refund: {
+      name: 'charge.refund',
+      prepare: async ({ input }) => ({ amountMinor: input.amount === undefined ? null : positiveAmount(input.amount, currency, 'amount') }),
+      authorize: async (_q, { actor }) => {
+        if (!actorHasRight(actor, 'chargeCredit') && !actorHasRight(actor, 'managePayments')) throw forbidden('refunding a charge needs the right "chargeCredit" or "managePayments"');
+      },
+      run: (tx, command, { amountMinor }, effects) => refundCharge(tx, command, amountMinor, money, effects),
+    },
+    hold: {
+      name: 'hold.place',
+      prepare: async ({ input }) => ({ amountMinor: positiveAmount(input.amount, currency, 'amount'), expiresInSeconds: holdSeconds(input.expiresInSeconds) }),
+      authorize: async (_q, { input, actor }) => {
+        mayDebit(actor, input.userId, 'placing a hold on');
+      },
+      run: (tx, command, prepared, effects) => placeHold(tx, command, prepared, currency, effects),
+    },
+    capture: {
+      name: 'hold.capture',
+      prepare: async ({ input }) => ({ amountMinor: input.amount === undefined ? null : positiveAmount(input.amount, currency, 'amount') }),
+      authorize: authorizeOnHold,
+      run: (tx, command, { amountMinor }, effects) => captureHold(tx, command, amountMinor, money, effects),
+    },
+    release: {
+      name: 'hold.release',
+      authorize: authorizeOnHold,
+      run: releaseHold,
+    },
+    expire: {
+      name: 'hold.expire',
+      authorize: async (_q, { actor }) => {
+        if (actor.kind !== 'system' && actor.kind !== 'cli') throw forbidden('holds expire by themselves');
+      },
+      run: async (tx, { input, atMs }, _prepared, effects) => expireHold(tx, input.id, atMs, effects),
+    },
+    transfer: {
+      name: 'transfer.post',
+      prepare: async ({ input }) => {
+        if (input.toUserId === input.userId) throw invalid('a transfer needs two people', [{ field: 'toUserId', problem: 'is the sender' }]);
+        return { amountMinor: positiveAmount(input.amount, currency, 'amount') };
+      },
+      authorize: async (_q, { input, actor }) => {
+        mayTransfer(actor, input.userId, deps.transfersEnabled);
+      },
+      run: (tx, command, { amountMinor }, effects) => transfer(tx, command, amountMinor, currency, effects),
+    },
+  };
+}
+
+// ---- who may ------------------------------------------------------------------------------------
+
+/** Debiting one's own account needs nothing more than the `credit` scope; another's needs chargeCredit. */
+function mayDebit(actor: Actor, userId: number, what: string): void {
+  if (actorHasRight(actor, 'chargeCredit') || actorUserId(actor) === userId) return;
+  throw forbidden(`${what} another person's account needs the right "chargeCredit"`);
+}
+
+function mayTransfer(actor: Actor, userId: number, transfersEnabled: boolean): void {
+  if (actorHasRight(actor, 'chargeCredit')) return;
+  if (actorUserId(actor) !== userId) throw forbidden('transferring from another person\'s account needs the right "chargeCredit"');
+  if (!transfersEnabled) throw forbidden('transfers between people are turned off here (PURSE_TRANSFERS=off)');
+}
+
+/** A hold's owner may capture or release it; anyone else needs chargeCredit (a 404 hides it from them). */
+async function authorizeOnHold(q: ReadTx, { input, actor }: Command<'hold.capture' | 'hold.release'>): Promise<void> {
+  if (actorHasRight(actor, 'chargeCredit')) return;
+  const hold = await store.getHold(q, input.id);
+  if (hold === undefined || hold.user_id !== actorUserId(actor)) throw notFound(`hold ${input.id} not found`);
+}
+
+// ---- the transaction scripts --------------------------------------------------------------------
+
+async function postCharge(tx: Tx, { input, actor, atMs }: Command<'charge.post'>, amountMinor: number, currency: string, effects: Effects): Promise<store.ChargeRow> {
+  const description = input.description ?? '';
+  const posted = await postCredit(tx, { kind: 'charge', provider: SPEND_PROVIDER, paymentId: null, description, actor, userId: input.userId, reference: input.reference, amountMinor: -amountMinor, activeOnly: true }, atMs);
+  const row = await store.insertCharge(tx, {
+    user_id: input.userId,
+    reference: input.reference,
+    amount_minor: amountMinor,
+    currency,
+    description,
+    external_id: input.externalId ?? null,
+    hold_id: null,
+    balance_after_minor: posted.balanceMinor,
+    ledger_transaction_id: posted.transactionId,
+    created_by: actorLabel(actor),
+    created_at_ms: atMs,
+  });
+  effects.about(`charge:${row.id}`, { userId: row.user_id, amountMinor });
+  effects.emit('charge.posted', `charge:${row.id}`, chargeView(row));
+  return row;
+}
+
+async function placeHold(tx: Tx, { input, actor, atMs }: Command<'hold.place'>, prepared: Amount & { expiresInSeconds: number }, currency: string, effects: Effects): Promise<store.HoldRow> {
+  await changeHeld(tx, input.userId, input.reference, prepared.amountMinor, true);
+  const row = await store.insertHold(tx, {
+    user_id: input.userId,
+    reference: input.reference,
+    amount_minor: prepared.amountMinor,
+    currency,
+    description: input.description ?? '',
+    created_by: actorLabel(actor),
+    created_at_ms: atMs,
+    expires_at_ms: atMs + prepared.expiresInSeconds * 1000,
+  });
+  effects.about(`hold:${row.id}`, { userId: row.user_id, amountMinor: row.amount_minor });
+  effects.emit('hold.placed', `hold:${row.id}`, holdView(row));
+  return row;
+}
+
+/** Posts what the job cost (at most what is held) as a charge; the rest of the hold goes back. */
+async function captureHold(tx: Tx, { input, actor, atMs }: Command<'hold.capture'>, amountMinor: number | null, money: (minor: number) => string, effects: Effects): Promise<store.ChargeRow | Refused> {
+  const hold = await store.captureHold(tx, input.id, amountMinor, atMs);
+  if (hold === undefined) return whyNotChanged(tx, input.id, atMs, effects, amountMinor, money);
+  const capturedMinor = hold.captured_minor ?? hold.amount_minor;
+  const posted = await postCredit(
+    tx,
+    { kind: 'charge', provider: SPEND_PROVIDER, paymentId: null, description: hold.description, actor, userId: hold.user_id, reference: hold.reference, amountMinor: -capturedMinor, releaseHeldMinor: hold.amount_minor },
+    atMs,
+  );
+  const charge = await store.insertCharge(tx, {
+    user_id: hold.user_id,
+    reference: hold.reference,
+    amount_minor: capturedMinor,
+    currency: hold.currency,
+    description: hold.description,
+    external_id: null,
+    hold_id: hold.id,
+    balance_after_minor: posted.balanceMinor,
+    ledger_transaction_id: posted.transactionId,
+    created_by: actorLabel(actor),
+    created_at_ms: atMs,
+  });
+  store.queueHoldCharge(tx, hold.id, charge.id);
+  effects.about(`hold:${hold.id}`, { capturedMinor, chargeId: charge.id });
+  effects.emit('hold.captured', `hold:${hold.id}`, holdView({ ...hold, charge_id: charge.id }));
+  effects.emit('charge.posted', `charge:${charge.id}`, chargeView(charge));
+  return charge;
+}
+
+async function releaseHold(tx: Tx, { input, atMs }: Command<'hold.release'>, _prepared: undefined, effects: Effects): Promise<store.HoldRow | Refused> {
+  const hold = await store.closeHold(tx, input.id, 'released', atMs);
+  if (hold === undefined) return whyNotChanged(tx, input.id, atMs, effects);
+  await changeHeld(tx, hold.user_id, hold.reference, -hold.amount_minor, false);
+  effects.about(`hold:${hold.id}`, { amountMinor: hold.amount_minor });
+  effects.emit('hold.released', `hold:${hold.id}`, holdView(hold));
+  return hold;
+}
+
+/** Expires an overdue hold and gives back what it reserved; null when it was not overdue and held. */
+async function expireHold(tx: Tx, id: number, atMs: number, effects: Effects): Promise<store.HoldRow | null> {
+  const hold = await store.closeHold(tx, id, 'expired', atMs);
+  if (hold === undefined) return null;
+  await changeHeld(tx, hold.user_id, hold.reference, -hold.amount_minor, false);
+  effects.about(`hold:${hold.id}`, { amountMinor: hold.amount_minor });
+  effects.emit('hold.expired', `hold:${hold.id}`, holdView(hold));
+  return hold;
+}
+
+/**
+ * Why a hold did not change: not there (404), no longer held (409 naming its state), overdue
+ * (expired now, in this same transaction, and 409), or asked to capture more than it holds (400).
+ */
+async function whyNotChanged(tx: Tx, id: number, atMs: number, effects: Effects, capturedMinor: number | null = null, money?: (minor: number) => string): Promise<Refused> {
+  const hold = await store.getHold(tx, id);
+  if (hold === undefined) throw notFound(`hold ${id} not found`);
+  if (hold.state !== 'held') throw conflict(`hold ${id} is ${hold.state}; only a held hold can be captured or released`, [{ field: 'state', problem: `is ${hold.state}` }]);
+  if (hold.expires_at_ms <= atMs) {
+    await expireHold(tx, id, atMs, effects);
+    return refuse(conflict(`hold ${id} has expired`, [{ field: 'state', problem: 'is expired' }]));
+  }
+  if (capturedMinor !== null && money !== undefined && capturedMinor > hold.amount_minor) {
+    throw invalid(`amount is more than the ${money(hold.amount_minor)} held`, [{ field: 'amount', problem: `at most ${money(hold.amount_minor)}` }]);
+  }
+  throw new Error(`hold ${id} is held and live, yet did not change`);
+}
+
+async function refundCharge(tx: Tx, { input, actor, atMs }: Command<'charge.refund'>, amountMinor: number | null, money: (minor: number) => string, effects: Effects): Promise<{ refund: store.ChargeRefundRow; charge: store.ChargeRow }> {
+  const current = await store.getCharge(tx, input.id);
+  if (current === undefined) throw notFound(`charge ${input.id} not found`);
+  const leftMinor = current.amount_minor - current.refunded_minor;
+  if (leftMinor === 0) throw conflict(`charge ${input.id} is already refunded in full`);
+  const refundMinor = amountMinor ?? leftMinor;
+  const charge = await store.addRefunded(tx, input.id, refundMinor);
+  if (charge === undefined) {
+    const fresh = await store.getCharge(tx, input.id);
+    const rest = fresh === undefined ? 0 : fresh.amount_minor - fresh.refunded_minor;
+    throw conflict(`refunds would exceed the charge: ${money(rest)} left to refund`, [{ field: 'amount', problem: `at most ${money(rest)}` }]);
+  }
+  const description = input.reason === '' ? `refund of charge ${charge.id}` : input.reason;
+  const posted = await postCredit(tx, { kind: 'chargeRefund', provider: SPEND_PROVIDER, paymentId: null, description, actor, userId: charge.user_id, reference: charge.reference, amountMinor: refundMinor }, atMs);
+  const refund = await store.insertChargeRefund(tx, { charge_id: charge.id, amount_minor: refundMinor, reason: input.reason, ledger_transaction_id: posted.transactionId, created_by: actorLabel(actor), created_at_ms: atMs });
+  effects.about(`charge:${charge.id}`, { refundId: refund.id, amountMinor: refundMinor });
+  effects.emit('charge.refunded', `charge:${charge.id}`, { ...chargeRefundView(refund, charge.currency), charge: chargeView(charge) });
+  return { refund, charge };
+}
+
+async function transfer(tx: Tx, { input, actor, atMs }: Command<'transfer.post'>, amountMinor: number, currency: string, effects: Effects): Promise<{ transfer: store.TransferRow; balanceMinor: number }> {
+  const description = input.description ?? `transfer from user ${input.userId} to user ${input.toUserId}`;
+  const entry = { fromUserId: input.userId, fromReference: input.reference, toUserId: input.toUserId, toReference: CREDIT_REFERENCE, amountMinor, description, actor };
+  const posted = await postTransfer(tx, entry, atMs);
+  const row = await store.insertTransfer(tx, {
+    from_user_id: input.userId,
+    from_reference: input.reference,
+    to_user_id: input.toUserId,
+    to_reference: CREDIT_REFERENCE,
+    amount_minor: amountMinor,
+    currency,
+    description,
+    ledger_transaction_id: posted.transactionId,
+    created_by: actorLabel(actor),
+    created_at_ms: atMs,
+  });
+  effects.about(`transfer:${row.id}`, { userId: input.userId, toUserId: input.toUserId, amountMinor });
+  effects.emit('transfer.posted', `transfer:${row.id}`, transferView(row));
+  return { transfer: row, balanceMinor: posted.fromBalanceMinor };
+}
+
+// ---- checks before the transaction --------------------------------------------------------------
+
+function positiveAmount(value: unknown, currency: string, field: string): number {
+  if (value === undefined || value === null) throw invalid(`${field} is required`, [{ field, problem: 'is required' }]);
+  const minor = toMinor(value, currency, field);
+  if (minor <= 0) throw invalid(`${field} must be greater than zero`, [{ field, problem: 'must be greater than zero' }]);
+  return minor;
+}
+
+function holdSeconds(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_HOLD_SECONDS;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_HOLD_SECONDS) {
+    throw invalid(`expiresInSeconds must be a whole number from 1 to ${MAX_HOLD_SECONDS} (7 days)`, [{ field: 'expiresInSeconds', problem: `must be 1–${MAX_HOLD_SECONDS}` }]);
+  }
+  return value;
+}
