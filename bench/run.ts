@@ -2,7 +2,7 @@
 // and PostgreSQL. Prints a table and writes it to BENCHMARKS.md with the machine and the date.
 //   npm run bench -- --quick                 a few seconds per scenario (CI's smoke run)
 //   npm run bench -- --engines sqlite        one engine
-//   npm run bench -- --only recharge,list    some scenarios
+//   npm run bench -- --only recharge,list    some scenarios (ceiling recharge voucher card charge hold token list statement csv)
 // Purse runs as its own process (`node dist/main.js serve`, as `npm start` does); autocannon
 // drives it from this process with 64 connections, the same settings for every scenario.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -236,6 +236,37 @@ function rechargeLoop(provider: string, token: string, params: (context: Record<
   ];
 }
 
+/** Charges of 0.01 spread over the people, one request each. */
+function chargeLoop(token: string, userIds: number[]): Requests {
+  const headers = { ...json, authorization: `Bearer ${token}` };
+  let next = 0;
+  const body = JSON.stringify({ amount: '0.01' });
+  return [{ method: 'POST', headers, body, setupRequest: (request) => ({ ...request, path: `/v3/users/${userIds[next++ % userIds.length] ?? 1}/accounts/credit/charges` }) }];
+}
+
+/** One connection loops hold → capture of part of it; the hold id travels in the connection's context. */
+function holdCaptureLoop(token: string, userIds: number[]): Requests {
+  const headers = { ...json, authorization: `Bearer ${token}` };
+  let next = 0;
+  return [
+    {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ amount: '1.00' }),
+      setupRequest: (request) => ({ ...request, path: `/v3/users/${userIds[next++ % userIds.length] ?? 1}/accounts/credit/holds` }),
+      onResponse: (_status, body, context) => {
+        (context as Record<string, unknown>).id = (JSON.parse(body) as { id?: number }).id;
+      },
+    },
+    {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ amount: '0.40' }),
+      setupRequest: (request, context) => ({ ...request, path: `/v3/holds/${String((context as Record<string, unknown>).id)}/capture` }),
+    },
+  ];
+}
+
 // ---- scenarios --------------------------------------------------------------------------------------
 
 async function ceilingScenario(): Promise<number> {
@@ -268,6 +299,17 @@ async function writeScenarios(engine: 'sqlite' | 'postgres', ceiling: number): P
     if (wanted('card')) {
       const result = await load(server.url, rechargeLoop('card', token, () => ({ amount: 1, card: CARD }), users));
       record(engine, 'recharge (card)', result, 2, 'recharges', server, ceiling, 'authorize → commit');
+    }
+    if (wanted('charge') || wanted('hold')) {
+      for (const userId of users) await call(`${server.url}/v3/users/${userId}/accounts/credit/recharge`, 'POST', { amount: 1_000_000 }, token);
+    }
+    if (wanted('charge')) {
+      const result = await load(server.url, chargeLoop(token, users));
+      record(engine, 'charge', result, 1, 'charges', server, ceiling, '0.01 each, available credit checked');
+    }
+    if (wanted('hold')) {
+      const result = await load(server.url, holdCaptureLoop(token, users));
+      record(engine, 'hold → capture', result, 2, 'captures', server, ceiling, 'hold 1.00, capture 0.40');
     }
     if (wanted('token')) {
       const body = JSON.stringify({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
@@ -374,7 +416,7 @@ async function main(): Promise<void> {
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const ceiling = await ceilingScenario();
   for (const engine of ENGINES) {
-    if (['recharge', 'voucher', 'card', 'token'].some(wanted)) await writeScenarios(engine, ceiling);
+    if (['recharge', 'voucher', 'card', 'charge', 'hold', 'token'].some(wanted)) await writeScenarios(engine, ceiling);
     if (wanted('list') || wanted('statement')) await growthScenarios(engine);
     if (wanted('csv')) await csvScenario(engine);
   }

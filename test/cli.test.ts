@@ -5,7 +5,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
-import { ENGINES, createTestDatabase, type TestDatabase } from './helpers/harness.js';
+import { CLI_ACTOR } from '../src/auth/principal.js';
+import { createContext } from '../src/context.js';
+
+import { ENGINES, createTestDatabase, testConfig, type TestDatabase } from './helpers/harness.js';
 
 const MAIN = ['--import', 'tsx', 'src/main.ts'];
 
@@ -44,7 +47,7 @@ describe('purse command line: configuration and help', () => {
   });
 
   test('every command has --help', () => {
-    for (const command of [[], ['serve'], ['migrate'], ['client'], ['client', 'create'], ['client', 'list'], ['client', 'revoke'], ['user', 'create'], ['user', 'set-password'], ['user', 'set-pin'], ['user', 'add-card'], ['user', 'grant']]) {
+    for (const command of [[], ['serve'], ['migrate'], ['client'], ['client', 'create'], ['client', 'list'], ['client', 'revoke'], ['user', 'create'], ['user', 'set-password'], ['user', 'set-pin'], ['user', 'add-card'], ['user', 'grant'], ['charge'], ['holds'], ['hold', 'release']]) {
       const res = purse([...command, '--help']);
       assert.equal(res.status, 0, command.join(' '));
       assert.match(res.stdout, /Usage: purse/);
@@ -113,6 +116,25 @@ for (const engine of ENGINES) {
       const verified = purse(['ledger', 'verify'], env);
       assert.equal(verified.status, 0, verified.stdout + verified.stderr);
       assert.match(verified.stdout, /ledger verified/);
+    });
+
+    test('charge, holds and hold release', async () => {
+      const charged = purse(['charge', 'dora', '2.50', '--description', 'copies'], env);
+      assert.equal(charged.status, 0, charged.stderr);
+      assert.match(charged.stdout, /^charge \d+: dora charged 2\.50 EUR, balance 13\.25 EUR\n$/);
+      assert.match(purse(['charge', 'dora', '1000'], env).stderr, /^purse: insufficient credit: 13\.25 EUR available, 1000\.00 EUR requested\n$/);
+      const ctx = await createContext({ ...testConfig(database), logLevel: 'silent' });
+      const dora = await ctx.users.resolve('dora');
+      const held = await ctx.pipeline.perform('hold.place', { userId: dora.id, reference: 'credit', amount: 3, description: 'print job' }, CLI_ACTOR);
+      await ctx.close();
+      const listed = purse(['holds', '--user', 'dora', '--state', 'held'], env);
+      assert.equal(listed.status, 0, listed.stderr);
+      assert.match(listed.stdout, new RegExp(`^hold ${held.id}  user=${dora.id}  held  amount=3  expires=\\S+  print job\n$`));
+      assert.match(purse(['holds', '--state', 'lost'], env).stderr, /^purse: --state must be one of held, captured, released, expired/);
+      assert.match(purse(['hold', 'release', String(held.id)], env).stdout, new RegExp(`^hold ${held.id} released\n$`));
+      assert.match(purse(['hold', 'release', String(held.id)], env).stderr, /^purse: hold \d+ is released/);
+      assert.equal(purse(['holds', '--user', 'dora', '--state', 'held'], env).stdout, '');
+      assert.equal(purse(['ledger', 'verify'], env).status, 0);
     });
   });
 }

@@ -60,7 +60,9 @@ for (const engine of ENGINES) {
     const capture = (id: number, payload?: Record<string, unknown>, headers = kiosk) => t.inject({ method: 'POST', url: `/v3/holds/${id}/capture`, headers, ...(payload === undefined ? {} : { payload }) });
     const release = (id: number, headers = kiosk) => t.inject({ method: 'POST', url: `/v3/holds/${id}/release`, headers });
     const transfer = (userId: number, payload: Record<string, unknown>, headers = kiosk) => t.inject({ method: 'POST', url: `/v3/users/${userId}/accounts/credit/transfers`, headers, payload });
-    const verify = async () => assert.deepEqual([...(await t.ctx.ledger.verify()), ...(await t.ctx.recharge.verify()), ...(await t.ctx.spending.verify())], []);
+    const verify = async () => {
+      assert.deepEqual([...(await t.ctx.ledger.verify()), ...(await t.ctx.recharge.verify()), ...(await t.ctx.spending.verify())], []);
+    };
 
     before(async () => {
       t = await startApp(engine);
@@ -280,7 +282,7 @@ for (const engine of ENGINES) {
     test('bad input is a 400 naming the field, and changes nothing', async () => {
       const ned = await person('ned');
       await fund(ned.id, 10);
-      const cases: [Promise<{ statusCode: number; json<T>(): T }>, string][] = [
+      const cases: [Promise<{ statusCode: number; body: string }>, string][] = [
         [charge(ned.id, { amount: 0 }), 'amount'],
         [charge(ned.id, { amount: -1 }), 'amount'],
         [charge(ned.id, { amount: '1.001' }), 'amount'],
@@ -292,7 +294,7 @@ for (const engine of ENGINES) {
       for (const [pending, field] of cases) {
         const res = await pending;
         assert.equal(res.statusCode, 400);
-        assert.ok(JSON.stringify(res.json()).includes(field), `${field}: ${JSON.stringify(res.json())}`);
+        assert.ok(res.body.includes(field), `${field}: ${res.body}`);
       }
       const h = (await hold(ned.id, { amount: 2 })).json<Hold>();
       const tooMuch = await capture(h.id, { amount: 3 });
