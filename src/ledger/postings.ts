@@ -23,20 +23,16 @@ export const SPEND_PROVIDER = 'spend';
  * are not spending (a negative recharge by hand, a refund taking credit back) turn it into their own 409.
  */
 export class InsufficientCredit extends AppError {
-  constructor(
-    readonly availableMinor: number,
-    readonly requestedMinor: number,
-    readonly currency: string,
-  ) {
+  /** "2.50 EUR available, 3.00 EUR requested", for other messages. */
+  readonly figures: string;
+
+  constructor(availableMinor: number, requestedMinor: number, currency: string) {
     const exponent = currencyExponent(currency) ?? 2;
     const available = `${formatMinor(availableMinor, exponent)} ${currency}`;
-    super('paymentRequired', `insufficient credit: ${available} available, ${formatMinor(requestedMinor, exponent)} ${currency} requested`, [{ field: 'amount', problem: `more than the ${available} available` }]);
+    const figures = `${available} available, ${formatMinor(requestedMinor, exponent)} ${currency} requested`;
+    super('paymentRequired', `insufficient credit: ${figures}`, [{ field: 'amount', problem: `more than the ${available} available` }]);
     this.name = 'InsufficientCredit';
-  }
-
-  /** "2.50 EUR available, 3.00 EUR requested", for other messages. */
-  get figures(): string {
-    return this.message.slice('insufficient credit: '.length);
+    this.figures = figures;
   }
 }
 

@@ -171,7 +171,7 @@ async function placeHold(tx: Tx, { input, actor, atMs }: Command<'hold.place'>, 
 /** Posts what the job cost (at most what is held) as a charge; the rest of the hold goes back. */
 async function captureHold(tx: Tx, { input, actor, atMs }: Command<'hold.capture'>, amountMinor: number | null, money: (minor: number) => string, effects: Effects): Promise<store.ChargeRow | Refused> {
   const hold = await store.captureHold(tx, input.id, amountMinor, atMs);
-  if (hold === undefined) return whyNotChanged(tx, input.id, atMs, effects, amountMinor, money);
+  if (hold === undefined) return whyNotChanged(tx, input.id, atMs, effects, amountMinor === null ? undefined : { amountMinor, money });
   const capturedMinor = hold.captured_minor ?? hold.amount_minor;
   const posted = await postCredit(
     tx,
@@ -221,7 +221,7 @@ async function expireHold(tx: Tx, id: number, atMs: number, effects: Effects): P
  * Why a hold did not change: not there (404), no longer held (409 naming its state), overdue
  * (expired now, in this same transaction, and 409), or asked to capture more than it holds (400).
  */
-async function whyNotChanged(tx: Tx, id: number, atMs: number, effects: Effects, capturedMinor: number | null = null, money?: (minor: number) => string): Promise<Refused> {
+async function whyNotChanged(tx: Tx, id: number, atMs: number, effects: Effects, capture?: { amountMinor: number; money: (minor: number) => string }): Promise<Refused> {
   const hold = await store.getHold(tx, id);
   if (hold === undefined) throw notFound(`hold ${id} not found`);
   if (hold.state !== 'held') throw conflict(`hold ${id} is ${hold.state}; only a held hold can be captured or released`, [{ field: 'state', problem: `is ${hold.state}` }]);
@@ -229,8 +229,9 @@ async function whyNotChanged(tx: Tx, id: number, atMs: number, effects: Effects,
     await expireHold(tx, id, atMs, effects);
     return refuse(conflict(`hold ${id} has expired`, [{ field: 'state', problem: 'is expired' }]));
   }
-  if (capturedMinor !== null && money !== undefined && capturedMinor > hold.amount_minor) {
-    throw invalid(`amount is more than the ${money(hold.amount_minor)} held`, [{ field: 'amount', problem: `at most ${money(hold.amount_minor)}` }]);
+  if (capture !== undefined && capture.amountMinor > hold.amount_minor) {
+    const held = capture.money(hold.amount_minor);
+    throw invalid(`amount is more than the ${held} held`, [{ field: 'amount', problem: `at most ${held}` }]);
   }
   throw new Error(`hold ${id} is held and live, yet did not change`);
 }
