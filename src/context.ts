@@ -64,7 +64,7 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   const { currency } = config;
   const hasher = new Hasher(keys.hashKey);
   const pipeline = new CommandPipeline(db, clock, (text) => hasher.keyed('idempotency', text));
-  const ledger = new LedgerService(db, currency);
+  const ledger = new LedgerService(db, currency, clock);
   const users = new UsersService(db, hasher);
   const recharge = new RechargeService(db, clock, pipeline);
   const vouchers = new VoucherService(db, hasher, clock);

@@ -295,6 +295,8 @@ export const MIGRATIONS: readonly Migration[] = [
         captured_minor BIGINT,
         charge_id BIGINT REFERENCES charges (id),
         created_by TEXT NOT NULL,
+        -- The user who placed it (NULL: the command line): besides chargeCredit, only they may capture or release it.
+        placed_by_user_id BIGINT,
         created_at_ms BIGINT NOT NULL,
         updated_at_ms BIGINT NOT NULL,
         expires_at_ms BIGINT NOT NULL,

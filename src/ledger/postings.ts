@@ -104,6 +104,46 @@ export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Prom
 }
 
 /**
+ * Many postings of one provider in one command (a bulk recharge), each its own balanced transaction.
+ * Every person's row is changed first, in the order given (callers sort by byAccountLockOrder), and
+ * the system account once, last, by the total: a bulk never holds a system row while it waits for
+ * a person's, so it cannot deadlock with another bulk, a transfer, a charge or a commit. The system
+ * postings' balances-after are the running sum up to that one update. A person's shortfall is
+ * handed to `refused` with the entry's index, which answers the error to throw.
+ */
+export async function postCreditBatch(tx: Tx, provider: string, entries: readonly CreditEntry[], atMs: number, refused: (index: number, error: InsufficientCredit) => AppError): Promise<Posted[]> {
+  const people: { entry: CreditEntry; accountId: number; posted: Posted }[] = [];
+  for (const [index, entry] of entries.entries()) {
+    assertMinor(entry.amountMinor);
+    if (entry.amountMinor === 0 || entry.provider !== provider) throw new Error('a batch posting of zero, or of another provider');
+    let person: { id: number; balance_minor: number };
+    try {
+      person = await changeAccount(tx, entry.userId, entry.reference ?? CREDIT_REFERENCE, { amountMinor: entry.amountMinor, heldMinor: 0, activeOnly: entry.activeOnly === true });
+    } catch (error) {
+      throw error instanceof InsufficientCredit ? refused(index, error) : error;
+    }
+    const transactionId = await store.insertTransaction(tx, { kind: entry.kind, provider, paymentId: entry.paymentId, description: entry.description, actor: actorLabel(entry.actor) }, atMs);
+    people.push({ entry, accountId: person.id, posted: { transactionId, balanceMinor: person.balance_minor } });
+  }
+  const totalMinor = entries.reduce((sum, entry) => sum + entry.amountMinor, 0);
+  const system = await systemSide(tx, provider, -totalMinor);
+  let systemBalanceMinor = system.balance_minor + totalMinor;
+  for (const { entry, accountId, posted } of people) {
+    systemBalanceMinor -= entry.amountMinor;
+    store.queuePostings(
+      tx,
+      posted.transactionId,
+      [
+        { accountId, amountMinor: entry.amountMinor, balanceAfterMinor: posted.balanceMinor },
+        { accountId: system.id, amountMinor: -entry.amountMinor, balanceAfterMinor: systemBalanceMinor },
+      ],
+      atMs,
+    );
+  }
+  return people.map((p) => p.posted);
+}
+
+/**
  * Serializes commands that decide from a person's recent history (a daily limit) on PostgreSQL:
  * the second waits for the first to commit and then sees what it wrote.
  */
@@ -131,9 +171,18 @@ export interface TransferEntry {
 }
 
 /**
+ * The one order in which a command takes several people's account rows on PostgreSQL: by user id,
+ * then account reference. Transfers and bulk recharges both follow it, so whichever way the money
+ * goes, two of them cannot wait on each other in a circle.
+ */
+export function byAccountLockOrder(a: { userId: number; reference?: string }, b: { userId: number; reference?: string }): number {
+  return a.userId - b.userId || (a.reference ?? CREDIT_REFERENCE).localeCompare(b.reference ?? CREDIT_REFERENCE);
+}
+
+/**
  * Moves credit from one person to another as one balanced transaction. Both rows are locked in
- * account-id order whichever way the money goes, so two transfers between the same people in
- * opposite directions cannot deadlock on PostgreSQL.
+ * the order of byAccountLockOrder whichever way the money goes, so two transfers between the same
+ * people in opposite directions cannot deadlock on PostgreSQL.
  */
 export async function postTransfer(tx: Tx, entry: TransferEntry, atMs: number): Promise<{ transactionId: number; fromBalanceMinor: number; toBalanceMinor: number }> {
   assertMinor(entry.amountMinor);
@@ -145,7 +194,7 @@ export async function postTransfer(tx: Tx, entry: TransferEntry, atMs: number): 
   const sides = [
     { account: from, userId: entry.fromUserId, reference: entry.fromReference, change: { amountMinor: -entry.amountMinor, heldMinor: 0, activeOnly: true }, field: 'userId' },
     { account: to, userId: entry.toUserId, reference: entry.toReference, change: { amountMinor: entry.amountMinor, heldMinor: 0, activeOnly: true }, field: 'toUserId' },
-  ].sort((a, b) => a.account.id - b.account.id);
+  ].sort(byAccountLockOrder);
   const after = new Map<number, number>();
   for (const side of sides) after.set(side.account.id, (await changeAccount(tx, side.userId, side.reference, side.change, side.field)).balance_minor);
   const transactionId = await store.insertTransaction(tx, { kind: 'transfer', provider: 'transfer', paymentId: null, description: entry.description, actor: actorLabel(entry.actor) }, atMs);

@@ -1,6 +1,7 @@
 // Reading the ledger: accounts, balances, statements, verification. What writes it is postings.ts,
 // inside the commands of other modules, so a payment's state and its money move in one transaction.
 import type { Principal } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
 import { hasRight } from '../auth/scopes.js';
 import type { Db, ReadTx } from '../db/index.js';
 import { forbidden, notFound } from '../errors.js';
@@ -17,6 +18,7 @@ export class LedgerService {
   constructor(
     private readonly db: Db,
     readonly currency: string,
+    private readonly clock: Clock,
   ) {
     if (currencyExponent(currency) === undefined) throw new Error(`unknown currency ${currency}`);
   }
@@ -44,10 +46,16 @@ export class LedgerService {
     return (await this.balance(userId, reference)).amountMinor;
   }
 
-  /** The posted balance, what open holds reserve, and what is left to spend. */
+  /**
+   * The posted balance, what open holds reserve, and what is left to spend. A hold past its expiry
+   * no longer counts, even before the sweeper expires it: the next debit that needs it releases it.
+   */
   async balance(userId: number, reference: string): Promise<{ amountMinor: number; heldMinor: number; availableMinor: number }> {
-    const account = await this.db.read((q) => this.creditAccount(q, userId, reference));
-    return { amountMinor: account.balance_minor, heldMinor: account.held_minor, availableMinor: account.balance_minor - account.held_minor + (account.overdraft_limit_minor ?? 0) };
+    return this.db.read(async (q) => {
+      const account = await this.creditAccount(q, userId, reference);
+      const heldMinor = account.held_minor === 0 ? 0 : account.held_minor - (await store.overdueHeldMinor(q, userId, reference, this.clock.nowMs()));
+      return { amountMinor: account.balance_minor, heldMinor, availableMinor: account.balance_minor - heldMinor + (account.overdraft_limit_minor ?? 0) };
+    });
   }
 
   async statement(userId: number, reference: string, filter: store.StatementFilter, limit = 100, start = 0): Promise<{ entries: StatementEntry[]; count: number }> {

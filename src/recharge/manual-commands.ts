@@ -7,7 +7,7 @@ import type { Actor } from '../auth/principal.js';
 import type { Command, CommandDefinition } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { AppError, forbidden, invalid, type ErrorDetail } from '../errors.js';
-import { InsufficientCredit, postCredit, type CreditEntry, type Posted } from '../ledger/postings.js';
+import { byAccountLockOrder, InsufficientCredit, postCredit, postCreditBatch, type CreditEntry, type Posted } from '../ledger/postings.js';
 import { fromMinor, toMinor } from '../money.js';
 import type { UsersService } from '../users/service.js';
 
@@ -142,13 +142,12 @@ async function authorizeRecharge(_q: ReadTx, { actor }: Command<'credit.recharge
   if (!actorHasRight(actor, 'rechargeCredit')) throw forbidden('this needs the right "rechargeCredit"');
 }
 
+/** Rows go in lock order (one person's rows keep their order), so that a bulk cannot deadlock with anything. */
 async function postBulk(tx: Tx, rows: readonly BulkRow[], actor: Actor, atMs: number): Promise<number> {
-  let totalMinor = 0;
-  for (const row of rows) {
-    await postManual(tx, { kind: 'manual', provider: MANUAL_PROVIDER, paymentId: null, description: `bulk recharge, line ${row.line}`, actor, userId: row.userId, amountMinor: row.amountMinor }, atMs, `line ${row.line}`);
-    totalMinor += row.amountMinor;
-  }
-  return totalMinor;
+  const ordered = [...rows].sort(byAccountLockOrder);
+  const entries = ordered.map((row): CreditEntry => ({ kind: 'manual', provider: MANUAL_PROVIDER, paymentId: null, description: `bulk recharge, line ${row.line}`, actor, userId: row.userId, amountMinor: row.amountMinor }));
+  await postCreditBatch(tx, MANUAL_PROVIDER, entries, atMs, (index, error) => tooLow(error, `line ${ordered[index]?.line ?? '?'}`));
+  return rows.reduce((sum, row) => sum + row.amountMinor, 0);
 }
 
 /** A recharge by hand that would take more than the available credit is a 409 (not the 402 of spending). */
@@ -156,8 +155,11 @@ async function postManual(tx: Tx, entry: CreditEntry, atMs: number, line: string
   try {
     return await postCredit(tx, entry, atMs);
   } catch (error) {
-    if (!(error instanceof InsufficientCredit)) throw error;
-    const where = line === '' ? '' : `${line}: `;
-    throw new AppError('conflict', `${where}the credit balance is too low for this: ${error.figures}`, [{ field: line === '' ? 'amount' : line, problem: 'would take the available credit below zero' }]);
+    throw error instanceof InsufficientCredit ? tooLow(error, line) : error;
   }
+}
+
+function tooLow(error: InsufficientCredit, line: string): AppError {
+  const where = line === '' ? '' : `${line}: `;
+  return new AppError('conflict', `${where}the credit balance is too low for this: ${error.figures}`, [{ field: line === '' ? 'amount' : line, problem: 'would take the available credit below zero' }]);
 }

@@ -99,10 +99,11 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
       schema: {
         tags,
         summary: 'Create a payment',
-        description: 'Uncommitted until committed; expires after PURSE_PAYMENT_TTL_SECONDS. Takes an Idempotency-Key header.',
+        description:
+          'Uncommitted until committed; expires after PURSE_PAYMENT_TTL_SECONDS. Takes an Idempotency-Key header. A declined card or MB WAY payment is a 402; a person topping up for themselves past the 24-hour limit gets a 429 with Retry-After.',
         params: ProviderParams,
         body: CreatePaymentBody,
-        response: { 200: CreatedPaymentSchema, ...errorResponses(400, 404, 409) },
+        response: { 200: CreatedPaymentSchema, ...errorResponses(400, 402, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {

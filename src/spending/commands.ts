@@ -6,7 +6,7 @@ import { refuse } from '../commands/pipeline.js';
 import type { Command, CommandDefinition, Effects, Refused } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
-import { CREDIT_REFERENCE, changeHeld, postCredit, postTransfer, SPEND_PROVIDER } from '../ledger/postings.js';
+import { CREDIT_REFERENCE, changeHeld, InsufficientCredit, postCredit, postTransfer, SPEND_PROVIDER } from '../ledger/postings.js';
 import { currencyExponent, formatMinor, toMinor } from '../money.js';
 
 import * as store from './store.js';
@@ -61,7 +61,7 @@ export function spendingCommands(deps: SpendingDeps): {
     },
     refund: {
       name: 'charge.refund',
-      prepare: async ({ input }) => ({ amountMinor: input.amount === undefined ? null : positiveAmount(input.amount, currency, 'amount') }),
+      prepare: async ({ input }) => ({ amountMinor: optionalAmount(input.amount, currency) }),
       authorize: async (_q, { actor }) => {
         if (!actorHasRight(actor, 'chargeCredit') && !actorHasRight(actor, 'managePayments')) throw forbidden('refunding a charge needs the right "chargeCredit" or "managePayments"');
       },
@@ -77,7 +77,7 @@ export function spendingCommands(deps: SpendingDeps): {
     },
     capture: {
       name: 'hold.capture',
-      prepare: async ({ input }) => ({ amountMinor: input.amount === undefined ? null : positiveAmount(input.amount, currency, 'amount') }),
+      prepare: async ({ input }) => ({ amountMinor: optionalAmount(input.amount, currency) }),
       authorize: authorizeOnHold,
       run: (tx, command, { amountMinor }, effects) => captureHold(tx, command, amountMinor, money, effects),
     },
@@ -121,18 +121,27 @@ function mayTransfer(actor: Actor, userId: number, transfersEnabled: boolean): v
   if (!transfersEnabled) throw forbidden('transfers between people are turned off here (PURSE_TRANSFERS=off)');
 }
 
-/** A hold's owner may capture or release it; anyone else needs chargeCredit (a 404 hides it from them). */
+/**
+ * Who placed a hold may capture or release it, and holders of chargeCredit. Not the person whose
+ * credit a kiosk holds: they could otherwise cancel the hold while the job runs. Those who may not
+ * even read the hold get a 404, so that ids reveal nothing.
+ */
 async function authorizeOnHold(q: ReadTx, { input, actor }: Command<'hold.capture' | 'hold.release'>): Promise<void> {
   if (actorHasRight(actor, 'chargeCredit')) return;
   const hold = await store.getHold(q, input.id);
-  if (hold === undefined || hold.user_id !== actorUserId(actor)) throw notFound(`hold ${input.id} not found`);
+  const userId = actorUserId(actor);
+  if (hold !== undefined && userId !== null && hold.placed_by_user_id === userId) return;
+  const mayRead = hold !== undefined && (hold.user_id === userId || actorHasRight(actor, 'manageUsers') || actorHasRight(actor, 'managePayments'));
+  if (!mayRead) throw notFound(`hold ${input.id} not found`);
+  throw forbidden(`hold ${input.id} was placed by someone else: only they or a holder of the right "chargeCredit" may capture or release it`);
 }
 
 // ---- the transaction scripts --------------------------------------------------------------------
 
 async function postCharge(tx: Tx, { input, actor, atMs }: Command<'charge.post'>, amountMinor: number, currency: string, effects: Effects): Promise<store.ChargeRow> {
   const description = input.description ?? '';
-  const posted = await postCredit(tx, { kind: 'charge', provider: SPEND_PROVIDER, paymentId: null, description, actor, userId: input.userId, reference: input.reference, amountMinor: -amountMinor, activeOnly: true }, atMs);
+  const entry = { kind: 'charge' as const, provider: SPEND_PROVIDER, paymentId: null, description, actor, userId: input.userId, reference: input.reference, amountMinor: -amountMinor, activeOnly: true };
+  const posted = await releasingOverdue(tx, input.userId, input.reference, atMs, effects, () => postCredit(tx, entry, atMs));
   const row = await store.insertCharge(tx, {
     user_id: input.userId,
     reference: input.reference,
@@ -152,7 +161,7 @@ async function postCharge(tx: Tx, { input, actor, atMs }: Command<'charge.post'>
 }
 
 async function placeHold(tx: Tx, { input, actor, atMs }: Command<'hold.place'>, prepared: Amount & { expiresInSeconds: number }, currency: string, effects: Effects): Promise<store.HoldRow> {
-  await changeHeld(tx, input.userId, input.reference, prepared.amountMinor, true);
+  await releasingOverdue(tx, input.userId, input.reference, atMs, effects, () => changeHeld(tx, input.userId, input.reference, prepared.amountMinor, true));
   const row = await store.insertHold(tx, {
     user_id: input.userId,
     reference: input.reference,
@@ -160,6 +169,7 @@ async function placeHold(tx: Tx, { input, actor, atMs }: Command<'hold.place'>, 
     currency,
     description: input.description ?? '',
     created_by: actorLabel(actor),
+    placed_by_user_id: actorUserId(actor),
     created_at_ms: atMs,
     expires_at_ms: atMs + prepared.expiresInSeconds * 1000,
   });
@@ -207,14 +217,35 @@ async function releaseHold(tx: Tx, { input, atMs }: Command<'hold.release'>, _pr
   return hold;
 }
 
-/** Expires an overdue hold and gives back what it reserved; null when it was not overdue and held. */
-async function expireHold(tx: Tx, id: number, atMs: number, effects: Effects): Promise<store.HoldRow | null> {
+/**
+ * Expires an overdue hold and gives back what it reserved; null when it was not overdue and held.
+ * Inside another command (`alongside`) it gets an audit entry of its own.
+ */
+async function expireHold(tx: Tx, id: number, atMs: number, effects: Effects, alongside = false): Promise<store.HoldRow | null> {
   const hold = await store.closeHold(tx, id, 'expired', atMs);
   if (hold === undefined) return null;
   await changeHeld(tx, hold.user_id, hold.reference, -hold.amount_minor, false);
-  effects.about(`hold:${hold.id}`, { amountMinor: hold.amount_minor });
+  if (alongside) effects.audit('hold.expire', `hold:${hold.id}`, { amountMinor: hold.amount_minor });
+  else effects.about(`hold:${hold.id}`, { amountMinor: hold.amount_minor });
   effects.emit('hold.expired', `hold:${hold.id}`, holdView(hold));
   return hold;
+}
+
+/**
+ * Runs a debit; when the available credit does not cover it but holds on the account are overdue
+ * (the sweeper has not reached them yet), expires those in this transaction and tries once more.
+ * The refusal path only: a debit that fits costs nothing extra.
+ */
+async function releasingOverdue<T>(tx: Tx, userId: number, reference: string, atMs: number, effects: Effects, debit: () => Promise<T>): Promise<T> {
+  try {
+    return await debit();
+  } catch (error) {
+    if (!(error instanceof InsufficientCredit)) throw error;
+    const overdue = await store.overdueHoldsOf(tx, userId, reference, atMs);
+    if (overdue.length === 0) throw error;
+    for (const { id } of overdue) await expireHold(tx, id, atMs, effects, true);
+    return debit();
+  }
 }
 
 /**
@@ -237,10 +268,10 @@ async function whyNotChanged(tx: Tx, id: number, atMs: number, effects: Effects,
 }
 
 async function refundCharge(tx: Tx, { input, actor, atMs }: Command<'charge.refund'>, amountMinor: number | null, money: (minor: number) => string, effects: Effects): Promise<{ refund: store.ChargeRefundRow; charge: store.ChargeRow }> {
-  const current = await store.getCharge(tx, input.id);
+  const current = await store.lockCharge(tx, input.id);
   if (current === undefined) throw notFound(`charge ${input.id} not found`);
   const leftMinor = current.amount_minor - current.refunded_minor;
-  if (leftMinor === 0) throw conflict(`charge ${input.id} is already refunded in full`);
+  if (leftMinor === 0) throw conflict(`charge ${input.id} is already refunded in full`, [{ field: 'amount', problem: `nothing is left to refund` }]);
   const refundMinor = amountMinor ?? leftMinor;
   const charge = await store.addRefunded(tx, input.id, refundMinor);
   if (charge === undefined) {
@@ -259,7 +290,7 @@ async function refundCharge(tx: Tx, { input, actor, atMs }: Command<'charge.refu
 async function transfer(tx: Tx, { input, actor, atMs }: Command<'transfer.post'>, amountMinor: number, currency: string, effects: Effects): Promise<{ transfer: store.TransferRow; balanceMinor: number }> {
   const description = input.description ?? `transfer from user ${input.userId} to user ${input.toUserId}`;
   const entry = { fromUserId: input.userId, fromReference: input.reference, toUserId: input.toUserId, toReference: CREDIT_REFERENCE, amountMinor, description, actor };
-  const posted = await postTransfer(tx, entry, atMs);
+  const posted = await releasingOverdue(tx, input.userId, input.reference, atMs, effects, () => postTransfer(tx, entry, atMs));
   const row = await store.insertTransfer(tx, {
     from_user_id: input.userId,
     from_reference: input.reference,
@@ -284,6 +315,11 @@ function positiveAmount(value: unknown, currency: string, field: string): number
   const minor = toMinor(value, currency, field);
   if (minor <= 0) throw invalid(`${field} must be greater than zero`, [{ field, problem: 'must be greater than zero' }]);
   return minor;
+}
+
+/** An amount that may be left out (or null): null then, meaning "all of it". */
+function optionalAmount(value: unknown, currency: string): number | null {
+  return value === undefined || value === null ? null : positiveAmount(value, currency, 'amount');
 }
 
 function holdSeconds(value: number | undefined): number {

@@ -38,7 +38,7 @@ export interface SpendingRoutesOptions {
   clock: Clock;
 }
 
-const READ_RIGHTS = "another person's needs chargeCredit, manageUsers or managePayments";
+const READ_RIGHTS = 'that needs the right chargeCredit, manageUsers or managePayments';
 
 export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = async (app, { spending, pipeline, clock }) => {
   const tags = ['spending'];
@@ -68,7 +68,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     '/v3/users/:id/accounts/:reference/charges',
     {
       config: { auth },
-      schema: { tags, summary: 'Charges of an account, newest first', description: `One's own; ${READ_RIGHTS}.`, params: AccountParams, querystring: ChargeListQuery, response: { 200: ChargeListSchema, ...errorResponses(400, 403) } },
+      schema: { tags, summary: 'Charges of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: ChargeListQuery, response: { 200: ChargeListSchema, ...errorResponses(400, 403) } },
     },
     async (request) => {
       const { id, reference } = request.params;
@@ -137,7 +137,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     '/v3/users/:id/accounts/:reference/holds',
     {
       config: { auth },
-      schema: { tags, summary: 'Holds of an account, newest first', description: `One's own; ${READ_RIGHTS}.`, params: AccountParams, querystring: HoldListQuery, response: { 200: HoldListSchema, ...errorResponses(400, 403) } },
+      schema: { tags, summary: 'Holds of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: HoldListQuery, response: { 200: HoldListSchema, ...errorResponses(400, 403) } },
     },
     async (request) => {
       const { id, reference } = request.params;
@@ -165,10 +165,10 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
       schema: {
         tags,
         summary: 'Capture a hold',
-        description: 'Charges what the job cost — at most the held amount, by default all of it — and releases the rest. Answers the charge. Only a held hold changes (409 otherwise).',
+        description: 'Charges what the job cost — at most the held amount, by default all of it — and releases the rest. Answers the charge. Only a held hold changes (409 otherwise). Whoever placed the hold may, and holders of chargeCredit.',
         params: IdParams,
         body: CaptureBody,
-        response: { 200: ChargeSchema, ...errorResponses(400, 404, 409) },
+        response: { 200: ChargeSchema, ...errorResponses(400, 403, 404, 409) },
       },
     },
     async (request, reply) => chargeView(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'hold.capture', { id: request.params.id, amount: request.body.amount })))),
@@ -178,7 +178,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     '/v3/holds/:id/release',
     {
       config: { auth, idempotent: true },
-      schema: { tags, summary: 'Release a hold', description: 'Gives the reserved credit back. Only a held hold changes (409 otherwise).', params: IdParams, response: { 200: HoldSchema, ...errorResponses(400, 404, 409) } },
+      schema: { tags, summary: 'Release a hold', description: 'Gives the reserved credit back. Only a held hold changes (409 otherwise). Whoever placed the hold may, and holders of chargeCredit.', params: IdParams, response: { 200: HoldSchema, ...errorResponses(400, 403, 404, 409) } },
     },
     async (request, reply) => holdView(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'hold.release', { id: request.params.id })))),
   );

@@ -39,6 +39,14 @@ export function getCharge(q: ReadTx, id: number): Promise<ChargeRow | undefined>
   return q.get<ChargeRow>(`SELECT ${CHARGE_COLUMNS} FROM charges WHERE id = ?`, [id]);
 }
 
+/**
+ * A charge, its row locked until the transaction ends on PostgreSQL: a refund of "all that is left"
+ * reads the rest and takes it without a partial refund landing in between.
+ */
+export function lockCharge(tx: Tx, id: number): Promise<ChargeRow | undefined> {
+  return tx.get<ChargeRow>(`SELECT ${CHARGE_COLUMNS} FROM charges WHERE id = ?${tx.dialect.forUpdate}`, [id]);
+}
+
 export interface AccountFilter {
   userId?: number;
   reference?: string;
@@ -103,20 +111,21 @@ export interface HoldRow {
   captured_minor: number | null;
   charge_id: number | null;
   created_by: string;
+  placed_by_user_id: number | null;
   created_at_ms: number;
   updated_at_ms: number;
   expires_at_ms: number;
 }
 
-const HOLD_COLUMNS = 'id, user_id, reference, amount_minor, currency, state, description, captured_minor, charge_id, created_by, created_at_ms, updated_at_ms, expires_at_ms';
+const HOLD_COLUMNS = 'id, user_id, reference, amount_minor, currency, state, description, captured_minor, charge_id, created_by, placed_by_user_id, created_at_ms, updated_at_ms, expires_at_ms';
 
-export type NewHold = Pick<HoldRow, 'user_id' | 'reference' | 'amount_minor' | 'currency' | 'description' | 'created_by' | 'created_at_ms' | 'expires_at_ms'>;
+export type NewHold = Pick<HoldRow, 'user_id' | 'reference' | 'amount_minor' | 'currency' | 'description' | 'created_by' | 'placed_by_user_id' | 'created_at_ms' | 'expires_at_ms'>;
 
 export async function insertHold(tx: Tx, hold: NewHold): Promise<HoldRow> {
   const row = await tx.get<HoldRow>(
-    `INSERT INTO holds (user_id, reference, amount_minor, currency, state, description, created_by, created_at_ms, updated_at_ms, expires_at_ms)
-     VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?, ?) RETURNING ${HOLD_COLUMNS}`,
-    [hold.user_id, hold.reference, hold.amount_minor, hold.currency, hold.description, hold.created_by, hold.created_at_ms, hold.created_at_ms, hold.expires_at_ms],
+    `INSERT INTO holds (user_id, reference, amount_minor, currency, state, description, created_by, placed_by_user_id, created_at_ms, updated_at_ms, expires_at_ms)
+     VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?, ?, ?) RETURNING ${HOLD_COLUMNS}`,
+    [hold.user_id, hold.reference, hold.amount_minor, hold.currency, hold.description, hold.created_by, hold.placed_by_user_id, hold.created_at_ms, hold.created_at_ms, hold.expires_at_ms],
   );
   if (row === undefined) throw new Error('INSERT … RETURNING gave no row');
   return row;
@@ -162,6 +171,11 @@ export async function listHolds(q: ReadTx, filter: { userId?: number; reference?
   const rows = await q.all<HoldRow>(`SELECT ${HOLD_COLUMNS} FROM holds WHERE ${clause.sql} ORDER BY id DESC LIMIT ? OFFSET ?`, [...clause.params, limit, start]);
   const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM holds WHERE ${clause.sql}`, clause.params);
   return { rows, count: total?.n ?? 0 };
+}
+
+/** One account's holds that are past their expiry and not yet expired by the sweeper. */
+export function overdueHoldsOf(q: ReadTx, userId: number, reference: string, nowMs: number): Promise<{ id: number }[]> {
+  return q.all("SELECT id FROM holds WHERE user_id = ? AND reference = ? AND state = 'held' AND expires_at_ms <= ? ORDER BY id", [userId, reference, nowMs]);
 }
 
 export function overdueHolds(q: ReadTx, nowMs: number, limit: number): Promise<{ id: number }[]> {

@@ -185,6 +185,11 @@ for (const engine of ENGINES) {
         work.push(transfer(eve.id, { toUserId: fay.id, amount: 0.5 }), transfer(fay.id, { toUserId: eve.id, amount: 0.6 }));
       }
       work.push(capture(holds[0] ?? 0, { amount: 2 }), release(holds[1] ?? 0));
+      // Bulk recharges naming the two in either order, racing the transfers: no deadlock, no 500.
+      for (let i = 0; i < 10; i++) {
+        const csv = i % 2 === 0 ? `eve-${engine};0.1\nfay-${engine};0.1\n` : `fay-${engine};0.1\neve-${engine};0.1\n`;
+        work.push(t.inject({ method: 'POST', url: '/v3/credit/bulkRecharge', headers: { ...admin, 'content-type': 'text/csv' }, payload: csv }));
+      }
       const codes = (await Promise.all(work)).map((r) => r.statusCode);
       assert.ok(codes.every((c) => c === 201 || c === 200 || c === 402), `only 2xx and 402: ${[...new Set(codes)].join(' ')}`);
       for (const who of [eve, fay]) {
@@ -213,6 +218,35 @@ for (const engine of ENGINES) {
       const expired = await events(['hold.expired'], (seen) => seen.some((e) => e.subject === `hold:${last.id}`));
       assert.equal(expired.filter((e) => e.subject === `hold:${last.id}`).length, 1, 'one expiry event');
       assert.equal((await balance(gus.id)).held, 0);
+      await verify();
+    });
+
+    test('a hold past its expiry stops counting at once: the balance leaves it out and a debit that needs it releases it', async () => {
+      const kai = await person('kai');
+      await fund(kai.id, 10);
+      const h = (await hold(kai.id, { amount: 6, expiresInSeconds: 60 })).json<Hold>();
+      assert.equal((await charge(kai.id, { amount: 5 })).statusCode, 402);
+      t.clock.advance(60_000);
+      assert.deepEqual(await balance(kai.id), { amount: 10, held: 0, available: 10 });
+      const paid = await charge(kai.id, { amount: 5 });
+      assert.equal(paid.statusCode, 201, paid.body);
+      assert.equal((await t.ctx.spending.hold(h.id)).state, 'expired');
+      assert.deepEqual(await balance(kai.id), { amount: 5, held: 0, available: 5 });
+      await verify();
+    });
+
+    test('a refund of all that is left, racing partial refunds, takes exactly the rest', async () => {
+      const lou = await person('lou');
+      await fund(lou.id, 10);
+      for (let round = 0; round < 3; round++) {
+        const c = (await charge(lou.id, { amount: 3 })).json<Charge>();
+        const refund = (payload: Record<string, unknown>) => t.inject({ method: 'POST', url: `/v3/charges/${c.id}/refunds`, headers: kiosk, payload });
+        const results = await Promise.all([refund({ amount: 1, reason: 'part' }), refund({ reason: 'the rest' }), refund({ amount: null, reason: 'the rest too' })]);
+        assert.ok(results.every((r) => r.statusCode === 201 || r.statusCode === 409), results.map((r) => r.body).join('\n'));
+        const after = (await t.inject({ method: 'GET', url: `/v3/charges/${c.id}`, headers: kiosk })).json<Charge>();
+        assert.deepEqual([after.refunded, after.state], [3, 'refunded'], results.map((r) => r.body).join('\n'));
+      }
+      assert.equal((await balance(lou.id)).amount, 10);
       await verify();
     });
 
@@ -268,7 +302,15 @@ for (const engine of ENGINES) {
         assert.equal(res.statusCode, 404, 'another person’s hold is not there for jo');
       }
       assert.equal((await t.inject({ method: 'GET', url: `/v3/users/${kim.id}/accounts/credit/holds`, headers: jo.headers })).statusCode, 403);
-      assert.equal((await release(kimsHold.id, kim.headers)).statusCode, 200, 'the owner may release their own hold');
+      // The person whose credit a kiosk holds may see the hold but not cancel it while the job runs.
+      assert.equal((await t.inject({ method: 'GET', url: `/v3/holds/${kimsHold.id}`, headers: kim.headers })).statusCode, 200);
+      for (const res of [await release(kimsHold.id, kim.headers), await capture(kimsHold.id, { amount: 0.01 }, kim.headers)]) {
+        assert.equal(res.statusCode, 403, res.body);
+        assert.match(res.json<ErrorBody>().message, /placed by someone else/);
+      }
+      const ownHold = (await hold(kim.id, { amount: 1 }, kim.headers)).json<Hold>();
+      assert.equal((await release(ownHold.id, kim.headers)).statusCode, 200, 'a hold one placed oneself one may release');
+      assert.equal((await capture(kimsHold.id)).statusCode, 200, 'the kiosk still captures its hold');
       const usersScope = bearer(await t.personToken(`jo-${engine}`, 'jo-password', 'users'));
       assert.equal((await charge(jo.id, { amount: 1 }, usersScope)).statusCode, 403, 'the credit scope is needed');
       await verify();
