@@ -209,7 +209,7 @@ export function brokenRunningBalances(q: ReadTx): Promise<{ code: string; postin
 /** What an account's holds that are past their expiry, not yet expired by the sweeper, still reserve. */
 export async function overdueHeldMinor(q: ReadTx, userId: number, reference: string, nowMs: number): Promise<number> {
   const row = await q.get<{ total: number | null }>("SELECT SUM(amount_minor) AS total FROM holds WHERE user_id = ? AND reference = ? AND state = 'held' AND expires_at_ms <= ?", [userId, reference, nowMs]);
-  return Number(row?.total ?? 0);
+  return row?.total ?? 0;
 }
 
 /** Accounts whose held amount is not the sum of their open holds. */
