@@ -82,7 +82,8 @@ export async function ensureSystemAccounts(tx: Tx, provider: string, currency: s
  * transaction. The person's row is locked first and the system row last — one order for every
  * posting, so two postings on PostgreSQL cannot deadlock, and the busiest row (every recharge touches
  * its provider's system account, spread over `hotRowShards` rows picked at random) is held for the
- * shortest time. A person's floor refuses with a 409 and the whole command is undone.
+ * shortest time. A debit the available credit does not cover throws InsufficientCredit (402), and the
+ * whole command is undone; `releaseHeldMinor` takes a captured hold off the held amount in the same update.
  */
 export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Promise<Posted> {
   assertMinor(entry.amountMinor);
