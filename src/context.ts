@@ -13,6 +13,7 @@ import { CommandPipeline } from './commands/pipeline.js';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/index.js';
 import { migrate } from './db/migrations.js';
+import { AuditService } from './audit/service.js';
 import { EventFeed } from './events/service.js';
 import { gatewayCommands } from './gateway/commands.js';
 import { GatewayRechargeProvider } from './gateway/providers.js';
@@ -28,6 +29,9 @@ import { SpendingService } from './spending/service.js';
 import { userCommands } from './users/commands.js';
 import { UsersService } from './users/service.js';
 import { voucherCommands } from './vouchers/commands.js';
+import { webhookCommands } from './webhooks/commands.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookService } from './webhooks/service.js';
 import { VoucherProvider } from './vouchers/provider.js';
 import { VoucherService } from './vouchers/service.js';
 
@@ -45,6 +49,9 @@ export interface Context {
   spending: SpendingService;
   auth: AuthService;
   events: EventFeed;
+  audit: AuditService;
+  webhooks: WebhookService;
+  dispatcher: WebhookDispatcher;
   tokenFailures: FailureLimiter;
   close(): Promise<void>;
 }
@@ -84,6 +91,7 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   const batches = voucherCommands({ hasher, currency });
   const cards = gatewayCommands(currency);
   const spend = spendingCommands({ currency, transfersEnabled: config.transfersEnabled });
+  const hooks = webhookCommands(hasher);
   // One call each: every definition keeps its own input, prepared and output types.
   pipeline.register(payments.create);
   pipeline.register(payments.update);
@@ -113,6 +121,12 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   pipeline.register(spend.release);
   pipeline.register(spend.expire);
   pipeline.register(spend.transfer);
+  pipeline.register(hooks.create);
+  pipeline.register(hooks.update);
+  pipeline.register(hooks.remove);
+  pipeline.register(hooks.rotateSecret);
+  pipeline.register(hooks.retry);
+  pipeline.register(hooks.disable);
   pipeline.register(bootstrapCommand(hasher, currency));
 
   // Every provider's system accounts exist before the first posting needs them.
@@ -133,6 +147,9 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     spending,
     auth,
     events: new EventFeed(db),
+    audit: new AuditService(db),
+    webhooks: new WebhookService(db),
+    dispatcher: new WebhookDispatcher(db, hasher, clock, pipeline),
     tokenFailures: new FailureLimiter(config.tokenFailuresPerMinute, MINUTE_MS, clock),
     close: () => db.close(),
   };

@@ -59,10 +59,14 @@ program
     for (const line of describeBootstrap(await bootstrap(ctx))) console.log(line);
     const app = await buildServer(ctx);
     const sweeper = startSweeper(ctx, app.log);
+    const dispatcher = ctx.dispatcher.start((fields, message) => {
+      app.log.info(fields, message);
+    });
     const shutdown = async (signal: string): Promise<void> => {
       app.log.info({ signal }, 'draining in-flight requests, then stopping');
       await app.close();
       await sweeper.stop();
+      await dispatcher.stop();
       await ctx.close();
       process.exit(0);
     };

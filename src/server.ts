@@ -19,10 +19,14 @@ import { gatewayRoutes } from './gateway/routes.js';
 import { ledgerRoutes } from './ledger/routes.js';
 import { rechargeRoutes } from './recharge/routes.js';
 import { spendingRoutes } from './spending/routes.js';
+import { auditRoutes } from './audit/routes.js';
+import { eventRoutes } from './events/routes.js';
+import { webhookRoutes } from './webhooks/routes.js';
 import { usersRoutes } from './users/routes.js';
 import { voucherRoutes } from './vouchers/routes.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 /** Never logged: credentials, card data, tokens. */
 export const REDACT_PATHS = [
@@ -132,6 +136,9 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(voucherRoutes, { vouchers: ctx.vouchers, pipeline, clock });
   await app.register(gatewayRoutes, { gateway: ctx.gateway, pipeline, clock });
   await app.register(spendingRoutes, { spending: ctx.spending, pipeline, clock });
+  await app.register(webhookRoutes, { webhooks: ctx.webhooks, dispatcher: ctx.dispatcher, pipeline, clock });
+  await app.register(eventRoutes, { events: ctx.events });
+  await app.register(auditRoutes, { audit: ctx.audit });
   return app;
 }
 

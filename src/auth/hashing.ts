@@ -34,6 +34,31 @@ export class Hasher {
   keyed(kind: KeyedHashKind, value: string): string {
     return crypto.createHmac('sha256', this.hashKey).update(`${kind}:${value}`).digest('hex');
   }
+
+  /**
+   * Encrypts a secret Purse must use again (a webhook's signing secret), so that the database
+   * never holds it in the clear: AES-256-GCM under a key derived from the hash key; `v1.` + iv,
+   * tag and ciphertext, base64url.
+   */
+  seal(secret: string): string {
+    const iv = crypto.randomBytes(12);
+    const cipher = crypto.createCipheriv('aes-256-gcm', this.sealKey(), iv);
+    const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    return `v1.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
+  }
+
+  /** The secret back; throws when the text was not sealed with this key (or was altered). */
+  unseal(sealed: string): string {
+    if (!sealed.startsWith('v1.')) throw new Error('not a sealed secret');
+    const raw = Buffer.from(sealed.slice(3), 'base64url');
+    const decipher = crypto.createDecipheriv('aes-256-gcm', this.sealKey(), raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  }
+
+  private sealKey(): Buffer {
+    return crypto.createHmac('sha256', this.hashKey).update('seal:v1').digest();
+  }
 }
 
 export function randomToken(bytes = 32): string {

@@ -25,6 +25,7 @@ export type Actor =
 
 export const CLI_ACTOR: Actor = { kind: 'cli' };
 export const SWEEPER_ACTOR: Actor = { kind: 'system', name: 'sweeper' };
+export const SYSTEM_WEBHOOKS_ACTOR: Actor = { kind: 'system', name: 'webhooks' };
 
 export function actorOf(principal: Principal): Actor {
   return { kind: principal.kind, userId: principal.userId, clientId: principal.clientId, familyId: principal.familyId, scopes: [...principal.scopes], rights: [...principal.rights] };

@@ -6,6 +6,7 @@ export const SCOPES = {
   users: 'read and manage users',
   'offline.access': 'receive a refresh token',
   payments: 'card and MB WAY payments, refunds and reconciliation (/api)',
+  settings: 'webhooks, the events feed and the audit trail',
 } as const;
 
 export type Scope = keyof typeof SCOPES;

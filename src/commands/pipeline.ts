@@ -12,6 +12,7 @@ import { AppError, conflict, invalid } from '../errors.js';
 import { canonicalJson } from './fingerprint.js';
 import * as store from './store.js';
 import type { Command, CommandDefinition, CommandName, Effects, EmittedEvent, Executed, Failure, InputOf, Outcome, OutputOf, Refused } from './types.js';
+import { isEventType } from '../events/types.js';
 
 /** Idempotency records are kept this long; a retry after that is a new request. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
@@ -83,6 +84,7 @@ class Recorder implements Effects {
 
   emit(type: string, subject: string, data: unknown): void {
     if (this.events.length >= MAX_EVENTS_PER_COMMAND) throw new Error(`a command emitted more than ${MAX_EVENTS_PER_COMMAND} events`);
+    if (!isEventType(type)) throw new Error(`an event of unknown type ${type}: add it to events/types.ts`);
     this.events.push({ type, subject, data });
   }
 

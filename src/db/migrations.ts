@@ -331,6 +331,66 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX transfers_to ON transfers (to_user_id, id)',
     ],
   },
+  {
+    version: 7,
+    name: 'webhooks: endpoints, deliveries and their attempts, the dispatcher position in the events',
+    statements: [
+      // The signing secret is stored sealed (AES-256-GCM under a key derived from PURSE_HASH_KEY), never in the clear.
+      `CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        enabled INTEGER NOT NULL DEFAULT 1,
+        secret_sealed TEXT NOT NULL,
+        failing_since_ms BIGINT,
+        disabled_reason TEXT,
+        created_by TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        updated_at_ms BIGINT NOT NULL
+      )`,
+      // One row per event and endpoint: the unique pair makes fanning out twice harmless.
+      `CREATE TABLE webhook_deliveries (
+        id {id},
+        webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+        event_id BIGINT NOT NULL REFERENCES events (id),
+        event_type TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms BIGINT NOT NULL,
+        lease_until_ms BIGINT NOT NULL DEFAULT 0,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at_ms BIGINT NOT NULL,
+        delivered_at_ms BIGINT,
+        UNIQUE (webhook_id, event_id)
+      )`,
+      'CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at_ms)',
+      'CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id)',
+      `CREATE TABLE webhook_attempts (
+        id {id},
+        delivery_id BIGINT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+        webhook_id TEXT NOT NULL,
+        attempted_at_ms BIGINT NOT NULL,
+        status_code INTEGER,
+        duration_ms INTEGER NOT NULL,
+        error TEXT
+      )`,
+      'CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, id)',
+      // How far the dispatcher has read the events (tx_order, id): one row, locked while it fans out.
+      `CREATE TABLE event_cursors (
+        name TEXT PRIMARY KEY,
+        tx_order BIGINT NOT NULL,
+        event_id BIGINT NOT NULL
+      )`,
+      // No webhook existed before: the dispatcher starts after the events already there.
+      "INSERT INTO event_cursors (name, tx_order, event_id) SELECT 'webhooks', COALESCE(MAX(tx_order), -1), COALESCE(MAX(id), 0) FROM events",
+      // The client made at first start reaches everything, the new scope included.
+      "UPDATE api_clients SET scopes = scopes || ' settings' WHERE name = 'bootstrap'",
+      'CREATE INDEX audit_log_at ON audit_log (at_ms)',
+      'CREATE INDEX audit_log_subject ON audit_log (subject, id)',
+    ],
+  },
 ];
 
 const ID_COLUMN: Readonly<Record<Engine, string>> = {

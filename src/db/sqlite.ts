@@ -22,7 +22,7 @@ const MAX_READERS = 8;
 
 // One writer commits in order, so no transaction is ever pending for a reader: the horizon is
 // past every position.
-const DIALECT: Dialect = { settledHorizon: String(Number.MAX_SAFE_INTEGER), hotRowShards: 1, forUpdate: '' };
+const DIALECT: Dialect = { settledHorizon: String(Number.MAX_SAFE_INTEGER), hotRowShards: 1, forUpdate: '', skipLocked: '' };
 
 interface Pending {
   unit: WriteUnit<unknown>;

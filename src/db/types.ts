@@ -25,6 +25,11 @@ export interface Dialect {
    * where writers run in parallel, nothing where the single writer already excludes everyone else.
    */
   readonly forUpdate: string;
+  /**
+   * The same, skipping rows another transaction has locked: several processes claiming work from
+   * one table each take different rows. Nothing on SQLite, whose single writer claims alone.
+   */
+  readonly skipLocked: string;
 }
 
 /** A read-only handle: SQL uses `?` placeholders. It has no `run`: reads never write. */

@@ -1,6 +1,6 @@
 // The outbox feed: events in commit order for consumers that poll, each page ending at a cursor
 // from which the next page goes on without skipping or repeating an event.
-import type { Db } from '../db/index.js';
+import type { Db, ReadTx } from '../db/index.js';
 import { invalid } from '../errors.js';
 
 import * as store from './store.js';
@@ -30,6 +30,11 @@ export function parseCursor(cursor: string | undefined): { txOrder: number; id: 
   const id = Number(match?.[2]);
   if (match === null || !Number.isSafeInteger(txOrder) || !Number.isSafeInteger(id)) throw invalid('after must be a cursor from an earlier page', [{ field: 'querystring.after', problem: 'is not a cursor' }]);
   return { txOrder, id };
+}
+
+/** Events after a position, in commit order, inside a caller's transaction (the webhook dispatcher's fan-out). */
+export function eventsAfter(q: ReadTx, after: { txOrder: number; id: number }, limit: number): Promise<store.EventRow[]> {
+  return store.eventsAfter(q, after, [], limit);
 }
 
 export class EventFeed {
