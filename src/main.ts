@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 
 import { CLI_ACTOR } from './auth/principal.js';
 import { isRight, RIGHTS } from './auth/scopes.js';
+import { actorFilter } from './audit/service.js';
 import { bootstrap, describeBootstrap } from './bootstrap.js';
 import { CONFIG_ITEMS, ConfigError, loadConfig, rawFromEnv, type ConfigKey, type RawConfig } from './config.js';
 import { createContext, type Context } from './context.js';
@@ -257,6 +258,80 @@ hold
     await withContext(command, async (ctx) => {
       const released = await ctx.pipeline.perform('hold.release', { id: Number(id) }, CLI_ACTOR);
       console.log(`hold ${released.id} released`);
+    });
+  });
+
+const webhook = program.command('webhook').description('webhook endpoints: signed events, POSTed as they happen');
+
+webhook
+  .command('add')
+  .description('register an endpoint; prints its id and signing secret (shown this once)')
+  .argument('<url>', 'http or https URL that receives a POST per event')
+  .requiredOption('--events <list>', 'comma-separated event types or prefixes, e.g. payment.committed,charge.* or *')
+  .option('--description <text>')
+  .action(async (url: string, options: { events: string; description?: string }, command: Command) => {
+    const events = options.events.split(',').map((e) => e.trim()).filter((e) => e !== '');
+    await withContext(command, async (ctx) => {
+      const { webhook: added, secret } = await ctx.pipeline.perform('webhook.create', { url, events, description: options.description }, CLI_ACTOR);
+      console.log(`webhook ${added.id}  ${added.url}  events=${added.events.replaceAll(' ', ',')}`);
+      console.log(`secret   ${secret}   (shown this once: verify signatures with it)`);
+    });
+  });
+
+webhook
+  .command('list')
+  .description('list endpoints with their state')
+  .action(async (_options: unknown, command: Command) => {
+    await withContext(command, async (ctx) => {
+      for (const w of await ctx.webhooks.list()) {
+        const state = w.enabled ? (w.failingSince === null ? 'enabled' : `FAILING since ${w.failingSince}`) : `DISABLED${w.disabledReason === null ? '' : ` (${w.disabledReason})`}`;
+        console.log(`${w.id}  ${w.url}  events=${w.events.join(',')}  ${state}`);
+      }
+    });
+  });
+
+webhook
+  .command('deliveries')
+  .description("an endpoint's delivery log, newest first, with every attempt")
+  .argument('<id>')
+  .option('--limit <n>', 'at most this many deliveries', '20')
+  .action(async (id: string, options: { limit: string }, command: Command) => {
+    if (!/^\d{1,4}$/.test(options.limit) || Number(options.limit) < 1) throw new AppError('invalid', '--limit must be a whole number from 1 to 9999');
+    await withContext(command, async (ctx) => {
+      const { deliveries, count } = await ctx.webhooks.deliveries(id, Number(options.limit), 0);
+      for (const d of deliveries) {
+        const attempts = d.attemptLog.map((a) => `${a.statusCode ?? 'no answer'} ${a.durationMs}ms${a.error === null ? '' : ` (${a.error})`}`).join('; ');
+        console.log(`delivery ${d.id}  ${d.eventId}  ${d.eventType}  ${d.state}  attempts=${d.attempts}${d.nextAttempt === null ? '' : `  next=${d.nextAttempt}`}  ${attempts}`);
+      }
+      console.error(`${deliveries.length} of ${count} deliver${count === 1 ? 'y' : 'ies'}`);
+    });
+  });
+
+program
+  .command('audit')
+  .description('the audit trail, newest first')
+  .option('--actor <who>', 'a user id, or a client id (cli, system:sweeper …)')
+  .option('--action <name>', 'a command name (payment.commit) or prefix (payment.*)')
+  .option('--subject <subject>', 'e.g. payment:12, user:7')
+  .option('--from <time>', 'at or after, ISO 8601')
+  .option('--to <time>', 'at or before, ISO 8601')
+  .option('--limit <n>', 'at most this many entries', '50')
+  .action(async (options: { actor?: string; action?: string; subject?: string; from?: string; to?: string; limit: string }, command: Command) => {
+    if (!/^\d{1,4}$/.test(options.limit) || Number(options.limit) < 1) throw new AppError('invalid', '--limit must be a whole number from 1 to 9999');
+    const filter = {
+      ...actorFilter(options.actor),
+      action: options.action,
+      subject: options.subject,
+      fromMs: options.from === undefined ? undefined : parseDateTime(options.from, '--from'),
+      toMs: options.to === undefined ? undefined : parseDateTime(options.to, '--to'),
+    };
+    await withContext(command, async (ctx) => {
+      const { entries, count } = await ctx.audit.page(filter, Number(options.limit), 0);
+      for (const e of entries) {
+        const who = e.actor.userId === null ? (e.actor.clientId ?? '?') : `user:${e.actor.userId} client:${e.actor.clientId ?? '?'}`;
+        console.log(`${e.at}  ${who}  ${e.action}  ${e.subject}  ${JSON.stringify(e.detail)}`);
+      }
+      console.error(`${entries.length} of ${count} entr${count === 1 ? 'y' : 'ies'}`);
     });
   });
 
