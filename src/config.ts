@@ -34,6 +34,7 @@ export interface Config {
   transfersEnabled: boolean;
   selfTopUpMaxMinor: number;
   selfTopUpDailyMinor: number;
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -69,6 +70,7 @@ export const CONFIG_ITEMS = {
   sweepIntervalSeconds: { env: 'PURSE_SWEEP_INTERVAL_SECONDS', flag: 'sweep-interval-seconds', default: '30', description: 'how often overdue payments and holds are expired' },
   transfers: { env: 'PURSE_TRANSFERS', flag: 'transfers', default: 'off', description: 'on: people may transfer credit from their own account to others (holders of chargeCredit always may)' },
   selfTopUpMaxAmount: { env: 'PURSE_SELF_TOPUP_MAX_AMOUNT', flag: 'self-topup-max-amount', default: '200', description: 'largest card or MB WAY top-up a person may make for themselves, major units' },
+  metricsToken: { env: 'PURSE_METRICS_TOKEN', flag: 'metrics-token', description: 'when set, /metrics answers only requests with `Authorization: Bearer <this>` (16–256 characters)' },
   selfTopUpDailyAmount: { env: 'PURSE_SELF_TOPUP_DAILY_AMOUNT', flag: 'self-topup-daily-amount', default: '500', description: 'most a person may top up for themselves by card and MB WAY in any 24 hours, major units' },
 } as const satisfies Record<string, Item>;
 
@@ -113,6 +115,7 @@ export function loadConfig(raw: RawConfig): Config {
     transfersEnabled: onOff(get('transfers'), 'transfers'),
     selfTopUpMaxMinor: amount(get('selfTopUpMaxAmount'), 'selfTopUpMaxAmount', code),
     selfTopUpDailyMinor: amount(get('selfTopUpDailyAmount'), 'selfTopUpDailyAmount', code),
+    metricsToken: optionalSecret(get('metricsToken'), 'metricsToken', 16),
   };
 }
 

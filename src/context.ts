@@ -53,6 +53,7 @@ export interface Context {
   webhooks: WebhookService;
   dispatcher: WebhookDispatcher;
   tokenFailures: FailureLimiter;
+  voucherFailures: FailureLimiter;
   close(): Promise<void>;
 }
 
@@ -79,7 +80,8 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   recharge.register(externalProvider);
   recharge.register(new GatewayRechargeProvider('card', 'Card', 'Buy credit by card through Purse’s payment gateway.', 'credit_card'));
   recharge.register(new GatewayRechargeProvider('mbway', 'MB WAY', 'Buy credit with MB WAY through Purse’s payment gateway.', 'mbway'));
-  recharge.register(new VoucherProvider(vouchers, new FailureLimiter(config.voucherFailuresPer15Minutes, 15 * MINUTE_MS, clock)));
+  const voucherFailures = new FailureLimiter(config.voucherFailuresPer15Minutes, 15 * MINUTE_MS, clock);
+  recharge.register(new VoucherProvider(vouchers, voucherFailures));
   const auth = new AuthService(db, hasher, new AccessTokens(keys.tokenKey, config.accessTokenTtlSeconds, clock), users, clock, config.refreshTokenTtlSeconds, new PrincipalCache(clock), pipeline);
 
   const spending = new SpendingService(db, clock, pipeline);
@@ -151,6 +153,7 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     webhooks: new WebhookService(db),
     dispatcher: new WebhookDispatcher(db, hasher, clock, pipeline),
     tokenFailures: new FailureLimiter(config.tokenFailuresPerMinute, MINUTE_MS, clock),
+    voucherFailures,
     close: () => db.close(),
   };
 }

@@ -12,6 +12,7 @@ import { authRoutes } from './auth/routes.js';
 import { SCOPES } from './auth/scopes.js';
 import type { Context } from './context.js';
 import { AppError, invalid, OAuthError, type ErrorDetail } from './errors.js';
+import { installBusinessMetrics } from './ops/business-metrics.js';
 import { installMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import type { ErrorBody } from './schemas.js';
@@ -86,6 +87,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = errorResponse(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ statusCode: status, reason: body.message }, 'request refused');
     if (error instanceof AppError) void reply.headers(error.headers);
     return reply.code(status).send(body);
   });
@@ -104,6 +106,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   installBodyParsers(app);
   await app.register(formbody);
   const registry = installMetrics(app);
+  installBusinessMetrics(app, registry, ctx, app.log);
   installGuard(app, ctx.auth);
   await app.register(swagger, {
     openapi: {
@@ -127,7 +130,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
-  await app.register(opsRoutes, { db: ctx.db, registry });
+  await app.register(opsRoutes, { db: ctx.db, registry, metricsToken: ctx.config.metricsToken });
   await app.register(authRoutes, { auth: ctx.auth, failures: ctx.tokenFailures });
   const { pipeline, clock } = ctx;
   await app.register(usersRoutes, { users: ctx.users, pipeline, clock });

@@ -11,6 +11,8 @@ interface Window {
 
 export class FailureLimiter {
   private readonly windows = new Map<string, Window>();
+  /** Failures recorded since start, for /metrics. */
+  failuresTotal = 0;
 
   constructor(
     private readonly failuresPerWindow: number,
@@ -34,6 +36,7 @@ export class FailureLimiter {
   }
 
   recordFailure(keys: readonly string[]): void {
+    this.failuresTotal += 1;
     const now = this.clock.nowMs();
     for (const key of keys) {
       const window = this.current(key, now) ?? { startMs: now, failures: 0 };

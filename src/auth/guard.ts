@@ -43,6 +43,8 @@ export function installGuard(app: FastifyInstance, auth: AuthService): void {
     const routeAuth = request.routeOptions.config.auth;
     if (routeAuth === undefined) return;
     const principal = await auth.authenticate(request.headers.authorization);
+    // Every later line of this request (its completion, a refusal) says who asked.
+    request.log = request.log.child({ clientId: principal.clientId, userId: principal.userId });
     auth.authorize(principal, routeAuth.scope, routeAuth.right);
     request.principal = principal;
   });

@@ -92,6 +92,12 @@ export class LedgerService {
     };
   }
 
+  /** Outstanding credit (the operator's liability) and what open holds reserve of it, in minor units. */
+  async liabilities(): Promise<{ outstandingMinor: number; heldMinor: number }> {
+    const row = await this.db.read((q) => store.liabilities(q));
+    return { outstandingMinor: row.balance_minor, heldMinor: row.held_minor };
+  }
+
   /** Recomputes everything from the postings; every problem found, as a readable line. */
   async verify(): Promise<string[]> {
     return this.db.read(async (q) => [

@@ -206,6 +206,12 @@ export function brokenRunningBalances(q: ReadTx): Promise<{ code: string; postin
   );
 }
 
+/** What Purse owes people (the sum of their balances) and what holds reserve of it. */
+export async function liabilities(q: ReadTx): Promise<{ balance_minor: number; held_minor: number }> {
+  const row = await q.get<{ balance_minor: number | null; held_minor: number | null }>('SELECT SUM(balance_minor) AS balance_minor, SUM(held_minor) AS held_minor FROM ledger_accounts WHERE user_id IS NOT NULL');
+  return { balance_minor: row?.balance_minor ?? 0, held_minor: row?.held_minor ?? 0 };
+}
+
 /** What an account's holds that are past their expiry, not yet expired by the sweeper, still reserve. */
 export async function overdueHeldMinor(q: ReadTx, userId: number, reference: string, nowMs: number): Promise<number> {
   const row = await q.get<{ total: number | null }>("SELECT SUM(amount_minor) AS total FROM holds WHERE user_id = ? AND reference = ? AND state = 'held' AND expires_at_ms <= ?", [userId, reference, nowMs]);

@@ -1,15 +1,24 @@
-// Liveness, readiness and metrics: unauthenticated, for load balancers and Prometheus.
+// Liveness, readiness and metrics, for load balancers and Prometheus: unauthenticated, except
+// /metrics when PURSE_METRICS_TOKEN is set.
+import crypto from 'node:crypto';
+
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 
 import type { Db } from '../db/index.js';
-import { AppError } from '../errors.js';
+import { AppError, unauthorized } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 
 const StatusSchema = Type.Object({ status: Type.String() });
 
-export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry }> = async (app, { db, registry }) => {
+/** Whether the request carries the metrics token, compared in constant time. */
+function hasToken(header: string | undefined, token: string): boolean {
+  const expected = crypto.createHash('sha256').update(`Bearer ${token}`).digest();
+  return crypto.timingSafeEqual(crypto.createHash('sha256').update(header ?? '').digest(), expected);
+}
+
+export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry; metricsToken: string | undefined }> = async (app, { db, registry, metricsToken }) => {
   const tags = ['operations'];
   app.get('/health', { schema: { tags, summary: 'The process is up', response: { 200: StatusSchema } } }, async () => ({ status: 'ok' }));
 
@@ -29,7 +38,10 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry }
 
   app.get(
     '/metrics',
-    { schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } } },
-    async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()),
+    { schema: { tags, summary: 'Prometheus metrics', description: 'With PURSE_METRICS_TOKEN set, only for `Authorization: Bearer <token>`.', produces: ['text/plain'], response: { 200: Type.String(), ...errorResponses(401) } } },
+    async (request, reply) => {
+      if (metricsToken !== undefined && !hasToken(request.headers.authorization, metricsToken)) throw unauthorized('/metrics needs the metrics token');
+      return reply.header('content-type', registry.contentType).send(await registry.metrics());
+    },
   );
 };

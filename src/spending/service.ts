@@ -58,6 +58,11 @@ export class SpendingService {
     return this.db.read((q) => store.listHolds(q, filter, limit, start));
   }
 
+  /** Holds still open, for /metrics. */
+  async openHolds(): Promise<number> {
+    return this.db.read(async (q) => (await store.countHeld(q)));
+  }
+
   /** Releases every overdue hold, each in its own command (audited, with its event); returns how many. */
   async expireOverdue(): Promise<number> {
     let total = 0;

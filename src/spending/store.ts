@@ -178,6 +178,10 @@ export function overdueHoldsOf(q: ReadTx, userId: number, reference: string, now
   return q.all("SELECT id FROM holds WHERE user_id = ? AND reference = ? AND state = 'held' AND expires_at_ms <= ? ORDER BY id", [userId, reference, nowMs]);
 }
 
+export async function countHeld(q: ReadTx): Promise<number> {
+  return (await q.get<{ n: number }>("SELECT COUNT(*) AS n FROM holds WHERE state = 'held'"))?.n ?? 0;
+}
+
 export function overdueHolds(q: ReadTx, nowMs: number, limit: number): Promise<{ id: number }[]> {
   return q.all("SELECT id FROM holds WHERE state = 'held' AND expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?", [nowMs, limit]);
 }

@@ -51,6 +51,8 @@ export class WebhookDispatcher {
   private running: Promise<void> = Promise.resolve();
   private kicked = false;
   private log: DispatchLog = () => undefined;
+  /** Attempts since start, by outcome, for /metrics. */
+  readonly outcomes = { delivered: 0, failed: 0 };
 
   constructor(
     private readonly db: Db,
@@ -168,6 +170,7 @@ export class WebhookDispatcher {
 
   private async record(delivery: store.ClaimedDelivery, webhook: store.WebhookRow, result: store.AttemptResult): Promise<void> {
     const delivered = result.error === null;
+    this.outcomes[delivered ? 'delivered' : 'failed'] += 1;
     const atMs = this.clock.nowMs();
     const failingSinceMs = await this.db.write(async (tx) => {
       if (!(await store.recordAttempt(tx, delivery, result, delivered, delivered ? atMs : nextAttemptAt(delivery.attempts + 1, atMs), atMs))) return null;
