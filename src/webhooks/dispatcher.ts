@@ -50,6 +50,8 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private running: Promise<void> = Promise.resolve();
   private kicked = false;
+  /** Whether any endpoint was enabled at the last step: with none, commits do not wake the dispatcher. */
+  private anyEnabled = true;
   private log: DispatchLog = () => undefined;
   /** Attempts since start, by outcome, for /metrics. */
   readonly outcomes = { delivered: 0, failed: 0 };
@@ -94,7 +96,7 @@ export class WebhookDispatcher {
     const timer = setInterval(() => void this.tick(), SECOND_MS);
     timer.unref();
     this.pipeline.onCommitted((events) => {
-      if (events.length > 0) this.kick();
+      if (events.length > 0 && this.anyEnabled) this.kick();
     });
     this.kick();
     return {
@@ -109,7 +111,7 @@ export class WebhookDispatcher {
   private async step(): Promise<void> {
     while ((await this.fanOut()) === FAN_OUT_PAGE);
     const free = MAX_IN_FLIGHT - this.inFlight.size;
-    if (free <= 0) return;
+    if (free <= 0 || !this.anyEnabled) return;
     const nowMs = this.clock.nowMs();
     const claimed = await this.db.write((tx) => store.claimDue(tx, nowMs, nowMs + LEASE_MS, free));
     if (claimed.length === 0) return;
@@ -136,8 +138,12 @@ export class WebhookDispatcher {
       if (position === undefined) throw new Error('the webhooks cursor row is missing');
       const events = await eventsAfter(tx, { txOrder: position.tx_order, id: position.event_id }, FAN_OUT_PAGE);
       const last = events.at(-1);
-      if (last === undefined) return 0;
+      if (last === undefined) {
+        this.anyEnabled = (await store.listWebhooks(tx)).some((w) => w.enabled === 1);
+        return 0;
+      }
       const webhooks = (await store.listWebhooks(tx)).filter((w) => w.enabled === 1);
+      this.anyEnabled = webhooks.length > 0;
       const deliveries = events.flatMap((event) =>
         webhooks
           // An endpoint hears of what happens from its registration on.
