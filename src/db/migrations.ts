@@ -345,6 +345,8 @@ export const MIGRATIONS: readonly Migration[] = [
         secret_sealed TEXT NOT NULL,
         failing_since_ms BIGINT,
         disabled_reason TEXT,
+        -- The newest event when it was registered: it hears of those after (by id, not by any clock).
+        from_event_id BIGINT NOT NULL DEFAULT 0,
         created_by TEXT NOT NULL,
         created_at_ms BIGINT NOT NULL,
         updated_at_ms BIGINT NOT NULL

@@ -48,13 +48,18 @@ export function installBusinessMetrics(app: FastifyInstance, registry: Registry,
   });
   new Gauge({
     name: 'purse_webhook_backlog',
-    help: 'undelivered webhook deliveries of enabled endpoints (labels: count, oldest_age_seconds)',
-    labelNames: ['measure'],
+    help: 'undelivered webhook deliveries of enabled endpoints',
     registers,
     async collect() {
-      const backlog = await ctx.webhooks.backlog(ctx.clock.nowMs());
-      this.labels('count').set(backlog.pending);
-      this.labels('oldest_age_seconds').set(backlog.oldestAgeSeconds);
+      this.set((await ctx.webhooks.backlog(ctx.clock.nowMs())).pending);
+    },
+  });
+  new Gauge({
+    name: 'purse_webhook_oldest_undelivered_seconds',
+    help: 'age of the oldest undelivered webhook delivery of an enabled endpoint',
+    registers,
+    async collect() {
+      this.set((await ctx.webhooks.backlog(ctx.clock.nowMs())).oldestAgeSeconds);
     },
   });
   new Gauge({

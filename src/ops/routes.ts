@@ -14,8 +14,9 @@ const StatusSchema = Type.Object({ status: Type.String() });
 
 /** Whether the request carries the metrics token, compared in constant time. */
 function hasToken(header: string | undefined, token: string): boolean {
-  const expected = crypto.createHash('sha256').update(`Bearer ${token}`).digest();
-  return crypto.timingSafeEqual(crypto.createHash('sha256').update(header ?? '').digest(), expected);
+  // The scheme is case-insensitive (RFC 9110); the token is not.
+  const given = (header ?? '').replace(/^bearer /i, '');
+  return crypto.timingSafeEqual(crypto.createHash('sha256').update(given).digest(), crypto.createHash('sha256').update(token).digest()) && given !== header;
 }
 
 export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry; metricsToken: string | undefined }> = async (app, { db, registry, metricsToken }) => {

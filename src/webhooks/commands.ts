@@ -6,7 +6,7 @@ import type { Hasher } from '../auth/hashing.js';
 import { actorHasRight, actorLabel } from '../auth/principal.js';
 import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import type { ReadTx } from '../db/index.js';
-import { forbidden, invalid, notFound } from '../errors.js';
+import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { isEventPattern } from '../events/types.js';
 
 import * as store from './store.js';
@@ -53,6 +53,8 @@ export function webhookCommands(hasher: Hasher): {
       prepare: async ({ input }) => ({ ...(await newSecret()), url: checkedUrl(input.url), events: checkedEvents(input.events) }),
       authorize: manageSettings,
       run: async (tx, { input, actor, atMs }, prepared, effects) => {
+        // The dispatcher's position row doubles as the lock that makes the count below exact on PostgreSQL.
+        await store.lockCursor(tx, 'webhooks');
         const count = await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM webhooks');
         if ((count?.n ?? 0) >= MAX_WEBHOOKS) throw invalid(`at most ${MAX_WEBHOOKS} webhooks`, [{ field: 'url', problem: `${MAX_WEBHOOKS} webhooks exist already` }]);
         const row: store.WebhookRow = {
@@ -64,6 +66,7 @@ export function webhookCommands(hasher: Hasher): {
           secret_sealed: prepared.sealed,
           failing_since_ms: null,
           disabled_reason: null,
+          from_event_id: await store.newestEventId(tx),
           created_by: actorLabel(actor),
           created_at_ms: atMs,
           updated_at_ms: atMs,
@@ -113,8 +116,14 @@ export function webhookCommands(hasher: Hasher): {
       name: 'webhook.retryDelivery',
       authorize: manageSettings,
       run: async (tx, { input, atMs }, _prepared, effects) => {
+        const webhook = await store.getWebhook(tx, input.id);
+        if (webhook === undefined) throw notFound(`webhook ${input.id} not found`);
+        if (webhook.enabled !== 1) throw conflict(`webhook ${input.id} is switched off; PATCH it with enabled: true first`);
         const row = await store.retryNow(tx, input.id, input.deliveryId, atMs);
-        if (row === undefined) throw notFound(`delivery ${input.deliveryId} of webhook ${input.id} not found`);
+        if (row === undefined) {
+          if ((await store.getDelivery(tx, input.id, input.deliveryId)) === undefined) throw notFound(`delivery ${input.deliveryId} of webhook ${input.id} not found`);
+          throw conflict(`delivery ${input.deliveryId} is being sent right now; see its attempts in a moment`);
+        }
         effects.about(`webhook:${input.id}`, { deliveryId: row.id });
         return row;
       },
@@ -138,9 +147,14 @@ async function manageSettings(_q: ReadTx, { actor }: Command<'webhook.create' | 
   if (!actorHasRight(actor, 'manageSettings')) throw forbidden('webhooks need the right "manageSettings"');
 }
 
+/**
+ * Events and the audit trail show an endpoint's URL as its origin only: receivers often carry a
+ * token in the path or query (`/services/T0/B0/XYZ`), which only GET /v3/webhooks shows.
+ */
 function changed(effects: Effects, type: 'webhook.created' | 'webhook.updated' | 'webhook.deleted' | 'webhook.disabled', row: store.WebhookRow): void {
-  effects.about(`webhook:${row.id}`, { url: row.url, events: row.events });
-  effects.emit(type, `webhook:${row.id}`, webhookView(row));
+  const url = `${new URL(row.url).origin}/…`;
+  effects.about(`webhook:${row.id}`, { url, events: row.events });
+  effects.emit(type, `webhook:${row.id}`, { ...webhookView(row), url });
 }
 
 /** An absolute http(s) URL without credentials in it. */

@@ -30,8 +30,10 @@ export const DISABLE_AFTER_MS = 5 * 24 * HOUR_MS;
 export const SEND_TIMEOUT_MS = 10 * SECOND_MS;
 /** A claimed delivery is another process's to take again after this: longer than any send. */
 const LEASE_MS = 3 * SEND_TIMEOUT_MS;
-/** Sends in flight at once, per process. */
+/** Sends in flight at once, per process … */
 const MAX_IN_FLIGHT = 16;
+/** … and to any one endpoint: a receiver that hangs holds 4 slots for 10 s, never all of them. */
+const MAX_IN_FLIGHT_PER_ENDPOINT = 4;
 /** Events read per fan-out step. */
 const FAN_OUT_PAGE = 500;
 const CURSOR = 'webhooks';
@@ -48,6 +50,7 @@ export type DispatchLog = (fields: Record<string, unknown>, message: string) => 
 
 export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlightTo = new Map<string, number>();
   private running: Promise<void> = Promise.resolve();
   private kicked = false;
   /** Whether any endpoint was enabled at the last step: with none, commits do not wake the dispatcher. */
@@ -113,7 +116,8 @@ export class WebhookDispatcher {
     const free = MAX_IN_FLIGHT - this.inFlight.size;
     if (free <= 0 || !this.anyEnabled) return;
     const nowMs = this.clock.nowMs();
-    const claimed = await this.db.write((tx) => store.claimDue(tx, nowMs, nowMs + LEASE_MS, free));
+    const busy = [...this.inFlightTo].filter(([, n]) => n >= MAX_IN_FLIGHT_PER_ENDPOINT).map(([id]) => id);
+    const claimed = await this.db.write((tx) => store.claimDue(tx, nowMs, nowMs + LEASE_MS, free, MAX_IN_FLIGHT_PER_ENDPOINT, busy));
     if (claimed.length === 0) return;
     const { webhooks, events } = await this.db.read(async (q) => ({
       webhooks: new Map((await store.listWebhooks(q)).map((w) => [w.id, w])),
@@ -123,10 +127,20 @@ export class WebhookDispatcher {
       const webhook = webhooks.get(delivery.webhook_id);
       const event = events.get(delivery.event_id);
       if (webhook === undefined || event === undefined) continue; // deleted meanwhile; its deliveries went with it
-      const sending: Promise<void> = this.attempt(delivery, webhook, event).finally(() => {
-        this.inFlight.delete(sending);
-        this.kick();
-      });
+      this.inFlightTo.set(webhook.id, (this.inFlightTo.get(webhook.id) ?? 0) + 1);
+      // Nothing a send meets (a receiver, the database gone for a moment) may end the process: the
+      // failure is logged and the lease runs out, so the delivery is tried again.
+      const sending: Promise<void> = this.attempt(delivery, webhook, event)
+        .catch((error: unknown) => {
+          this.log({ err: error, webhookId: webhook.id, deliveryId: delivery.id }, 'webhook attempt could not be recorded; it will be tried again');
+        })
+        .finally(() => {
+          this.inFlight.delete(sending);
+          const left = (this.inFlightTo.get(webhook.id) ?? 1) - 1;
+          if (left <= 0) this.inFlightTo.delete(webhook.id);
+          else this.inFlightTo.set(webhook.id, left);
+          this.kick();
+        });
       this.inFlight.add(sending);
     }
   }
@@ -146,8 +160,8 @@ export class WebhookDispatcher {
       this.anyEnabled = webhooks.length > 0;
       const deliveries = events.flatMap((event) =>
         webhooks
-          // An endpoint hears of what happens from its registration on.
-          .filter((w) => event.occurred_at_ms >= w.created_at_ms && matchesAny(event.type, w.events.split(' ')))
+          // An endpoint hears of the events after the newest one when it was registered (ids, not clocks).
+          .filter((w) => event.id > w.from_event_id && matchesAny(event.type, w.events.split(' ')))
           .map((w) => ({ webhookId: w.id, eventId: event.id, eventType: event.type })),
       );
       store.queueDeliveries(tx, deliveries, this.clock.nowMs());
@@ -157,10 +171,10 @@ export class WebhookDispatcher {
   }
 
   private async attempt(delivery: store.ClaimedDelivery, webhook: store.WebhookRow, event: store.EventRow): Promise<void> {
-    const message = signedMessage(this.hasher.unseal(webhook.secret_sealed), event, new Date());
     const startedAt = performance.now();
     let result: store.AttemptResult;
     try {
+      const message = signedMessage(this.hasher.unseal(webhook.secret_sealed), event, new Date());
       const response = await fetch(webhook.url, { method: 'POST', headers: message.headers, body: message.body, redirect: 'manual', signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
       await response.body?.cancel();
       const durationMs = Math.round(performance.now() - startedAt);
@@ -185,7 +199,8 @@ export class WebhookDispatcher {
     this.log({ webhookId: webhook.id, deliveryId: delivery.id, eventId: delivery.event_id, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error }, delivered ? 'webhook delivered' : 'webhook delivery failed');
     if (failingSinceMs !== null && atMs - failingSinceMs >= DISABLE_AFTER_MS) {
       const reason = `failed for 5 days without a success; last: ${result.error ?? ''}`;
-      await this.pipeline.perform('webhook.disable', { id: webhook.id, reason }, SYSTEM_WEBHOOKS_ACTOR);
+      const { outcome } = await this.pipeline.execute({ name: 'webhook.disable', input: { id: webhook.id, reason }, actor: SYSTEM_WEBHOOKS_ACTOR, atMs });
+      if (!outcome.ok) this.log({ webhookId: webhook.id, error: outcome.error.message }, 'webhook could not be switched off');
     }
   }
 }

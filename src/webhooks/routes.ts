@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import type { Clock } from '../clock.js';
 import { commandOf, valueOf } from '../commands/http.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
+import { invalid } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 
 import type { WebhookDispatcher } from './dispatcher.js';
@@ -54,6 +55,12 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
     '/v3/webhooks/:id',
     {
       config: { auth, idempotent: true },
+      // Before validation, which would turn null into false or "": a field is left out, never null.
+      preValidation: async (request) => {
+        const body = request.body as Record<string, unknown> | null;
+        const nulls = body === null || typeof body !== 'object' ? [] : Object.keys(body).filter((key) => body[key] === null);
+        if (nulls.length > 0) throw invalid('leave a field out to keep it; null changes nothing', nulls.map((key) => ({ field: `body.${key}`, problem: 'must not be null' })));
+      },
       schema: { tags, summary: 'Change a webhook', description: 'Only the fields given change.', params: WebhookParams, body: UpdateWebhookBody, response: { 200: WebhookSchema, ...errorResponses(400, 403, 404) } },
     },
     async (request, reply) => webhookView(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'webhook.update', { id: request.params.id, ...request.body })))),

@@ -12,15 +12,16 @@ export interface WebhookRow {
   secret_sealed: string;
   failing_since_ms: number | null;
   disabled_reason: string | null;
+  from_event_id: number;
   created_by: string;
   created_at_ms: number;
   updated_at_ms: number;
 }
 
-const WEBHOOK_COLUMNS = 'id, url, events, description, enabled, secret_sealed, failing_since_ms, disabled_reason, created_by, created_at_ms, updated_at_ms';
+const WEBHOOK_COLUMNS = 'id, url, events, description, enabled, secret_sealed, failing_since_ms, disabled_reason, from_event_id, created_by, created_at_ms, updated_at_ms';
 
 export async function insertWebhook(tx: Tx, row: WebhookRow): Promise<void> {
-  await tx.run(`INSERT INTO webhooks (${WEBHOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+  await tx.run(`INSERT INTO webhooks (${WEBHOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
     row.id,
     row.url,
     row.events,
@@ -29,6 +30,7 @@ export async function insertWebhook(tx: Tx, row: WebhookRow): Promise<void> {
     row.secret_sealed,
     row.failing_since_ms,
     row.disabled_reason,
+    row.from_event_id,
     row.created_by,
     row.created_at_ms,
     row.updated_at_ms,
@@ -50,12 +52,12 @@ export interface WebhookChange {
   enabled?: boolean;
 }
 
-/** Changes only the fields given; turning an endpoint on again forgets its failures. */
+/** Changes only the fields given; turning a switched-off endpoint on again forgets its failures. */
 export function updateWebhook(tx: Tx, id: string, change: WebhookChange, atMs: number): Promise<WebhookRow | undefined> {
   const enabled = change.enabled === undefined ? null : change.enabled ? 1 : 0;
   return tx.get<WebhookRow>(
     `UPDATE webhooks SET url = COALESCE(?, url), events = COALESCE(?, events), description = COALESCE(?, description),
-       failing_since_ms = CASE WHEN ? = 1 THEN NULL ELSE failing_since_ms END,
+       failing_since_ms = CASE WHEN ? = 1 AND enabled = 0 THEN NULL ELSE failing_since_ms END,
        disabled_reason = CASE WHEN ? = 1 THEN NULL ELSE disabled_reason END,
        enabled = COALESCE(?, enabled), updated_at_ms = ?
      WHERE id = ? RETURNING ${WEBHOOK_COLUMNS}`,
@@ -70,6 +72,11 @@ export function setSecret(tx: Tx, id: string, sealed: string, atMs: number): Pro
 /** Turns an endpoint off after it failed for too long; only once (undefined when it already was). */
 export function disableFailing(tx: Tx, id: string, reason: string, atMs: number): Promise<WebhookRow | undefined> {
   return tx.get<WebhookRow>(`UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at_ms = ? WHERE id = ? AND enabled = 1 RETURNING ${WEBHOOK_COLUMNS}`, [reason, atMs, id]);
+}
+
+/** The newest event's id (0 when there is none). */
+export async function newestEventId(q: ReadTx): Promise<number> {
+  return (await q.get<{ id: number | null }>('SELECT MAX(id) AS id FROM events'))?.id ?? 0;
 }
 
 export async function deleteWebhook(tx: Tx, id: string): Promise<boolean> {
@@ -120,15 +127,23 @@ export interface ClaimedDelivery {
  * skipped by other processes meanwhile (SKIP LOCKED, then the lease), taken again by anyone once
  * the lease runs out — a crash mid-send delivers again rather than never.
  */
-export function claimDue(tx: Tx, nowMs: number, leaseUntilMs: number, limit: number): Promise<ClaimedDelivery[]> {
+export function claimDue(tx: Tx, nowMs: number, leaseUntilMs: number, limit: number, perEndpoint: number, busy: readonly string[]): Promise<ClaimedDelivery[]> {
+  // At most `perEndpoint` per endpoint, none of the endpoints already busy in this process: one
+  // slow receiver cannot take every send slot. (PostgreSQL locks no rows under a window function,
+  // so the ranking picks candidates and the outer SELECT locks them.)
+  const notBusy = busy.length === 0 ? '' : `AND webhook_id NOT IN (${busy.map(() => '?').join(', ')})`;
   return tx.all<ClaimedDelivery>(
     `UPDATE webhook_deliveries SET lease_until_ms = ? WHERE id IN (
-       SELECT id FROM webhook_deliveries
-       WHERE state = 'pending' AND next_attempt_at_ms <= ? AND lease_until_ms <= ?
-         AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 1)
-       ORDER BY next_attempt_at_ms, id LIMIT ?${tx.dialect.skipLocked}
+       SELECT id FROM webhook_deliveries WHERE id IN (
+         SELECT id FROM (
+           SELECT id, next_attempt_at_ms, ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at_ms, id) AS rank
+           FROM webhook_deliveries
+           WHERE state = 'pending' AND next_attempt_at_ms <= ? AND lease_until_ms <= ?
+             AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 1) ${notBusy}
+         ) ranked WHERE rank <= ? ORDER BY next_attempt_at_ms, id LIMIT ?
+       ) AND lease_until_ms <= ?${tx.dialect.skipLocked}
      ) RETURNING id, webhook_id, event_id, attempts, created_at_ms`,
-    [leaseUntilMs, nowMs, nowMs, limit],
+    [leaseUntilMs, nowMs, nowMs, ...busy, perEndpoint, limit, nowMs],
   );
 }
 
@@ -168,12 +183,16 @@ export async function markFailing(tx: Tx, webhookId: string, failing: boolean, a
   );
 }
 
-/** Makes a delivery due now, whatever its state: a manual retry. */
+/** Makes a delivery due now, whatever its state — unless it is being sent this moment: a manual retry. */
 export function retryNow(tx: Tx, webhookId: string, deliveryId: number, atMs: number): Promise<DeliveryRow | undefined> {
   return tx.get<DeliveryRow>(
-    `UPDATE webhook_deliveries SET state = 'pending', next_attempt_at_ms = ?, lease_until_ms = 0 WHERE id = ? AND webhook_id = ? RETURNING ${DELIVERY_COLUMNS}`,
-    [atMs, deliveryId, webhookId],
+    `UPDATE webhook_deliveries SET state = 'pending', next_attempt_at_ms = ? WHERE id = ? AND webhook_id = ? AND lease_until_ms <= ? RETURNING ${DELIVERY_COLUMNS}`,
+    [atMs, deliveryId, webhookId, atMs],
   );
+}
+
+export function getDelivery(q: ReadTx, webhookId: string, deliveryId: number): Promise<DeliveryRow | undefined> {
+  return q.get<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ? AND webhook_id = ?`, [deliveryId, webhookId]);
 }
 
 // ---- reads --------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ for (const engine of ENGINES) {
       assert.equal((await t.inject({ method: 'GET', url: '/metrics' })).statusCode, 401);
       assert.equal((await t.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer wrong-token-0123456789' } })).statusCode, 401);
       assert.equal((await t.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer metrics-token-0123456789' } })).statusCode, 200);
+      assert.equal((await t.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'bearer metrics-token-0123456789' } })).statusCode, 200, 'the scheme in any case');
+      assert.equal((await t.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'metrics-token-0123456789' } })).statusCode, 401, 'the scheme is needed');
     });
 
     test('money moved, recharge outcomes, credit outstanding, open holds, tokens and deliveries are counted; each business event logs a line', async () => {
@@ -43,7 +45,8 @@ for (const engine of ENGINES) {
       assert.equal(value('purse_open_holds'), 1);
       assert.ok(value('purse_token_requests_total{outcome="granted"}') >= 1);
       assert.ok(value('purse_token_requests_total{outcome="refused"}') >= 1);
-      assert.equal(value('purse_webhook_backlog{measure="count"}'), 0);
+      assert.equal(value('purse_webhook_backlog'), 0);
+      assert.equal(value('purse_webhook_oldest_undelivered_seconds'), 0);
       assert.match(text, /^purse_webhook_deliveries_total/m);
       assert.match(text, /^purse_voucher_failures_total 0$/m);
 

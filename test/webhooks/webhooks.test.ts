@@ -3,9 +3,12 @@
 // receiver that was down, a restart with deliveries pending, two dispatchers on one database, the
 // endpoint switched off after 5 days; and the events feed and the audit trail over HTTP.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
+import { ManualClock } from '../../src/clock.js';
 import { createContext } from '../../src/context.js';
 import { DISABLE_AFTER_MS, RETRY_EVERY_MS, RETRY_SCHEDULE_MS } from '../../src/webhooks/dispatcher.js';
 import { ENGINES, bearer, startApp, testConfig, type TestApp } from '../helpers/harness.js';
@@ -199,6 +202,74 @@ for (const engine of ENGINES) {
       await watcher.stop();
       await remove(hook.id);
       await remove(watch.id);
+    });
+
+    test('a receiver that hangs holds a few send slots, never all: another endpoint still gets its event at once', async () => {
+      const hung = http.createServer(() => undefined); // takes every request and never answers
+      await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+      const hungUrl = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/hooks`;
+      const hungHook = (await t.inject({ method: 'POST', url: '/v3/webhooks', headers: admin, payload: { url: hungUrl, events: ['user.created'] } })).json<WebhookAnswer>();
+      const receiver = new Receiver();
+      await receiver.start();
+      const hook = await register(receiver, ['payment.committed']);
+      for (let i = 0; i < 30; i++) await t.ctx.pipeline.perform('user.create', { username: `hung-${i}` }, CLI_ACTOR);
+      await recharge(3);
+      const deadline = Date.now() + 8_000;
+      while (receiver.received.length === 0 && Date.now() < deadline) {
+        void t.ctx.dispatcher.tick();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(receiver.received.length, 1, 'delivered within seconds, before the hung sends time out');
+      hung.closeAllConnections();
+      await new Promise<void>((resolve) => hung.close(() => { resolve(); }));
+      await t.ctx.dispatcher.drain();
+      await receiver.stop();
+      await remove(hook.id);
+      await remove(hungHook.id);
+    });
+
+    test('an endpoint hears of what commits after its registration, whatever the clocks of other processes say', async () => {
+      const receiver = new Receiver();
+      await receiver.start();
+      const before = await recharge(1);
+      const hook = await register(receiver, ['payment.committed']);
+      // Another process whose clock runs a minute behind commits after the registration.
+      const late = await createContext(testConfig(t.db, { logLevel: 'silent' }), new ManualClock(t.clock.nowMs() - 60_000));
+      try {
+        const created = await late.pipeline.perform('payment.create', { reference: 'external', userId, params: { amount: 4 } }, CLI_ACTOR);
+        await late.pipeline.perform('payment.commit', { reference: 'external', id: created.id }, CLI_ACTOR);
+        await deliverUntil(() => receiver.received.length >= 1);
+        assert.deepEqual(receiver.received.map((r) => r.body.data.id), [created.id]);
+        assert.ok(!receiver.received.some((r) => r.body.data.id === Number(before)), 'nothing from before it existed');
+      } finally {
+        await late.close();
+      }
+      await receiver.stop();
+      await remove(hook.id);
+    });
+
+    test('a retry of a switched-off endpoint is a 409; PATCH with null changes nothing; events show a URL without its path', async () => {
+      const receiver = new Receiver();
+      await receiver.start();
+      const res = await t.inject({ method: 'POST', url: '/v3/webhooks', headers: admin, payload: { url: `${receiver.url}/T000/SECRET-PATH-TOKEN?token=abc`, events: ['payment.committed'] } });
+      const hook = res.json<WebhookAnswer>();
+      receiver.secret = hook.secret;
+      await recharge(1);
+      await deliverUntil(() => receiver.received.length >= 1);
+      const nulls = await t.inject({ method: 'PATCH', url: `/v3/webhooks/${hook.id}`, headers: admin, payload: { enabled: null, description: null } });
+      assert.equal(nulls.statusCode, 400);
+      assert.match(nulls.body, /body\.enabled/);
+      assert.equal((await t.inject({ method: 'GET', url: `/v3/webhooks/${hook.id}`, headers: admin })).json<WebhookAnswer>().enabled, true);
+      assert.equal((await t.inject({ method: 'PATCH', url: `/v3/webhooks/${hook.id}`, headers: admin, payload: { enabled: false } })).json<WebhookAnswer>().enabled, false);
+      const log = (await t.inject({ method: 'GET', url: `/v3/webhooks/${hook.id}/deliveries`, headers: admin })).json<{ deliveries: { id: number }[] }>();
+      const retried = await t.inject({ method: 'POST', url: `/v3/webhooks/${hook.id}/deliveries/${log.deliveries[0]?.id ?? 0}/retry`, headers: admin });
+      assert.equal(retried.statusCode, 409);
+      assert.match(retried.body, /switched off/);
+      const feed = (await t.inject({ method: 'GET', url: '/v3/events?types=webhook.*&limit=1000', headers: admin })).body;
+      const audit = (await t.inject({ method: 'GET', url: '/v3/audit?action=webhook.*&limit=1000', headers: admin })).body;
+      for (const text of [feed, audit]) assert.ok(!text.includes('SECRET-PATH-TOKEN') && !text.includes('token=abc'), text.slice(0, 300));
+      await receiver.stop();
+      await remove(hook.id);
     });
 
     test('the secret rotates; bad input is a 400 naming the field; the right manageSettings is needed', async () => {
