@@ -150,14 +150,17 @@ export class WebhookDispatcher {
     return this.db.write(async (tx) => {
       const position = await store.lockCursor(tx, CURSOR);
       if (position === undefined) throw new Error('the webhooks cursor row is missing');
-      const events = await eventsAfter(tx, { txOrder: position.tx_order, id: position.event_id }, FAN_OUT_PAGE);
-      const last = events.at(-1);
-      if (last === undefined) {
-        this.anyEnabled = (await store.listWebhooks(tx)).some((w) => w.enabled === 1);
+      this.anyEnabled = (await store.listWebhooks(tx)).some((w) => w.enabled === 1);
+      if (!this.anyEnabled) {
+        // Nobody listens: skip what has settled instead of reading it.
+        const newest = await store.newestSettledPosition(tx);
+        if (newest !== undefined && newest.id > position.event_id) await store.moveCursor(tx, CURSOR, newest.tx_order, newest.id);
         return 0;
       }
+      const events = await eventsAfter(tx, { txOrder: position.tx_order, id: position.event_id }, FAN_OUT_PAGE);
+      const last = events.at(-1);
+      if (last === undefined) return 0;
       const webhooks = (await store.listWebhooks(tx)).filter((w) => w.enabled === 1);
-      this.anyEnabled = webhooks.length > 0;
       const deliveries = events.flatMap((event) =>
         webhooks
           // An endpoint hears of the events after the newest one when it was registered (ids, not clocks).

@@ -96,6 +96,14 @@ export async function moveCursor(tx: Tx, name: string, txOrder: number, eventId:
   await tx.run('UPDATE event_cursors SET tx_order = ?, event_id = ? WHERE name = ?', [txOrder, eventId, name]);
 }
 
+/**
+ * The position of the newest event below the settled horizon: where the dispatcher may jump when no
+ * endpoint is enabled, without reading what it would match against nothing.
+ */
+export function newestSettledPosition(q: ReadTx): Promise<{ tx_order: number; id: number } | undefined> {
+  return q.get(`SELECT tx_order, id FROM events WHERE id = (SELECT MAX(id) FROM events WHERE tx_order < ${q.dialect.settledHorizon})`);
+}
+
 export interface NewDelivery {
   webhookId: string;
   eventId: number;
