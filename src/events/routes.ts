@@ -2,11 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
+import { invalid } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 
 import { MAX_EVENTS_PER_PAGE, type EventFeed } from './service.js';
 import { isEventPattern } from './types.js';
-import { invalid } from '../errors.js';
 
 const EventsQuery = Type.Object(
   {
