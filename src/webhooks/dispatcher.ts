@@ -53,6 +53,7 @@ export class WebhookDispatcher {
   private readonly inFlightTo = new Map<string, number>();
   private running: Promise<void> = Promise.resolve();
   private kicked = false;
+  private stopped = false;
   /** Whether any endpoint was enabled at the last step: with none, commits do not wake the dispatcher. */
   private anyEnabled = true;
   private log: DispatchLog = () => undefined;
@@ -76,7 +77,7 @@ export class WebhookDispatcher {
 
   /** A tick soon (coalesced): after a commit with events, or when a send slot frees. */
   kick(): void {
-    if (this.kicked) return;
+    if (this.kicked || this.stopped) return;
     this.kicked = true;
     setImmediate(() => {
       this.kicked = false;
@@ -104,6 +105,8 @@ export class WebhookDispatcher {
     this.kick();
     return {
       stop: async () => {
+        // No tick after this: the database is about to close.
+        this.stopped = true;
         clearInterval(timer);
         await this.running;
         await Promise.all([...this.inFlight]);
