@@ -10,6 +10,7 @@ import { principalOf } from '../auth/guard.js';
 import type { Clock } from '../clock.js';
 import { commandOf, valueOf } from '../commands/http.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
+import { SAFE_CSV_CAST } from '../csv.js';
 import { fromMinor } from '../money.js';
 import type { RechargeService } from '../recharge/service.js';
 import { errorResponses } from '../schemas.js';
@@ -85,7 +86,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
       const filter: StatementFilter = { fromMs: isoToMs(from, 'querystring.from'), toMs: isoToMs(to, 'querystring.to'), provider, type };
       if (!(request.headers.accept ?? '').includes('text/csv')) return ledger.statement(id, reference, filter, limit, start);
       await ledger.balanceMinor(id, reference); // 404 before the first byte, not in the middle of a stream
-      const csv = Readable.from(ledger.statementStream(id, reference, filter)).pipe(stringify({ header: true, columns: CSV_COLUMNS }));
+      const csv = Readable.from(ledger.statementStream(id, reference, filter)).pipe(stringify({ header: true, columns: CSV_COLUMNS, cast: SAFE_CSV_CAST }));
       void reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="statement-${id}-${reference}.csv"`);
       // A stream is sent as is; the JSON response schema does not apply to it.
       return reply.send(csv as unknown as Awaited<ReturnType<LedgerService['statement']>>);

@@ -2,6 +2,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { Static } from 'typebox';
 
+import { SAFE_CSV_CAST } from '../csv.js';
 import { fromMinor } from '../money.js';
 
 import type { BatchSchema } from './schemas.js';
@@ -30,5 +31,5 @@ export function batchView(stats: BatchStats): Static<typeof BatchSchema> {
 /** The codes as CSV: one row a voucher, for printing or mail merge. */
 export function codesCsv(stats: BatchStats, codes: readonly string[]): string {
   const view = batchView(stats);
-  return stringify(codes.map((code) => [code, view.value, view.currency, view.validUntil, view.id]), { header: true, columns: ['code', 'value', 'currency', 'validUntil', 'batch'] });
+  return stringify(codes.map((code) => [code, view.value, view.currency, view.validUntil, view.id]), { header: true, columns: ['code', 'value', 'currency', 'validUntil', 'batch'], cast: SAFE_CSV_CAST });
 }

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { parse } from 'csv-parse/sync';
+
 import { CLI_ACTOR } from '../../src/auth/principal.js';
 import { ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
 
@@ -369,6 +371,23 @@ for (const engine of ENGINES) {
       assert.match(inactive.json<ErrorBody>().message, /not active/);
       assert.equal((await capture(h.id, { amount: 1 })).statusCode, 200, 'a hold placed before still completes');
       await verify();
+    });
+
+    test('a description that a spreadsheet would run as a formula reaches the statement CSV as text', async () => {
+      const viv = await person('viv');
+      await fund(viv.id, 5);
+      assert.equal((await charge(viv.id, { amount: 1.5, description: '=HYPERLINK("https://evil.example","click")' }, viv.headers)).statusCode, 201);
+      assert.equal((await charge(viv.id, { amount: 1, description: '@SUM(A1)' }, viv.headers)).statusCode, 201);
+      const csv = (await t.inject({ method: 'GET', url: `/v3/users/${viv.id}/accounts/credit/statement`, headers: { ...admin, accept: 'text/csv' } })).body;
+      const rows = parse<Record<string, string>>(csv, { columns: true });
+      assert.deepEqual(
+        rows.map((r) => [r.value, r.description]),
+        [
+          ['5', ''],
+          ['-1.5', '\'=HYPERLINK("https://evil.example","click")'],
+          ['-1', "'@SUM(A1)"],
+        ],
+      );
     });
 
     test('an Idempotency-Key makes a retried charge post once', async () => {
