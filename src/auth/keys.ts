@@ -29,7 +29,7 @@ export function loadKeys(config: Pick<Config, 'dataDir' | 'tokenKey' | 'hashKey'
 }
 
 function readOrCreate(file: string): KeyFile {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const fresh: KeyFile = {
     token_key: crypto.randomBytes(32).toString('base64url'),
     hash_key: crypto.randomBytes(32).toString('base64url'),

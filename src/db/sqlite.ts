@@ -133,7 +133,11 @@ export class SqliteDb implements Db {
   private optimistic = true;
 
   constructor(private readonly file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Credit balances and keyed hashes are nobody else's business: the directory 0700, the file
+    // 0600 (SQLite gives its -wal and -shm files the database file's mode).
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    fs.chmodSync(file, 0o600);
     this.writer = open(file, false);
     this.writeTx = new SqliteTx(this.writer);
     const prepare = (sql: string): Database.Statement => this.writer.prepare(sql);
