@@ -42,6 +42,13 @@ export function toMinor(value: unknown, currency: string, field: string): number
   return negative ? -minor : minor;
 }
 
+/** toMinor, for an amount that must be more than nothing: a price, a payment, a refund. */
+export function positiveMinor(value: unknown, currency: string, field: string): number {
+  const minor = toMinor(value, currency, field);
+  if (minor <= 0) throw invalid(`${field} must be greater than zero`, [{ field, problem: 'must be greater than zero' }]);
+  return minor;
+}
+
 /** Integer minor units → JSON number in major units (13.5 for 1350 EUR cents). */
 export function fromMinor(minor: number, currency: string): number {
   assertMinor(minor);

@@ -6,7 +6,7 @@ import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { InsufficientCredit, postCredit } from '../ledger/postings.js';
-import { formatMinor, currencyExponent, toMinor } from '../money.js';
+import { currencyExponent, formatMinor, positiveMinor, toMinor } from '../money.js';
 import { parseDateTime } from '../time.js';
 
 import { authorize, insertAuthorized, newGatewayId, PROVIDER_OF, type Authorization } from './authorization.js';
@@ -68,7 +68,7 @@ export function gatewayCommands(currency: string): {
       name: 'gateway.createPayment',
       prepare: async ({ input, atMs }) => {
         const method = paymentMethod(input.payment_method);
-        const amountMinor = positiveAmount(input.amount, currency, 'amount');
+        const amountMinor = positiveMinor(input.amount, currency, 'amount');
         const params = input.additional_params ?? {};
         assertParamsAgree(params, amountMinor, method, currency);
         return authorize(method, params, 'additional_params', { amountMinor, currency, atMs });
@@ -84,7 +84,7 @@ export function gatewayCommands(currency: string): {
     update: {
       name: 'gateway.updatePayment',
       prepare: async ({ input }) => ({
-        ...(input.amount === undefined ? {} : { amountMinor: positiveAmount(input.amount, currency, 'amount') }),
+        ...(input.amount === undefined ? {} : { amountMinor: positiveMinor(input.amount, currency, 'amount') }),
         settlement: settlementOf(input, currency),
       }),
       authorize: authorizeGateway,
@@ -107,7 +107,7 @@ export function gatewayCommands(currency: string): {
     },
     refund: {
       name: 'gateway.refund',
-      prepare: async ({ input }) => ({ amountMinor: positiveAmount(input.amount, currency, 'amount') }),
+      prepare: async ({ input }) => ({ amountMinor: positiveMinor(input.amount, currency, 'amount') }),
       authorize: authorizeGateway,
       run: (tx, command, { amountMinor }, effects) => refund(tx, command, amountMinor, effects, left),
     },
@@ -214,12 +214,6 @@ function settlementOf(input: UpdateInput, currency: string): Settlement | null {
 function paymentMethod(value: string): PaymentMethod {
   if (value === 'credit_card' || value === 'mbway') return value;
   throw invalid('payment_method must be credit_card or mbway', [{ field: 'payment_method', problem: 'must be credit_card or mbway' }]);
-}
-
-function positiveAmount(value: unknown, currency: string, field: string): number {
-  const minor = toMinor(value, currency, field);
-  if (minor <= 0) throw invalid(`${field} must be greater than zero`, [{ field, problem: 'must be greater than zero' }]);
-  return minor;
 }
 
 /** additional_params.amount and .method, when present, must say what the payment says. */

@@ -2,7 +2,7 @@
 // transaction. Create authorizes (a decline is a 402, kept as a declined gateway payment, with no
 // recharge payment behind it); what happens inside the payment's transactions is recharge-rules.ts.
 import { invalid } from '../errors.js';
-import { currencyExponent, formatMinor, toMinor } from '../money.js';
+import { currencyExponent, formatMinor, positiveMinor } from '../money.js';
 import type { PrepareContext, PreparedPayment, RechargeProvider } from '../recharge/providers.js';
 
 import { authorize, type Authorization } from './authorization.js';
@@ -22,8 +22,7 @@ export class GatewayRechargeProvider implements RechargeProvider {
 
   prepare(params: Record<string, unknown>, context: PrepareContext): Promise<PreparedPayment> {
     if (params.amount === undefined) throw invalid('params.amount is required', [{ field: 'params.amount', problem: 'is required' }]);
-    const amountMinor = toMinor(params.amount, context.currency, 'params.amount');
-    if (amountMinor <= 0) throw invalid('params.amount must be greater than zero', [{ field: 'params.amount', problem: 'must be greater than zero' }]);
+    const amountMinor = positiveMinor(params.amount, context.currency, 'params.amount');
     if (context.maxAmountMinor !== undefined && amountMinor > context.maxAmountMinor) {
       const limit = `${formatMinor(context.maxAmountMinor, currencyExponent(context.currency) ?? 2)} ${context.currency}`;
       throw invalid(`params.amount is more than the self-service top-up limit of ${limit} per payment`, [{ field: 'params.amount', problem: `at most ${limit} per payment` }]);

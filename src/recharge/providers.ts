@@ -7,7 +7,7 @@ import type { Actor } from '../auth/principal.js';
 import type { Effects } from '../commands/types.js';
 import type { Tx } from '../db/index.js';
 import { invalid } from '../errors.js';
-import { toMinor } from '../money.js';
+import { positiveMinor } from '../money.js';
 
 import type { PaymentRow } from './store.js';
 
@@ -75,8 +75,7 @@ export const externalProvider: RechargeProvider = {
   params: ['amount'],
   prepare(params, { currency }) {
     if (params.amount === undefined) throw invalid('params.amount is required', [{ field: 'params.amount', problem: 'is required' }]);
-    const amountMinor = toMinor(params.amount, currency, 'params.amount');
-    if (amountMinor <= 0) throw invalid('params.amount must be greater than zero', [{ field: 'params.amount', problem: 'must be greater than zero' }]);
+    const amountMinor = positiveMinor(params.amount, currency, 'params.amount');
     return Promise.resolve({ amountMinor, params: { amount: params.amount } });
   },
 };

@@ -7,7 +7,7 @@ import type { Command, CommandDefinition, Effects, Refused } from '../commands/t
 import type { ReadTx, Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { CREDIT_REFERENCE, changeHeld, InsufficientCredit, postCredit, postTransfer, SPEND_PROVIDER } from '../ledger/postings.js';
-import { currencyExponent, formatMinor, toMinor } from '../money.js';
+import { currencyExponent, formatMinor, positiveMinor } from '../money.js';
 
 import * as store from './store.js';
 import { chargeRefundView, chargeView, holdView, transferView } from './views.js';
@@ -312,9 +312,7 @@ async function transfer(tx: Tx, { input, actor, atMs }: Command<'transfer.post'>
 
 function positiveAmount(value: unknown, currency: string, field: string): number {
   if (value === undefined || value === null) throw invalid(`${field} is required`, [{ field, problem: 'is required' }]);
-  const minor = toMinor(value, currency, field);
-  if (minor <= 0) throw invalid(`${field} must be greater than zero`, [{ field, problem: 'must be greater than zero' }]);
-  return minor;
+  return positiveMinor(value, currency, field);
 }
 
 /** An amount that may be left out (or null): null then, meaning "all of it". */

@@ -5,7 +5,7 @@ import type { Hasher } from '../auth/hashing.js';
 import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
-import { fromMinor, toMinor } from '../money.js';
+import { fromMinor, positiveMinor } from '../money.js';
 
 import { canonicalCode, newCode } from './codes.js';
 import * as store from './store.js';
@@ -51,8 +51,7 @@ export function voucherCommands(deps: { hasher: Hasher; currency: string }): {
         if (!Number.isSafeInteger(input.quantity) || input.quantity < 1 || input.quantity > MAX_BATCH_QUANTITY) {
           throw invalid(`quantity must be 1–${MAX_BATCH_QUANTITY}`, [{ field: 'quantity', problem: `must be a whole number from 1 to ${MAX_BATCH_QUANTITY}` }]);
         }
-        const valueMinor = toMinor(input.value, deps.currency, 'value');
-        if (valueMinor <= 0) throw invalid('value must be greater than zero', [{ field: 'value', problem: 'must be greater than zero' }]);
+        const valueMinor = positiveMinor(input.value, deps.currency, 'value');
         const validUntilMs = parseValidUntil(input.validUntil);
         if (validUntilMs <= atMs) throw invalid('validUntil must be in the future', [{ field: 'validUntil', problem: 'must be in the future' }]);
         const prefix = (input.prefix ?? '').toUpperCase();
