@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 
 import { newClientSecret, type Hasher } from './auth/hashing.js';
 import { clientExists, registerClient } from './auth/commands.js';
-import type { Actor } from './auth/principal.js';
+import { isPurseItself, type Actor } from './auth/principal.js';
 import { ALL_SCOPES } from './auth/scopes.js';
 import type { CommandDefinition, Effects } from './commands/types.js';
 import type { Context } from './context.js';
@@ -53,7 +53,7 @@ export function bootstrapCommand(hasher: Hasher, currency: string): CommandDefin
     idempotent: false,
     prepare: async ({ input }) => ({ passwordHash: await hasher.slowHash(input.adminPassword), secretHash: await hasher.slowHash(input.clientSecret) }),
     authorize: async (_q, { actor }) => {
-      if (actor.kind !== 'system' && actor.kind !== 'cli') throw forbidden('only Purse itself starts Purse');
+      if (!isPurseItself(actor)) throw forbidden('only Purse itself starts Purse');
     },
     run: async (tx, { input, atMs }, prepared, effects) => {
       const claimed = await tx.run("INSERT INTO singletons (name, created_at_ms) VALUES ('bootstrap', ?) ON CONFLICT (name) DO NOTHING", [atMs]);

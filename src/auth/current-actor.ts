@@ -6,7 +6,7 @@
 import type { SqlValue } from '../db/index.js';
 import { unauthorized } from '../errors.js';
 
-import type { Actor } from './principal.js';
+import { isPurseItself, type Actor } from './principal.js';
 import { parseRights } from './scopes.js';
 
 /**
@@ -15,7 +15,7 @@ import { parseRights } from './scopes.js';
  * Purse itself hold every right and have no row: NULL, and nothing to check.
  */
 export function actorRightsExpression(actor: Actor): { sql: string; params: SqlValue[] } {
-  if (actor.kind === 'cli' || actor.kind === 'system') return { sql: 'NULL', params: [] };
+  if (isPurseItself(actor)) return { sql: 'NULL', params: [] };
   return {
     sql: `(SELECT CASE WHEN u.active = 1 AND c.revoked_at_ms IS NULL
                         AND NOT EXISTS (SELECT 1 FROM token_families f WHERE f.id = ? AND f.revoked_at_ms IS NOT NULL)
@@ -30,7 +30,7 @@ export function actorRightsExpression(actor: Actor): { sql: string; params: SqlV
  * changed, the actor with its current rights when they changed, or a 401 when it may no longer act.
  */
 export function actorNow(actor: Actor, rightsNow: SqlValue | undefined): Actor {
-  if (actor.kind === 'cli' || actor.kind === 'system') return actor;
+  if (isPurseItself(actor)) return actor;
   if (typeof rightsNow !== 'string') throw unauthorized('token has been revoked');
   const rights = [...parseRights(rightsNow)];
   const same = rights.length === actor.rights.length && rights.every((r) => actor.rights.includes(r));

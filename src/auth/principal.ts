@@ -31,9 +31,14 @@ export function actorOf(principal: Principal): Actor {
   return { kind: principal.kind, userId: principal.userId, clientId: principal.clientId, familyId: principal.familyId, scopes: [...principal.scopes], rights: [...principal.rights] };
 }
 
+/** The operator at the command line, or one of Purse's own timers: not someone over HTTP. */
+export function isPurseItself(actor: Actor): actor is Extract<Actor, { kind: 'cli' | 'system' }> {
+  return actor.kind === 'cli' || actor.kind === 'system';
+}
+
 /** The command line and Purse itself may do everything; a person or client what its user's rights allow. */
 export function actorHasRight(actor: Actor, right: Right): boolean {
-  return actor.kind === 'cli' || actor.kind === 'system' || hasRight(new Set(actor.rights), right);
+  return isPurseItself(actor) || hasRight(new Set(actor.rights), right);
 }
 
 /** The user an actor acts as, or null for the command line and Purse itself. */

@@ -3,7 +3,7 @@
 // Only a live `created` payment can be updated, committed or rolled back; anything else is a 409
 // naming the state. Commit flips the state and posts the ledger transaction in one transaction, with
 // a conditional update, so that concurrent commits post exactly once.
-import { actorHasRight, actorUserId, type Actor } from '../auth/principal.js';
+import { actorHasRight, actorUserId, isPurseItself, type Actor } from '../auth/principal.js';
 import { refuse } from '../commands/pipeline.js';
 import type { Command, CommandDefinition, Effects, Refused } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
@@ -132,7 +132,7 @@ export function rechargeCommands(deps: RechargeDeps): {
     expire: {
       name: 'payment.expire',
       authorize: async (_q, { actor }) => {
-        if (actor.kind !== 'system' && actor.kind !== 'cli') throw forbidden('payments expire by themselves');
+        if (!isPurseItself(actor)) throw forbidden('payments expire by themselves');
       },
       run: async (tx, { input, atMs }, _prepared, effects) => expire(tx, input.reference, input.id, atMs, effects),
     },

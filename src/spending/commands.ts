@@ -1,7 +1,7 @@
 // Spending as commands: charges, holds (held → captured | released | expired), refunds of charges
 // and transfers between people. Every debit goes through the ledger's one guarded update of the
 // available credit (ledger/postings.ts), so no mix of them racing can overdraw an account.
-import { actorHasRight, actorLabel, actorUserId, type Actor } from '../auth/principal.js';
+import { actorHasRight, actorLabel, actorUserId, isPurseItself, type Actor } from '../auth/principal.js';
 import { refuse } from '../commands/pipeline.js';
 import type { Command, CommandDefinition, Effects, Refused } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
@@ -89,7 +89,7 @@ export function spendingCommands(deps: SpendingDeps): {
     expire: {
       name: 'hold.expire',
       authorize: async (_q, { actor }) => {
-        if (actor.kind !== 'system' && actor.kind !== 'cli') throw forbidden('holds expire by themselves');
+        if (!isPurseItself(actor)) throw forbidden('holds expire by themselves');
       },
       run: async (tx, { input, atMs }, _prepared, effects) => expireHold(tx, input.id, atMs, effects),
     },

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 
 import type { Hasher } from '../auth/hashing.js';
-import { actorHasRight, actorLabel } from '../auth/principal.js';
+import { actorHasRight, actorLabel, isPurseItself } from '../auth/principal.js';
 import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import type { ReadTx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
@@ -131,7 +131,7 @@ export function webhookCommands(hasher: Hasher): {
     disable: {
       name: 'webhook.disable',
       authorize: async (_q, { actor }) => {
-        if (actor.kind !== 'system' && actor.kind !== 'cli') throw forbidden('PATCH the webhook with enabled: false instead');
+        if (!isPurseItself(actor)) throw forbidden('PATCH the webhook with enabled: false instead');
       },
       run: async (tx, { input, atMs }, _prepared, effects) => {
         const row = await store.disableFailing(tx, input.id, input.reason, atMs);
