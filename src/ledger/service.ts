@@ -14,6 +14,15 @@ import * as store from './store.js';
 /** Longest a single statement page may be; CSV export streams in pages of this size. */
 const STATEMENT_PAGE_ROWS = 1000;
 
+/**
+ * One's own credit — accounts, statement, charges, holds — is readable; another person's needs
+ * manageUsers, managePayments or chargeCredit (the kiosk that charged it).
+ */
+export function mayReadCredit(principal: Principal, userId: number): boolean {
+  if (principal.userId === userId) return true;
+  return hasRight(principal.rights, 'manageUsers') || hasRight(principal.rights, 'managePayments') || hasRight(principal.rights, 'chargeCredit');
+}
+
 export class LedgerService {
   constructor(
     private readonly db: Db,
@@ -29,12 +38,10 @@ export class LedgerService {
     return account;
   }
 
-    // ---- reads ----------------------------------------------------------------------------------
+  // ---- reads ----------------------------------------------------------------------------------
 
-  /** One's own accounts are readable; another's need manageUsers or managePayments. */
   assertMayRead(principal: Principal, userId: number): void {
-    if (principal.userId === userId) return;
-    if (hasRight(principal.rights, 'manageUsers') || hasRight(principal.rights, 'managePayments') || hasRight(principal.rights, 'chargeCredit')) return;
+    if (mayReadCredit(principal, userId)) return;
     throw forbidden("reading another person's credit needs the right manageUsers, managePayments or chargeCredit");
   }
 

@@ -8,6 +8,7 @@ import { commandOf, valueOf } from '../commands/http.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
 import { forbidden } from '../errors.js';
 import { AccountParams } from '../ledger/schemas.js';
+import { mayReadCredit } from '../ledger/service.js';
 import { fromMinor } from '../money.js';
 import { errorResponses } from '../schemas.js';
 import { isoToMs } from '../time.js';
@@ -29,7 +30,7 @@ import {
   TransferBody,
   TransferSchema,
 } from './schemas.js';
-import { mayRead, type SpendingService } from './service.js';
+import type { SpendingService } from './service.js';
 import { chargeRefundView, chargeView, holdView, transferView } from './views.js';
 
 export interface SpendingRoutesOptions {
@@ -72,7 +73,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     },
     async (request) => {
       const { id, reference } = request.params;
-      if (!mayRead(principalOf(request), id)) throw forbidden(`reading another person's charges: ${READ_RIGHTS}`);
+      if (!mayReadCredit(principalOf(request), id)) throw forbidden(`reading another person's charges: ${READ_RIGHTS}`);
       const { from, to, limit = 100, start = 0 } = request.query;
       const { rows, count } = await spending.charges({ userId: id, reference, fromMs: isoToMs(from, 'querystring.from'), toMs: isoToMs(to, 'querystring.to') }, limit, start);
       return { charges: rows.map(chargeView), count };
@@ -141,7 +142,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     },
     async (request) => {
       const { id, reference } = request.params;
-      if (!mayRead(principalOf(request), id)) throw forbidden(`reading another person's holds: ${READ_RIGHTS}`);
+      if (!mayReadCredit(principalOf(request), id)) throw forbidden(`reading another person's holds: ${READ_RIGHTS}`);
       const { state, limit = 100, start = 0 } = request.query;
       const { rows, count } = await spending.holds({ userId: id, reference, state }, limit, start);
       return { holds: rows.map(holdView), count };

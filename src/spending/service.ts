@@ -1,26 +1,17 @@
 // Reading spending: charges, their refunds, holds; the sweeper's expiry of overdue holds; the
 // checks `ledger verify` adds. What writes is commands.ts, through the pipeline.
 import { SWEEPER_ACTOR, type Principal } from '../auth/principal.js';
-import { hasRight } from '../auth/scopes.js';
 import type { Clock } from '../clock.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
 import type { Db } from '../db/index.js';
 import { notFound } from '../errors.js';
+import { mayReadCredit } from '../ledger/service.js';
 
 import * as store from './store.js';
 import type { HoldState } from './views.js';
 
 /** Overdue holds read per sweep round. */
 const SWEEP_BATCH = 500;
-
-/**
- * One's own charges and holds are readable; another person's need chargeCredit (the kiosk that
- * placed them), manageUsers or managePayments.
- */
-export function mayRead(principal: Principal, userId: number): boolean {
-  if (principal.userId === userId) return true;
-  return hasRight(principal.rights, 'chargeCredit') || hasRight(principal.rights, 'manageUsers') || hasRight(principal.rights, 'managePayments');
-}
 
 export class SpendingService {
   constructor(
@@ -32,7 +23,7 @@ export class SpendingService {
   /** A charge, or 404 — also when the reader may not see it, so that ids reveal nothing. */
   async charge(id: number, principal?: Principal): Promise<store.ChargeRow> {
     const row = await this.db.read((q) => store.getCharge(q, id));
-    if (row === undefined || (principal !== undefined && !mayRead(principal, row.user_id))) throw notFound(`charge ${id} not found`);
+    if (row === undefined || (principal !== undefined && !mayReadCredit(principal, row.user_id))) throw notFound(`charge ${id} not found`);
     return row;
   }
 
@@ -43,14 +34,14 @@ export class SpendingService {
   async refunds(chargeId: number, principal: Principal): Promise<{ charge: store.ChargeRow; refunds: store.ChargeRefundRow[] }> {
     return this.db.read(async (q) => {
       const charge = await store.getCharge(q, chargeId);
-      if (charge === undefined || !mayRead(principal, charge.user_id)) throw notFound(`charge ${chargeId} not found`);
+      if (charge === undefined || !mayReadCredit(principal, charge.user_id)) throw notFound(`charge ${chargeId} not found`);
       return { charge, refunds: await store.listChargeRefunds(q, chargeId) };
     });
   }
 
   async hold(id: number, principal?: Principal): Promise<store.HoldRow> {
     const row = await this.db.read((q) => store.getHold(q, id));
-    if (row === undefined || (principal !== undefined && !mayRead(principal, row.user_id))) throw notFound(`hold ${id} not found`);
+    if (row === undefined || (principal !== undefined && !mayReadCredit(principal, row.user_id))) throw notFound(`hold ${id} not found`);
     return row;
   }
 
