@@ -41,6 +41,12 @@ function configFrom(command: Command): ReturnType<typeof loadConfig> {
   return loadConfig(rawFromEnv(process.env, flags));
 }
 
+/** A `--limit` option: 1–9999. */
+function limitOf(text: string): number {
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1) throw new AppError('invalid', '--limit must be a whole number from 1 to 9999');
+  return Number(text);
+}
+
 /** Runs a command against a context and always closes the database afterwards. */
 async function withContext(command: Command, fn: (ctx: Context) => Promise<void>): Promise<void> {
   const ctx = await createContext({ ...configFrom(command), logLevel: 'silent' });
@@ -238,10 +244,10 @@ program
   .action(async (options: { user?: string; state?: string; limit: string }, command: Command) => {
     const state = HOLD_STATES.find((s) => s === options.state);
     if (options.state !== undefined && state === undefined) throw new AppError('invalid', `--state must be one of ${HOLD_STATES.join(', ')}`);
-    if (!/^\d{1,4}$/.test(options.limit) || Number(options.limit) < 1) throw new AppError('invalid', '--limit must be a whole number from 1 to 9999');
+    const limit = limitOf(options.limit);
     await withContext(command, async (ctx) => {
       const userId = options.user === undefined ? undefined : (await ctx.users.resolve(options.user)).id;
-      const { rows, count } = await ctx.spending.holds({ userId, state }, Number(options.limit), 0);
+      const { rows, count } = await ctx.spending.holds({ userId, state }, limit, 0);
       for (const row of rows.map(holdView)) console.log(`hold ${row.id}  user=${row.userId}  ${row.state}  amount=${row.amount}${row.captured === null ? '' : ` captured=${row.captured}`}  expires=${row.expires}  ${row.description}`);
       console.error(`${rows.length} of ${count} hold${count === 1 ? '' : 's'}`);
     });
@@ -296,9 +302,9 @@ webhook
   .argument('<id>')
   .option('--limit <n>', 'at most this many deliveries', '20')
   .action(async (id: string, options: { limit: string }, command: Command) => {
-    if (!/^\d{1,4}$/.test(options.limit) || Number(options.limit) < 1) throw new AppError('invalid', '--limit must be a whole number from 1 to 9999');
+    const limit = limitOf(options.limit);
     await withContext(command, async (ctx) => {
-      const { deliveries, count } = await ctx.webhooks.deliveries(id, Number(options.limit), 0);
+      const { deliveries, count } = await ctx.webhooks.deliveries(id, limit, 0);
       for (const d of deliveries) {
         const attempts = d.attemptLog.map((a) => `${a.statusCode ?? 'no answer'} ${a.durationMs}ms${a.error === null ? '' : ` (${a.error})`}`).join('; ');
         console.log(`delivery ${d.id}  ${d.eventId}  ${d.eventType}  ${d.state}  attempts=${d.attempts}${d.nextAttempt === null ? '' : `  next=${d.nextAttempt}`}  ${attempts}`);
@@ -317,7 +323,7 @@ program
   .option('--to <time>', 'at or before, ISO 8601')
   .option('--limit <n>', 'at most this many entries', '50')
   .action(async (options: { actor?: string; action?: string; subject?: string; from?: string; to?: string; limit: string }, command: Command) => {
-    if (!/^\d{1,4}$/.test(options.limit) || Number(options.limit) < 1) throw new AppError('invalid', '--limit must be a whole number from 1 to 9999');
+    const limit = limitOf(options.limit);
     const filter = {
       ...actorFilter(options.actor),
       action: options.action,
@@ -326,7 +332,7 @@ program
       toMs: options.to === undefined ? undefined : parseDateTime(options.to, '--to'),
     };
     await withContext(command, async (ctx) => {
-      const { entries, count } = await ctx.audit.page(filter, Number(options.limit), 0);
+      const { entries, count } = await ctx.audit.page(filter, limit, 0);
       for (const e of entries) {
         const who = e.actor.userId === null ? (e.actor.clientId ?? '?') : `user:${e.actor.userId} client:${e.actor.clientId ?? '?'}`;
         console.log(`${e.at}  ${who}  ${e.action}  ${e.subject}  ${JSON.stringify(e.detail)}`);
