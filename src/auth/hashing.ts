@@ -13,8 +13,12 @@ export type KeyedHashKind = 'card' | 'pin' | 'refresh' | 'voucher' | 'secret' | 
 
 export class Hasher {
   private dummyHash: Promise<string> | undefined;
+  /** The key `seal` encrypts with, derived once from the hash key. */
+  private readonly sealKey: Buffer;
 
-  constructor(private readonly hashKey: Buffer) {}
+  constructor(private readonly hashKey: Buffer) {
+    this.sealKey = crypto.createHmac('sha256', hashKey).update('seal:v1').digest();
+  }
 
   slowHash(secret: string): Promise<string> {
     return argon2.hash(secret, ARGON2_OPTIONS);
@@ -42,7 +46,7 @@ export class Hasher {
    */
   seal(secret: string): string {
     const iv = crypto.randomBytes(12);
-    const cipher = crypto.createCipheriv('aes-256-gcm', this.sealKey(), iv);
+    const cipher = crypto.createCipheriv('aes-256-gcm', this.sealKey, iv);
     const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
     return `v1.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
   }
@@ -51,13 +55,9 @@ export class Hasher {
   unseal(sealed: string): string {
     if (!sealed.startsWith('v1.')) throw new Error('not a sealed secret');
     const raw = Buffer.from(sealed.slice(3), 'base64url');
-    const decipher = crypto.createDecipheriv('aes-256-gcm', this.sealKey(), raw.subarray(0, 12));
+    const decipher = crypto.createDecipheriv('aes-256-gcm', this.sealKey, raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-  }
-
-  private sealKey(): Buffer {
-    return crypto.createHmac('sha256', this.hashKey).update('seal:v1').digest();
   }
 }
 

@@ -46,12 +46,20 @@ export function installBusinessMetrics(app: FastifyInstance, registry: Registry,
       for (const [outcome, n] of Object.entries(ctx.dispatcher.outcomes)) this.labels(outcome).inc(n);
     },
   });
+  // Both backlog gauges are collected together at a scrape: one query serves them.
+  let backlog: ReturnType<typeof ctx.webhooks.backlog> | null = null;
+  const backlogOnce = (): ReturnType<typeof ctx.webhooks.backlog> => {
+    backlog ??= ctx.webhooks.backlog(ctx.clock.nowMs()).finally(() => {
+      backlog = null;
+    });
+    return backlog;
+  };
   new Gauge({
     name: 'purse_webhook_backlog',
     help: 'undelivered webhook deliveries of enabled endpoints',
     registers,
     async collect() {
-      this.set((await ctx.webhooks.backlog(ctx.clock.nowMs())).pending);
+      this.set((await backlogOnce()).pending);
     },
   });
   new Gauge({
@@ -59,7 +67,7 @@ export function installBusinessMetrics(app: FastifyInstance, registry: Registry,
     help: 'age of the oldest undelivered webhook delivery of an enabled endpoint',
     registers,
     async collect() {
-      this.set((await ctx.webhooks.backlog(ctx.clock.nowMs())).oldestAgeSeconds);
+      this.set((await backlogOnce()).oldestAgeSeconds);
     },
   });
   new Gauge({

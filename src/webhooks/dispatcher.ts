@@ -153,7 +153,8 @@ export class WebhookDispatcher {
     return this.db.write(async (tx) => {
       const position = await store.lockCursor(tx, CURSOR);
       if (position === undefined) throw new Error('the webhooks cursor row is missing');
-      this.anyEnabled = (await store.listWebhooks(tx)).some((w) => w.enabled === 1);
+      const webhooks = (await store.listWebhooks(tx)).filter((w) => w.enabled === 1);
+      this.anyEnabled = webhooks.length > 0;
       if (!this.anyEnabled) {
         // Nobody listens: skip what has settled instead of reading it.
         const newest = await store.newestSettledPosition(tx);
@@ -163,7 +164,6 @@ export class WebhookDispatcher {
       const events = await eventsAfter(tx, { txOrder: position.tx_order, id: position.event_id }, FAN_OUT_PAGE);
       const last = events.at(-1);
       if (last === undefined) return 0;
-      const webhooks = (await store.listWebhooks(tx)).filter((w) => w.enabled === 1);
       const deliveries = events.flatMap((event) =>
         webhooks
           // An endpoint hears of the events after the newest one when it was registered (ids, not clocks).
