@@ -32,10 +32,19 @@ export function parseCursor(cursor: string | undefined): { txOrder: number; id: 
   return { txOrder, id };
 }
 
-/** Events after a position, in commit order, inside a caller's transaction (the webhook dispatcher's fan-out). */
+export type { EventRow } from './store.js';
+
+// Reads of the outbox inside a caller's transaction, for the webhook dispatcher and registration.
+
+/** Events after a position, in commit order. */
 export function eventsAfter(q: ReadTx, after: { txOrder: number; id: number }, limit: number): Promise<store.EventRow[]> {
   return store.eventsAfter(q, after, [], limit);
 }
+
+export const eventsByIds = store.eventsByIds;
+export const newestEventId = store.newestEventId;
+/** Where a reader with nothing to match may jump: past every settled event, without reading them. */
+export const newestSettledPosition = store.newestSettledPosition;
 
 export class EventFeed {
   constructor(private readonly db: Db) {}

@@ -26,3 +26,19 @@ export function eventsAfter(q: ReadTx, after: { txOrder: number; id: number }, t
     [after.txOrder, after.txOrder, after.id, ...(types.includes('*') ? [] : typeParams), limit],
   );
 }
+
+/** These events, by id (the webhook dispatcher sends them). */
+export function eventsByIds(q: ReadTx, ids: readonly number[]): Promise<EventRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return q.all<EventRow>(`SELECT id, tx_order, type, subject, data, occurred_at_ms FROM events WHERE id IN (${ids.map(() => '?').join(', ')})`, [...ids]);
+}
+
+/** The newest event's id (0 when there is none). */
+export async function newestEventId(q: ReadTx): Promise<number> {
+  return (await q.get<{ id: number | null }>('SELECT MAX(id) AS id FROM events'))?.id ?? 0;
+}
+
+/** The position of the newest event below the settled horizon. */
+export function newestSettledPosition(q: ReadTx): Promise<{ tx_order: number; id: number } | undefined> {
+  return q.get(`SELECT tx_order, id FROM events WHERE id = (SELECT MAX(id) FROM events WHERE tx_order < ${q.dialect.settledHorizon})`);
+}

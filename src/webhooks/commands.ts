@@ -7,6 +7,7 @@ import { actorHasRight, actorLabel, isPurseItself } from '../auth/principal.js';
 import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import type { ReadTx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
+import { newestEventId } from '../events/service.js';
 import { isEventPattern } from '../events/types.js';
 
 import * as store from './store.js';
@@ -66,7 +67,7 @@ export function webhookCommands(hasher: Hasher): {
           secret_sealed: prepared.sealed,
           failing_since_ms: null,
           disabled_reason: null,
-          from_event_id: await store.newestEventId(tx),
+          from_event_id: await newestEventId(tx),
           created_by: actorLabel(actor),
           created_at_ms: atMs,
           updated_at_ms: atMs,

@@ -13,7 +13,7 @@ import { SYSTEM_WEBHOOKS_ACTOR } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
 import type { Db } from '../db/index.js';
-import { eventsAfter } from '../events/service.js';
+import { eventsAfter, eventsByIds, newestSettledPosition, type EventRow } from '../events/service.js';
 import { matchesAny } from '../events/types.js';
 
 import { signedMessage } from './signing.js';
@@ -124,7 +124,7 @@ export class WebhookDispatcher {
     if (claimed.length === 0) return;
     const { webhooks, events } = await this.db.read(async (q) => ({
       webhooks: new Map((await store.listWebhooks(q)).map((w) => [w.id, w])),
-      events: new Map((await store.eventsByIds(q, claimed.map((d) => d.event_id))).map((e) => [e.id, e])),
+      events: new Map((await eventsByIds(q, claimed.map((d) => d.event_id))).map((e) => [e.id, e])),
     }));
     for (const delivery of claimed) {
       const webhook = webhooks.get(delivery.webhook_id);
@@ -157,7 +157,7 @@ export class WebhookDispatcher {
       this.anyEnabled = webhooks.length > 0;
       if (!this.anyEnabled) {
         // Nobody listens: skip what has settled instead of reading it.
-        const newest = await store.newestSettledPosition(tx);
+        const newest = await newestSettledPosition(tx);
         if (newest !== undefined && newest.id > position.event_id) await store.moveCursor(tx, CURSOR, newest.tx_order, newest.id);
         return 0;
       }
@@ -176,7 +176,7 @@ export class WebhookDispatcher {
     });
   }
 
-  private async attempt(delivery: store.ClaimedDelivery, webhook: store.WebhookRow, event: store.EventRow): Promise<void> {
+  private async attempt(delivery: store.ClaimedDelivery, webhook: store.WebhookRow, event: EventRow): Promise<void> {
     const startedAt = performance.now();
     let result: store.AttemptResult;
     try {

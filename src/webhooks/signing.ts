@@ -3,9 +3,8 @@
 // (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body`), signed by the standardwebhooks library.
 import { Webhook } from 'standardwebhooks';
 
+import type { EventRow } from '../events/service.js';
 import { VERSION } from '../version.js';
-
-import type { EventRow } from './store.js';
 
 export interface SignedMessage {
   headers: Record<string, string>;

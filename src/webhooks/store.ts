@@ -74,11 +74,6 @@ export function disableFailing(tx: Tx, id: string, reason: string, atMs: number)
   return tx.get<WebhookRow>(`UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at_ms = ? WHERE id = ? AND enabled = 1 RETURNING ${WEBHOOK_COLUMNS}`, [reason, atMs, id]);
 }
 
-/** The newest event's id (0 when there is none). */
-export async function newestEventId(q: ReadTx): Promise<number> {
-  return (await q.get<{ id: number | null }>('SELECT MAX(id) AS id FROM events'))?.id ?? 0;
-}
-
 export async function deleteWebhook(tx: Tx, id: string): Promise<boolean> {
   await tx.run('DELETE FROM webhook_attempts WHERE webhook_id = ?', [id]);
   await tx.run('DELETE FROM webhook_deliveries WHERE webhook_id = ?', [id]);
@@ -94,14 +89,6 @@ export function lockCursor(tx: Tx, name: string): Promise<{ tx_order: number; ev
 
 export async function moveCursor(tx: Tx, name: string, txOrder: number, eventId: number): Promise<void> {
   await tx.run('UPDATE event_cursors SET tx_order = ?, event_id = ? WHERE name = ?', [txOrder, eventId, name]);
-}
-
-/**
- * The position of the newest event below the settled horizon: where the dispatcher may jump when no
- * endpoint is enabled, without reading what it would match against nothing.
- */
-export function newestSettledPosition(q: ReadTx): Promise<{ tx_order: number; id: number } | undefined> {
-  return q.get(`SELECT tx_order, id FROM events WHERE id = (SELECT MAX(id) FROM events WHERE tx_order < ${q.dialect.settledHorizon})`);
 }
 
 export interface NewDelivery {
@@ -243,18 +230,6 @@ export function attemptsOf(q: ReadTx, deliveryIds: readonly number[]): Promise<A
     `SELECT id, delivery_id, attempted_at_ms, status_code, duration_ms, error FROM webhook_attempts WHERE delivery_id IN (${deliveryIds.map(() => '?').join(', ')}) ORDER BY id`,
     [...deliveryIds],
   );
-}
-
-export interface EventRow {
-  id: number;
-  type: string;
-  data: string;
-  occurred_at_ms: number;
-}
-
-export function eventsByIds(q: ReadTx, ids: readonly number[]): Promise<EventRow[]> {
-  if (ids.length === 0) return Promise.resolve([]);
-  return q.all<EventRow>(`SELECT id, type, data, occurred_at_ms FROM events WHERE id IN (${ids.map(() => '?').join(', ')})`, [...ids]);
 }
 
 /** Undelivered deliveries of enabled endpoints: how many, and since when the oldest waits. */
