@@ -35,6 +35,10 @@ export interface Config {
   selfTopUpMaxMinor: number;
   selfTopUpDailyMinor: number;
   metricsToken: string | undefined;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxConnections: number;
 }
 
 export class ConfigError extends Error {}
@@ -72,6 +76,10 @@ export const CONFIG_ITEMS = {
   selfTopUpMaxAmount: { env: 'PURSE_SELF_TOPUP_MAX_AMOUNT', flag: 'self-topup-max-amount', default: '200', description: 'largest card or MB WAY top-up a person may make for themselves, major units' },
   metricsToken: { env: 'PURSE_METRICS_TOKEN', flag: 'metrics-token', description: 'when set, /metrics answers only requests with `Authorization: Bearer <this>` (16–256 characters)' },
   selfTopUpDailyAmount: { env: 'PURSE_SELF_TOPUP_DAILY_AMOUNT', flag: 'self-topup-daily-amount', default: '500', description: 'most a person may top up for themselves by card and MB WAY in any 24 hours, major units' },
+  headersTimeoutSeconds: { env: 'PURSE_HEADERS_TIMEOUT_SECONDS', flag: 'headers-timeout-seconds', default: '10', description: 'a connection whose request headers are not complete this long after it starts is closed (408)' },
+  requestTimeoutSeconds: { env: 'PURSE_REQUEST_TIMEOUT_SECONDS', flag: 'request-timeout-seconds', default: '30', description: 'a request whose body has not fully arrived this long after it started is closed (408); at least the headers timeout' },
+  keepAliveTimeoutSeconds: { env: 'PURSE_KEEP_ALIVE_TIMEOUT_SECONDS', flag: 'keep-alive-timeout-seconds', default: '10', description: 'an idle keep-alive connection is closed after this long' },
+  maxConnections: { env: 'PURSE_MAX_CONNECTIONS', flag: 'max-connections', default: '512', description: 'open connections per process; past it new connections are closed at once, so that file descriptors never run out' },
 } as const satisfies Record<string, Item>;
 
 export type ConfigKey = keyof typeof CONFIG_ITEMS;
@@ -116,6 +124,20 @@ export function loadConfig(raw: RawConfig): Config {
     selfTopUpMaxMinor: amount(get('selfTopUpMaxAmount'), 'selfTopUpMaxAmount', code),
     selfTopUpDailyMinor: amount(get('selfTopUpDailyAmount'), 'selfTopUpDailyAmount', code),
     metricsToken: optionalSecret(get('metricsToken'), 'metricsToken', 16),
+    ...serverLimits(get),
+  };
+}
+
+/** Node refuses a headers timeout longer than the request timeout, so the pair is checked here. */
+function serverLimits(get: (key: ConfigKey) => string | undefined): Pick<Config, 'headersTimeoutSeconds' | 'requestTimeoutSeconds' | 'keepAliveTimeoutSeconds' | 'maxConnections'> {
+  const headersTimeoutSeconds = integer(get('headersTimeoutSeconds'), 'headersTimeoutSeconds', 1, 600);
+  const requestTimeoutSeconds = integer(get('requestTimeoutSeconds'), 'requestTimeoutSeconds', 1, 3600);
+  if (requestTimeoutSeconds < headersTimeoutSeconds) fail('requestTimeoutSeconds', `must be at least PURSE_HEADERS_TIMEOUT_SECONDS (${headersTimeoutSeconds}), got ${requestTimeoutSeconds}`);
+  return {
+    headersTimeoutSeconds,
+    requestTimeoutSeconds,
+    keepAliveTimeoutSeconds: integer(get('keepAliveTimeoutSeconds'), 'keepAliveTimeoutSeconds', 1, 600),
+    maxConnections: integer(get('maxConnections'), 'maxConnections', 1, 1_000_000),
   };
 }
 

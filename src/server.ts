@@ -71,6 +71,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
       ...(options.logStream === undefined ? {} : { stream: options.logStream }),
     },
     bodyLimit: ctx.config.bodyLimitBytes,
+    ...connectionLimits(ctx.config),
     // Gateway ids are 200 characters (spec file 002); Fastify's default stops at 100 with a 414.
     routerOptions: { maxParamLength: 256 },
     // Unknown fields are refused with a 400 naming them, not silently dropped; every bad field is
@@ -83,6 +84,9 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
       void reply.code(status).send(body);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Past the cap Node closes new connections at once: a flood of idle sockets cannot take the last
+  // file descriptor that the database, the logs and /health need.
+  app.server.maxConnections = ctx.config.maxConnections;
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = errorResponse(error);
@@ -143,6 +147,22 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(eventRoutes, { events: ctx.events });
   await app.register(auditRoutes, { audit: ctx.audit });
   return app;
+}
+
+/**
+ * A client that never finishes its headers or its body, or idles on a kept-alive connection, is
+ * cut off; Fastify's own defaults wait for ever (request) or 72 s (keep-alive).
+ */
+function connectionLimits(config: Context['config']): { requestTimeout: number; keepAliveTimeout: number; http: { headersTimeout: number; connectionsCheckingInterval: number } } {
+  const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
+  const headersTimeoutMs = config.headersTimeoutSeconds * 1000;
+  return {
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutSeconds * 1000,
+    // Node looks for overdue requests on this interval (30 s by default), so it bounds how late a
+    // timeout fires; a tenth of the headers timeout keeps that slack small and the sweep cheap.
+    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.floor(headersTimeoutMs / 10)) },
+  };
 }
 
 /**
