@@ -75,6 +75,11 @@ export function unauthorized(message: string, bearerError = 'invalid_token'): Ap
   return new AppError('unauthorized', message, [], { 'www-authenticate': challenge });
 }
 
+/** The database (or another thing Purse needs) is away for now; the client should try again. */
+export function unavailable(message: string, retryAfterSeconds: number): AppError {
+  return new AppError('unavailable', message, [], { 'retry-after': String(retryAfterSeconds) });
+}
+
 export function rateLimited(message: string, retryAfterSeconds: number): AppError {
   return new AppError('rateLimited', message, [], { 'retry-after': String(retryAfterSeconds) });
 }

@@ -29,6 +29,9 @@ import { VERSION } from './version.js';
 
 export { VERSION } from './version.js';
 
+/** No request body of Purse nests deeper than a few levels; 32 leaves room and bounds every walk. */
+const MAX_JSON_DEPTH = 32;
+
 /** Never logged: credentials, card data, tokens. */
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -77,7 +80,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     // Unknown fields are refused with a 400 naming them, not silently dropped; every bad field is
     // reported, not only the first.
     // strictNumbers: "Infinity" and "1e400" in a query or path are not numbers.
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, strictNumbers: true } },
+    // coerceTypes true, not 'array': a one-element array is not a string (`grant_type: ["x"]`).
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: true, useDefaults: true, strictNumbers: true } },
     // Fastify's own early errors (a malformed URL escape …) get the same body as every other error.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
       const { status, body } = errorResponse(error);
@@ -96,12 +100,14 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     return reply.code(status).send(body);
   });
   app.addHook('preValidation', async (request) => {
-    const schema = request.routeOptions.schema;
-    rejectNonFiniteNumbers(request.params, schema?.params, 'params');
-    rejectNonFiniteNumbers(request.query, schema?.querystring, 'querystring');
     rejectNulCharacters(request.params, 'params');
     rejectNulCharacters(request.query, 'querystring');
     rejectNulCharacters(request.body, 'body');
+  });
+  app.addHook('preHandler', async (request) => {
+    rejectNonFiniteNumbers(request.params, 'params');
+    rejectNonFiniteNumbers(request.query, 'querystring');
+    rejectNonFiniteNumbers(request.body, 'body');
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ code: 404, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, data: [] } satisfies ErrorBody),
@@ -180,22 +186,50 @@ function installBodyParsers(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    void json(request, text, done);
+    void json(request, text, (error, parsed: unknown) => {
+      if (error !== null) {
+        done(error, undefined);
+        return;
+      }
+      const depth = nestingDepth(parsed, MAX_JSON_DEPTH);
+      if (depth > MAX_JSON_DEPTH) {
+        done(invalid(`body is nested deeper than ${MAX_JSON_DEPTH} levels`, [{ field: 'body', problem: `is nested deeper than ${MAX_JSON_DEPTH} levels` }]), undefined);
+        return;
+      }
+      done(null, parsed);
+    });
   });
 }
 
 /**
- * Ajv's type coercion turns "Infinity" and "1e400" into ±Infinity and then lets them past
- * minimum/maximum; numeric path and query values are checked for finiteness before it runs.
+ * How deeply objects and arrays nest, counted up to `limit + 1`. Iterative, so that a hostile
+ * 5,000-deep body cannot overflow the stack here, and bounding it keeps every later recursive
+ * walk (validation, the Idempotency-Key fingerprint, logging) safe.
  */
-function rejectNonFiniteNumbers(values: unknown, schema: unknown, part: string): void {
-  if (typeof values !== 'object' || values === null || typeof schema !== 'object' || schema === null) return;
-  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
-  for (const [key, value] of Object.entries(values)) {
-    const type = properties[key]?.type;
-    if ((type !== 'integer' && type !== 'number') || typeof value !== 'string') continue;
-    if (!Number.isFinite(Number(value))) throw invalid(`${part}.${key} must be a finite number`, [{ field: `${part}.${key}`, problem: 'must be a finite number' }]);
+export function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > limit) return depth;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth });
   }
+  return deepest;
+}
+
+/**
+ * Ajv's type coercion turns "Infinity" and "1e309" into ±Infinity, which then passes `integer` and
+ * `maximum`; after validation no number anywhere in a request may be non-finite.
+ */
+function rejectNonFiniteNumbers(value: unknown, path: string, depth = 0): void {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw invalid(`${path} must be a finite number`, [{ field: path, problem: 'must be a finite number' }]);
+    return;
+  }
+  if (typeof value !== 'object' || value === null || depth > MAX_JSON_DEPTH) return;
+  for (const [key, child] of Object.entries(value)) rejectNonFiniteNumbers(child, `${path}.${key}`, depth + 1);
 }
 
 /** Walks a parsed request part, bounded in depth, so that no step below has to care. */
@@ -205,7 +239,7 @@ function rejectNulCharacters(value: unknown, path: string, depth = 0): void {
     if (value.includes('\u0000')) throw invalid(`${path} must not contain NUL characters`, [{ field: path, problem: 'contains a NUL character (U+0000)' }]);
     return;
   }
-  if (typeof value !== 'object' || value === null || depth > 32) return;
+  if (typeof value !== 'object' || value === null || depth > MAX_JSON_DEPTH) return;
   for (const [key, child] of Object.entries(value)) rejectNulCharacters(child, `${path}.${key}`, depth + 1);
 }
 

@@ -2,10 +2,18 @@
 // failure and deadlock. Any number of Purse processes may share one database.
 import pg from 'pg';
 
+import { unavailable } from '../errors.js';
 import { queueIsFull, readOnly, type Db, type Dialect, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 const MAX_ATTEMPTS = 5;
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+/** A client waits this long for a pooled connection before it is told to come back. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** What a client is told to wait when the database is away: about as long as a restart takes. */
+const OUTAGE_RETRY_AFTER_SECONDS = 5;
+/** Node's socket errors and PostgreSQL's own for a server that is gone, going or not yet there. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const SERVER_GONE_STATES = new Set(['57P01', '57P02', '57P03', '53300']); // admin/crash shutdown, cannot connect now, too many connections
 
 // BIGINT (int8) arrives as text by default; every BIGINT here is a count, an id or minor units,
 // all kept below 2^53 by the services, so converting to number is exact. Assert it anyway.
@@ -149,20 +157,40 @@ function errorCode(error: unknown): unknown {
   return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
 }
 
+/**
+ * Errors that say "the database is not there right now", not "this request is wrong": connection
+ * refused or dropped, the server shutting down, the pool's wait running out. They become a 503
+ * with Retry-After; the pool reconnects by itself once the server is back.
+ */
+function isOutage(error: unknown): boolean {
+  const code = String(errorCode(error));
+  if (NETWORK_CODES.has(code) || SERVER_GONE_STATES.has(code) || code.startsWith('08')) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message);
+}
+
+/** The error a client sees: an outage or a conflict that kept recurring is a 503, never a 500. */
+function asClientError(error: unknown): unknown {
+  if (isOutage(error)) return unavailable('the database is not reachable; try again shortly', OUTAGE_RETRY_AFTER_SECONDS);
+  if (RETRYABLE.has(String(errorCode(error)))) return unavailable('too many concurrent changes to the same records; try again', 1);
+  return error;
+}
+
 export class PostgresDb implements Db {
   readonly engine = 'postgres' as const;
   readonly dialect = DIALECT;
   private readonly pool: pg.Pool;
+  private readonly listened = new WeakSet<pg.PoolClient>();
 
   constructor(url: string, poolSize: number) {
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize });
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle client that loses its connection must not crash the process.
     this.pool.on('error', () => undefined);
   }
 
   /** One connection, one REPEATABLE READ transaction: every statement of the read sees one snapshot. */
   async read<T>(fn: (q: ReadTx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const value = await fn(readOnly(new PgTx(client)));
@@ -170,7 +198,7 @@ export class PostgresDb implements Db {
       return value;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw asClientError(error);
     } finally {
       client.release();
     }
@@ -178,7 +206,7 @@ export class PostgresDb implements Db {
 
   async write<T>(unit: WriteUnit<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.connect();
       try {
         await client.query('BEGIN');
         const tx = new PgTx(client);
@@ -188,7 +216,7 @@ export class PostgresDb implements Db {
         return value;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        if (!RETRYABLE.has(String(errorCode(error))) || attempt >= MAX_ATTEMPTS) throw error;
+        if (!RETRYABLE.has(String(errorCode(error))) || attempt >= MAX_ATTEMPTS) throw asClientError(error);
       } finally {
         client.release();
       }
@@ -197,6 +225,23 @@ export class PostgresDb implements Db {
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw asClientError(error);
+    }
+    // A connection that drops while checked out (between two queries) is reported as an 'error'
+    // event with no listener, which would end the process; the query that next uses it fails
+    // instead, and the pool discards it on release.
+    if (!this.listened.has(client)) {
+      client.on('error', () => undefined);
+      this.listened.add(client);
+    }
+    return client;
   }
 
   async close(): Promise<void> {

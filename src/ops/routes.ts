@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 
 import type { Db } from '../db/index.js';
-import { AppError, unauthorized } from '../errors.js';
+import { unauthorized, unavailable } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 
 const StatusSchema = Type.Object({ status: Type.String() });
@@ -31,7 +31,7 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry; 
         await db.ping();
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed');
-        throw new AppError('unavailable', 'database is not reachable');
+        throw unavailable('the database is not reachable; try again shortly', 5);
       }
       return { status: 'ready' };
     },

@@ -1,47 +1,11 @@
 // A 2xx means on disk, event included: a server killed with SIGKILL right after answering leaves the
 // change and its event in the database, on both engines.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { openDb, type Db } from '../../src/db/index.js';
-import { ENGINES, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
-
-const SECRET = 'crash-secret-0123456789abcdef0123456789';
-
-async function serve(database: TestDatabase): Promise<{ url: string; kill(): Promise<void> }> {
-  const env = {
-    ...process.env,
-    PURSE_DATA_DIR: database.dataDir,
-    DATABASE_URL: database.target.engine === 'sqlite' ? `sqlite:${database.target.file}` : database.target.url,
-    LOG_LEVEL: 'warn',
-    PURSE_BOOTSTRAP_CLIENT_ID: 'crash-client',
-    PURSE_BOOTSTRAP_CLIENT_SECRET: SECRET,
-    PURSE_ADMIN_PASSWORD: 'crash-admin-password',
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0'], { env });
-  let stdout = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`serve did not start: ${stdout}`));
-    }, 30_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return {
-    url: /listening on (\S+)/.exec(stdout)?.[1] ?? '',
-    kill: async () => {
-      const exited = new Promise((resolve) => child.on('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
+import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
+import { servePurse } from '../helpers/serve.js';
 
 for (const engine of ENGINES) {
   describe(`crash after a 2xx [${engine}]`, () => {
@@ -56,10 +20,10 @@ for (const engine of ENGINES) {
     });
 
     test('SIGKILL right after a committed payment: the payment, its posting and its event are there', async () => {
-      const server = await serve(database);
+      const server = await servePurse(database);
       const post = async (path: string, body: unknown, token?: string): Promise<Response> =>
         fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
-      const grant = await post('/api/auth/token', { grant_type: 'client_credentials', client_id: 'crash-client', client_secret: SECRET });
+      const grant = await post('/api/auth/token', { grant_type: 'client_credentials', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET });
       const { access_token: token } = (await grant.json()) as { access_token: string };
       const created = await post('/v3/rechargeProviders/external/payments', { userId: 1, params: { amount: 6 } }, token);
       const { id } = (await created.json()) as { id: string };

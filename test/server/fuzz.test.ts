@@ -122,6 +122,14 @@ function near(schema: JsonSchema, depth = 0): fc.Arbitrary<unknown> {
   }
 }
 
+/** Values that once gave a 500: numbers past a double, a one-element array for a scalar, deep nesting. */
+const HOSTILE: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom('1e309', '-1e309', 'Infinity', '9007199254740993', '1e20', ''),
+  near({ type: 'string' }).map((text) => [text]),
+  fc.integer({ min: 1, max: 1e6 }).map((n) => [n]),
+  fc.integer({ min: 20, max: 60 }).map((depth) => JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`) as unknown),
+);
+
 /** Values the token endpoint would take, so that runs reach the grants and not only the first check. */
 const TOKEN_HINTS: Record<string, fc.Arbitrary<unknown>> = {
   grant_type: fc.constantFrom('client_credentials', 'login_info', 'refresh_token', 'password', ''),
@@ -164,7 +172,7 @@ function bodyArbitrary(route: Route): fc.Arbitrary<unknown> {
     return [name, hint === undefined ? near(schema) : fc.oneof({ weight: hintWeight, arbitrary: hint }, { weight: nearWeight, arbitrary: near(schema) })];
   };
   // Wild: the same field names with anything at all in them.
-  const wildField = ([name, schema]: [string, JsonSchema]): [string, fc.Arbitrary<unknown>] => [name, fc.oneof(near(schema), fc.jsonValue(), anyText)];
+  const wildField = ([name, schema]: [string, JsonSchema]): [string, fc.Arbitrary<unknown>] => [name, fc.oneof(near(schema), fc.jsonValue(), anyText, HOSTILE)];
   const required = route.required.filter((name) => route.body.some(([field]) => field === name));
   const nearBody = fc.record(Object.fromEntries(route.body.map(nearField)), { requiredKeys: required });
   const wildBody = fc.record(Object.fromEntries(route.body.map(wildField)), { requiredKeys: [] });
@@ -257,6 +265,36 @@ function decodeOrNull(segment: string): string | null {
   }
 }
 
+// ---- what a refusal must leave alone ------------------------------------------------------------------
+
+/**
+ * The business state: people, clients, providers, batches, webhooks and balances row by row, and how
+ * many payments, postings, charges, holds, refunds, transfers and redeemed vouchers there are. Not
+ * the audit trail, events, idempotency records or token families: a refusal may write those by
+ * design (a reused refresh token revokes its family; a refused command's outcome is kept).
+ */
+const STATE_QUERIES = [
+  'SELECT * FROM users ORDER BY id',
+  'SELECT * FROM user_cards ORDER BY card_key',
+  'SELECT * FROM api_clients ORDER BY id',
+  'SELECT * FROM recharge_providers ORDER BY reference',
+  'SELECT * FROM voucher_batches ORDER BY id',
+  'SELECT * FROM webhooks ORDER BY id',
+  'SELECT * FROM ledger_accounts ORDER BY id',
+  `SELECT (SELECT COUNT(*) FROM ledger_transactions) AS transactions, (SELECT COUNT(*) FROM recharge_payments) AS payments,
+          (SELECT COUNT(*) FROM vouchers WHERE payment_id IS NOT NULL) AS redeemed, (SELECT COUNT(*) FROM gateway_payments) AS gateway_payments,
+          (SELECT COUNT(*) FROM gateway_refunds) AS gateway_refunds, (SELECT COUNT(*) FROM charges) AS charges, (SELECT COUNT(*) FROM holds) AS holds,
+          (SELECT COUNT(*) FROM charge_refunds) AS charge_refunds, (SELECT COUNT(*) FROM transfers) AS transfers`,
+];
+
+async function stateOf(t: TestApp): Promise<unknown[]> {
+  return t.ctx.db.read(async (q) => {
+    const parts: unknown[] = [];
+    for (const sql of STATE_QUERIES) parts.push(await q.all(sql));
+    return parts;
+  });
+}
+
 for (const engine of ENGINES) {
   describe(`fuzzing every route [${engine}]`, () => {
     let t: TestApp;
@@ -340,8 +378,13 @@ for (const engine of ENGINES) {
               const options: InjectOptions = { method: route.method, url, headers, remoteAddress: nextAddress() };
               if (payload !== undefined) options.payload = payload;
               try {
+                const before = await stateOf(t);
                 const res = await t.inject(options);
-                assertAnswer(res, `${route.method} ${url} [${r.contentType}] ${payload?.slice(0, 300) ?? ''}`);
+                const what = `${route.method} ${url} [${r.contentType}] ${payload?.slice(0, 300) ?? ''}`;
+                assertAnswer(res, what);
+                // A refusal changes nothing. 402 is the exception by design: a declined card
+                // payment is recorded as a declined payment.
+                if (res.statusCode >= 400 && res.statusCode !== 402) assert.deepEqual(await stateOf(t), before, `${what} → ${res.statusCode} changed state: ${res.body}`);
               } finally {
                 await keepAdmin();
               }
@@ -413,6 +456,45 @@ for (const engine of ENGINES) {
         const res = await t.inject({ method: 'GET', url, headers });
         assertAnswer(res, `GET ${url}`);
         assert.equal(res.statusCode, 400, `GET ${url}: ${res.body}`);
+      }
+    });
+
+    test('a 5,000-deep JSON body with an Idempotency-Key → 400 naming the body, nothing created', async () => {
+      const headers = { ...bearer(await t.adminToken()), 'content-type': 'application/json', 'idempotency-key': 'deep-json-1' };
+      const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+      const before = await t.inject({ method: 'GET', url: '/v3/rechargeProviders/external/payments', headers });
+      for (const payload of [`{"userId":${victims[0] ?? 2},"params":${deep}}`, `{"userId":${victims[0] ?? 2},"params":{"list":${'['.repeat(40)}${']'.repeat(40)}}}`]) {
+        const res = await t.inject({ method: 'POST', url: '/v3/rechargeProviders/external/payments', headers, payload });
+        assertAnswer(res, 'deep JSON');
+        assert.equal(res.statusCode, 400, res.body);
+        assert.deepEqual(res.json<{ data: unknown }>().data, [{ field: 'body', problem: 'is nested deeper than 32 levels' }]);
+      }
+      const after = await t.inject({ method: 'GET', url: '/v3/rechargeProviders/external/payments', headers });
+      assert.equal(after.json<{ count: number }>().count, before.json<{ count: number }>().count);
+    });
+
+    test('ids that coerce to ±Infinity in a JSON body → 400 naming the field, not 500', async () => {
+      const headers = { ...bearer(await t.adminToken()), 'content-type': 'application/json' };
+      for (const userId of ['1e309', '-1e309', 'Infinity']) {
+        const res = await t.inject({ method: 'POST', url: '/v3/rechargeProviders/external/payments', headers, payload: JSON.stringify({ userId, params: { amount: 1 } }) });
+        assertAnswer(res, `userId ${userId}`);
+        assert.equal(res.statusCode, 400, `userId ${userId}: ${res.body}`);
+        assert.equal(res.json<{ data: { field: string }[] }>().data[0]?.field, 'body.userId', res.body);
+      }
+    });
+
+    test('a one-element array where a string belongs → 400 naming the field', async () => {
+      const cases: [string, Record<string, unknown>][] = [
+        ['body.grant_type', { grant_type: ['client_credentials'], client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET }],
+        ['body.client_id', { grant_type: 'client_credentials', client_id: [BOOT_CLIENT_ID], client_secret: BOOT_CLIENT_SECRET }],
+        ['body.login_info.user', { grant_type: 'login_info', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, login_info: { type: 3, user: ['admin'], pwd: ADMIN_PASSWORD } }],
+      ];
+      for (const [field, payload] of cases) {
+        const res = await t.inject({ method: 'POST', url: '/api/auth/token', payload, remoteAddress: nextAddress() });
+        assertAnswer(res, field);
+        assert.equal(res.statusCode, 400, `${field}: ${res.body}`);
+        // The token endpoint names fields as OAuth2 does, without the `body.` prefix.
+        assert.ok(res.json<{ data: { field?: string }[] }>().data.some((d) => d.field === field || `body.${d.field ?? ''}` === field), `${field}: ${res.body}`);
       }
     });
 

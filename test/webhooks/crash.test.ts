@@ -1,50 +1,20 @@
 // A webhook registered with the command line, a real `purse serve` killed with SIGKILL right after
 // a commit, and a restart: the signed `payment.committed` still arrives. Both engines.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
 import { Receiver } from '../helpers/receiver.js';
-
-const MAIN = ['--import', 'tsx', 'src/main.ts'];
+import { purseCli, servePurse } from '../helpers/serve.js';
 
 for (const engine of ENGINES) {
   describe(`webhooks survive a crash [${engine}]`, () => {
     let database: TestDatabase;
-    let env: Record<string, string>;
 
     before(async () => {
       database = await createTestDatabase(engine);
-      env = {
-        PURSE_DATA_DIR: database.dataDir,
-        DATABASE_URL: database.target.engine === 'sqlite' ? `sqlite:${database.target.file}` : database.target.url,
-        LOG_LEVEL: 'warn',
-        PURSE_BOOTSTRAP_CLIENT_ID: BOOT_CLIENT_ID,
-        PURSE_BOOTSTRAP_CLIENT_SECRET: BOOT_CLIENT_SECRET,
-        PURSE_ADMIN_PASSWORD: 'admin-password-0001',
-      };
     });
     after(() => database.drop());
-
-    const serve = async (): Promise<{ child: ChildProcess; url: string }> => {
-      const child = spawn(process.execPath, [...MAIN, 'serve', '--port', '0'], { env: { ...process.env, ...env } });
-      let stdout = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`serve did not start: ${stdout}`));
-        }, 30_000);
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-          const match = /listening on (\S+)/.exec(stdout);
-          if (match?.[1] !== undefined) {
-            clearTimeout(timer);
-            resolve(match[1]);
-          }
-        });
-      });
-      return { child, url };
-    };
 
     test('SIGKILL after a commit, then a restart: the event is still delivered, signed', async () => {
       const receiver = new Receiver();
@@ -53,8 +23,8 @@ for (const engine of ENGINES) {
       // Down while Purse runs the first time: nothing can be delivered before the crash.
       await receiver.stop();
 
-      const first = await serve();
-      const added = spawnSync(process.execPath, [...MAIN, 'webhook', 'add', `http://127.0.0.1:${port}/hooks`, '--events', 'payment.committed'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      const first = await servePurse(database);
+      const added = purseCli(database, ['webhook', 'add', `http://127.0.0.1:${port}/hooks`, '--events', 'payment.committed']);
       assert.equal(added.status, 0, added.stderr);
       receiver.secret = /secret\s+(whsec_\S+)/.exec(added.stdout)?.[1] ?? '';
       const webhookId = /webhook (wh_\S+)/.exec(added.stdout)?.[1] ?? '';
@@ -67,11 +37,10 @@ for (const engine of ENGINES) {
       const payment = (await (await fetch(`${first.url}/v3/rechargeProviders/external/payments`, { method: 'POST', headers, body: JSON.stringify({ userId: user.id, params: { amount: 9 } }) })).json()) as { id: string };
       const committed = await fetch(`${first.url}/v3/rechargeProviders/external/payments/${payment.id}/commit`, { method: 'POST', headers: { authorization: headers.authorization } });
       assert.equal(committed.status, 200);
-      first.child.kill('SIGKILL');
-      await new Promise((resolve) => first.child.once('exit', resolve));
+      await first.kill();
 
       await receiver.start(port);
-      const second = await serve();
+      const second = await servePurse(database);
       try {
         const deadline = Date.now() + 30_000;
         while (receiver.received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -84,11 +53,11 @@ for (const engine of ENGINES) {
       assert.equal(receiver.received[0]?.body.type, 'payment.committed');
       assert.equal(receiver.received[0]?.body.data.id, Number(payment.id));
 
-      const log = spawnSync(process.execPath, [...MAIN, 'webhook', 'deliveries', webhookId], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      const log = purseCli(database, ['webhook', 'deliveries', webhookId]);
       assert.equal(log.status, 0, log.stderr);
       assert.match(log.stdout, /payment\.committed {2}delivered/);
-      assert.match(spawnSync(process.execPath, [...MAIN, 'webhook', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8' }).stdout, new RegExp(`${webhookId} {2}http://127\\.0\\.0\\.1:${port}/hooks {2}events=payment\\.committed {2}enabled`));
-      const audit = spawnSync(process.execPath, [...MAIN, 'audit', '--action', 'webhook.*'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      assert.match(purseCli(database, ['webhook', 'list']).stdout, new RegExp(`${webhookId} {2}http://127\\.0\\.0\\.1:${port}/hooks {2}events=payment\\.committed {2}enabled`));
+      const audit = purseCli(database, ['audit', '--action', 'webhook.*']);
       assert.match(audit.stdout, /cli {2}webhook\.create {2}webhook:wh_/);
       await receiver.stop();
     });
