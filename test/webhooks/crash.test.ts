@@ -1,13 +1,11 @@
 // A webhook registered with the command line, a real `purse serve` killed with SIGKILL right after
 // a commit, and a restart: the signed `payment.committed` still arrives. Both engines.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
+import { envFor, KNOWN_FIRST_START, purse, serve } from '../helpers/cli.js';
 import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
 import { Receiver } from '../helpers/receiver.js';
-
-const MAIN = ['--import', 'tsx', 'src/main.ts'];
 
 for (const engine of ENGINES) {
   describe(`webhooks survive a crash [${engine}]`, () => {
@@ -16,35 +14,9 @@ for (const engine of ENGINES) {
 
     before(async () => {
       database = await createTestDatabase(engine);
-      env = {
-        PURSE_DATA_DIR: database.dataDir,
-        DATABASE_URL: database.target.engine === 'sqlite' ? `sqlite:${database.target.file}` : database.target.url,
-        LOG_LEVEL: 'warn',
-        PURSE_BOOTSTRAP_CLIENT_ID: BOOT_CLIENT_ID,
-        PURSE_BOOTSTRAP_CLIENT_SECRET: BOOT_CLIENT_SECRET,
-        PURSE_ADMIN_PASSWORD: 'admin-password-0001',
-      };
+      env = { ...envFor(database), LOG_LEVEL: 'warn', ...KNOWN_FIRST_START };
     });
     after(() => database.drop());
-
-    const serve = async (): Promise<{ child: ChildProcess; url: string }> => {
-      const child = spawn(process.execPath, [...MAIN, 'serve', '--port', '0'], { env: { ...process.env, ...env } });
-      let stdout = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`serve did not start: ${stdout}`));
-        }, 30_000);
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-          const match = /listening on (\S+)/.exec(stdout);
-          if (match?.[1] !== undefined) {
-            clearTimeout(timer);
-            resolve(match[1]);
-          }
-        });
-      });
-      return { child, url };
-    };
 
     test('SIGKILL after a commit, then a restart: the event is still delivered, signed', async () => {
       const receiver = new Receiver();
@@ -53,8 +25,8 @@ for (const engine of ENGINES) {
       // Down while Purse runs the first time: nothing can be delivered before the crash.
       await receiver.stop();
 
-      const first = await serve();
-      const added = spawnSync(process.execPath, [...MAIN, 'webhook', 'add', `http://127.0.0.1:${port}/hooks`, '--events', 'payment.committed'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      const first = await serve(env);
+      const added = purse(['webhook', 'add', `http://127.0.0.1:${port}/hooks`, '--events', 'payment.committed'], env);
       assert.equal(added.status, 0, added.stderr);
       receiver.secret = /secret\s+(whsec_\S+)/.exec(added.stdout)?.[1] ?? '';
       const webhookId = /webhook (wh_\S+)/.exec(added.stdout)?.[1] ?? '';
@@ -67,28 +39,26 @@ for (const engine of ENGINES) {
       const payment = (await (await fetch(`${first.url}/v3/rechargeProviders/external/payments`, { method: 'POST', headers, body: JSON.stringify({ userId: user.id, params: { amount: 9 } }) })).json()) as { id: string };
       const committed = await fetch(`${first.url}/v3/rechargeProviders/external/payments/${payment.id}/commit`, { method: 'POST', headers: { authorization: headers.authorization } });
       assert.equal(committed.status, 200);
-      first.child.kill('SIGKILL');
-      await new Promise((resolve) => first.child.once('exit', resolve));
+      await first.stop('SIGKILL');
 
       await receiver.start(port);
-      const second = await serve();
+      const second = await serve(env);
       try {
         const deadline = Date.now() + 30_000;
         while (receiver.received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       } finally {
-        second.child.kill('SIGTERM');
-        await new Promise((resolve) => second.child.once('exit', resolve));
+        await second.stop('SIGTERM');
       }
       assert.deepEqual(receiver.rejected, []);
       assert.equal(receiver.received.length, 1, 'delivered once');
       assert.equal(receiver.received[0]?.body.type, 'payment.committed');
       assert.equal(receiver.received[0]?.body.data.id, Number(payment.id));
 
-      const log = spawnSync(process.execPath, [...MAIN, 'webhook', 'deliveries', webhookId], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      const log = purse(['webhook', 'deliveries', webhookId], env);
       assert.equal(log.status, 0, log.stderr);
       assert.match(log.stdout, /payment\.committed {2}delivered/);
-      assert.match(spawnSync(process.execPath, [...MAIN, 'webhook', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8' }).stdout, new RegExp(`${webhookId} {2}http://127\\.0\\.0\\.1:${port}/hooks {2}events=payment\\.committed {2}enabled`));
-      const audit = spawnSync(process.execPath, [...MAIN, 'audit', '--action', 'webhook.*'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      assert.match(purse(['webhook', 'list'], env).stdout, new RegExp(`${webhookId} {2}http://127\\.0\\.0\\.1:${port}/hooks {2}events=payment\\.committed {2}enabled`));
+      const audit = purse(['audit', '--action', 'webhook.*'], env);
       assert.match(audit.stdout, /cli {2}webhook\.create {2}webhook:wh_/);
       await receiver.stop();
     });
