@@ -86,6 +86,8 @@ function inUse(file: string): boolean {
     return false;
   } catch (error) {
     if (error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY')) return true;
+    // A damaged database is what a restore is for; no Purse can be serving from it.
+    if (error instanceof Database.SqliteError && /^SQLITE_(NOTADB|CORRUPT)/.test(error.code)) return false;
     throw invalid(`cannot tell whether ${file} is in use: ${reasonOf(error)}`);
   } finally {
     conn.close();

@@ -155,6 +155,18 @@ describe('purse backup and restore [sqlite]', () => {
     assert.equal(health.status, 200);
   });
 
+  test('a damaged database is replaced with --force', () => {
+    const damagedDir = path.join(scratch, 'damaged');
+    fs.mkdirSync(damagedDir, { mode: 0o700 });
+    fs.copyFileSync(path.join(database.dataDir, 'keys.json'), path.join(damagedDir, 'keys.json'));
+    fs.writeFileSync(path.join(damagedDir, 'purse.db'), Buffer.alloc(8192, 0x5a), { mode: 0o600 });
+    const damagedEnv = { ...env, PURSE_DATA_DIR: damagedDir, DATABASE_URL: '' };
+    assert.match(purse(['restore', backupFile], damagedEnv).stderr, /already holds a database; restoring replaces it: pass --force/);
+    const forced = purse(['restore', backupFile, '--force'], damagedEnv);
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.equal(balanceIn(path.join(damagedDir, 'purse.db'), 'busy'), backupBalance);
+  });
+
   test('a backup whose ledger does not verify is restored, and the exit code says so', () => {
     const tampered = path.join(scratch, 'tampered.db');
     fs.copyFileSync(backupFile, tampered);
