@@ -12,7 +12,7 @@ import { systemClock, type Clock } from './clock.js';
 import { CommandPipeline } from './commands/pipeline.js';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/index.js';
-import { migrate } from './db/migrations.js';
+import { migrate, type AppliedMigration } from './db/migrations.js';
 import { AuditService } from './audit/service.js';
 import { EventFeed } from './events/service.js';
 import { gatewayCommands } from './gateway/commands.js';
@@ -39,6 +39,8 @@ export interface Context {
   config: Config;
   clock: Clock;
   db: Db;
+  /** The migrations opening the database applied just now (none when it was up to date). */
+  appliedMigrations: readonly AppliedMigration[];
   hasher: Hasher;
   pipeline: CommandPipeline;
   users: UsersService;
@@ -63,8 +65,9 @@ const MINUTE_MS = 60_000;
 export async function createContext(config: Config, clock: Clock = systemClock): Promise<Context> {
   const keys = loadKeys(config);
   const db = openDb(config.database, config.dbPoolSize);
+  let appliedMigrations: AppliedMigration[];
   try {
-    await migrate(db, config.currency, clock.nowMs());
+    appliedMigrations = await migrate(db, config.currency, clock.nowMs());
   } catch (error) {
     await db.close();
     throw error;
@@ -139,6 +142,7 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     config,
     clock,
     db,
+    appliedMigrations,
     hasher,
     pipeline,
     users,

@@ -83,3 +83,8 @@ export function unavailable(message: string, retryAfterSeconds: number): AppErro
 export function rateLimited(message: string, retryAfterSeconds: number): AppError {
   return new AppError('rateLimited', message, [], { 'retry-after': String(retryAfterSeconds) });
 }
+
+/** What went wrong, in one line: an error's message, or whatever was thrown as text. */
+export function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -5,18 +5,22 @@ import fs from 'node:fs';
 
 import { Command, Option } from 'commander';
 
+import { hashKeyIsKnown } from './auth/keys.js';
 import { CLI_ACTOR } from './auth/principal.js';
 import { isRight, RIGHTS } from './auth/scopes.js';
 import { actorFilter } from './audit/service.js';
 import { bootstrap, describeBootstrap } from './bootstrap.js';
-import { CONFIG_ITEMS, ConfigError, loadConfig, rawFromEnv, type ConfigKey, type RawConfig } from './config.js';
+import { CONFIG_ITEMS, loadConfig, rawFromEnv, type ConfigKey, type RawConfig } from './config.js';
 import { createContext, type Context } from './context.js';
-import { AppError } from './errors.js';
+import { restoreDatabase } from './db/restore.js';
+import { AppError, reasonOf } from './errors.js';
+import { PrivateFile } from './files.js';
 import { currencyExponent, formatMinor } from './money.js';
 import { startSweeper } from './recharge/sweeper.js';
 import { buildServer, VERSION } from './server.js';
 import { HOLD_STATES, holdView } from './spending/views.js';
 import { parseDateTime } from './time.js';
+import type { BatchStats } from './vouchers/service.js';
 import { batchView, codesCsv } from './vouchers/views.js';
 
 const program = new Command('purse')
@@ -44,6 +48,12 @@ function configFrom(command: Command): ReturnType<typeof loadConfig> {
 /** A `--limit` option: 1–9999. */
 function limitOf(text: string): number {
   if (!/^\d{1,4}$/.test(text) || Number(text) < 1) throw new AppError('invalid', '--limit must be a whole number from 1 to 9999');
+  return Number(text);
+}
+
+/** An id argument: a whole number from 1; `what` names it in the refusal ("the hold id"). */
+function idOf(text: string, what: string): number {
+  if (!/^\d{1,15}$/.test(text) || Number(text) < 1) throw new AppError('invalid', `${what} must be a whole number`);
   return Number(text);
 }
 
@@ -85,11 +95,41 @@ program
 
 program
   .command('migrate')
-  .description('apply pending schema migrations and exit')
+  .description('apply pending schema migrations, say which, and exit')
   .action(async (_options: unknown, command: Command) => {
     await withContext(command, (ctx) => {
-      console.log(`schema is up to date (${ctx.db.engine})`);
+      if (ctx.appliedMigrations.length === 0) console.log(`database is up to date (${ctx.db.engine})`);
+      else printMigrations(ctx);
       return Promise.resolve();
+    });
+  });
+
+program
+  .command('backup')
+  .description('copy the SQLite database, consistently, while Purse serves, into a new FILE (mode 0600); on PostgreSQL use pg_dump')
+  .argument('<file>', 'a file that does not exist yet')
+  .action(async (file: string, _options: unknown, command: Command) => {
+    await withContext(command, async (ctx) => {
+      await ctx.db.backup(file);
+      console.log(`backed up the database to ${file}`);
+    });
+  });
+
+program
+  .command('restore')
+  .description('replace the SQLite database with a backup (stop Purse first), then verify its ledger; on PostgreSQL use pg_restore')
+  .argument('<file>', 'a backup made by purse backup')
+  .option('--force', 'replace the database that is there (never one in use)')
+  .action(async (file: string, options: { force?: boolean }, command: Command) => {
+    const config = configFrom(command);
+    const restored = restoreDatabase(config.database, file, options.force === true);
+    console.log(`restored ${file} as ${restored.file} (schema version ${restored.schemaVersion})`);
+    if (!hashKeyIsKnown(config)) {
+      console.error(`warning: no keys.json in ${config.dataDir} and no PURSE_HASH_KEY: new keys are generated, and the login cards, PINs, voucher codes and webhook secrets of the backup will not work; restore the keys.json kept with it first`);
+    }
+    await withContext(command, async (ctx) => {
+      printMigrations(ctx);
+      await verifyLedger(ctx);
     });
   });
 
@@ -260,9 +300,9 @@ hold
   .description('release a held hold: the reserved credit is available again')
   .argument('<id>')
   .action(async (id: string, _options: unknown, command: Command) => {
-    if (!/^\d{1,15}$/.test(id) || Number(id) < 1) throw new AppError('invalid', 'the hold id must be a whole number');
+    const holdId = idOf(id, 'the hold id');
     await withContext(command, async (ctx) => {
-      const released = await ctx.pipeline.perform('hold.release', { id: Number(id) }, CLI_ACTOR);
+      const released = await ctx.pipeline.perform('hold.release', { id: holdId }, CLI_ACTOR);
       console.log(`hold ${released.id} released`);
     });
   });
@@ -351,17 +391,49 @@ voucher
   .requiredOption('--valid-until <date>', 'last valid day (2027-06-30) or a date-time')
   .option('--prefix <text>', 'printed before each code, letters and digits')
   .option('--description <text>')
-  .option('--csv <file>', 'write the codes to this CSV file (mode 0600) instead of standard output')
+  .option('--csv <file>', 'write the codes to this new CSV file (mode 0600) instead of standard output')
   .action(async (options: { quantity: string; value: string; validUntil: string; prefix?: string; description?: string; csv?: string }, command: Command) => {
     if (!/^\d+$/.test(options.quantity)) throw new AppError('invalid', '--quantity must be a whole number');
+    const input = { quantity: Number(options.quantity), value: options.value, validUntil: options.validUntil, prefix: options.prefix, description: options.description };
+    // Claimed before the batch is committed: a batch whose codes reach no one is money nobody holds.
+    const csvFile = options.csv === undefined ? undefined : PrivateFile.create(options.csv, '--csv');
+    try {
+      await withContext(command, async (ctx) => {
+        const { batchId, codes } = await ctx.pipeline.perform('voucher.generate', input, CLI_ACTOR);
+        const stats = await ctx.vouchers.batch(batchId);
+        await handOver(ctx, codesCsv(stats, codes), csvFile, batchId);
+        console.error(`batch ${stats.batch.id}: ${codes.length} vouchers of ${formatMinor(stats.batch.value_minor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}, valid until ${new Date(stats.batch.valid_until_ms).toISOString()}`);
+      });
+    } catch (error) {
+      csvFile?.remove();
+      throw error;
+    }
+  });
+
+/** The codes to their one reader; when the file cannot take them, the batch is expired at once. */
+async function handOver(ctx: Context, csv: string, file: PrivateFile | undefined, batchId: number): Promise<void> {
+  if (file === undefined) {
+    process.stdout.write(csv);
+    return;
+  }
+  try {
+    file.write(csv);
+    file.close();
+  } catch (error) {
+    await ctx.pipeline.perform('voucher.expireBatch', { batchId }, CLI_ACTOR);
+    throw new AppError('unavailable', `cannot write ${file.path}: ${reasonOf(error)}; batch ${batchId} is expired, so none of its unseen codes can be redeemed`);
+  }
+}
+
+voucher
+  .command('expire')
+  .description('expire a batch now: none of its unredeemed vouchers can be redeemed any more')
+  .argument('<batch>', 'the batch id')
+  .action(async (batch: string, _options: unknown, command: Command) => {
+    const batchId = idOf(batch, 'the batch id');
     await withContext(command, async (ctx) => {
-      const input = { quantity: Number(options.quantity), value: options.value, validUntil: options.validUntil, prefix: options.prefix, description: options.description };
-      const { batchId, codes } = await ctx.pipeline.perform('voucher.generate', input, CLI_ACTOR);
-      const stats = await ctx.vouchers.batch(batchId);
-      const csv = codesCsv(stats, codes);
-      if (options.csv === undefined) process.stdout.write(csv);
-      else fs.writeFileSync(options.csv, csv, { mode: 0o600, flag: 'wx' });
-      console.error(`batch ${stats.batch.id}: ${codes.length} vouchers of ${formatMinor(stats.batch.value_minor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}, valid until ${new Date(stats.batch.valid_until_ms).toISOString()}`);
+      await ctx.pipeline.perform('voucher.expireBatch', { batchId }, CLI_ACTOR);
+      console.log(batchLine(await ctx.vouchers.batch(batchId)));
     });
   });
 
@@ -371,10 +443,7 @@ voucher
   .action(async (_options: unknown, command: Command) => {
     await withContext(command, async (ctx) => {
       const { batches } = await ctx.vouchers.batches(1000, 0);
-      for (const stats of batches) {
-        const view = batchView(stats);
-        console.log(`batch ${view.id}  value=${view.value} ${view.currency}  validUntil=${view.validUntil}  issued=${view.issued} redeemed=${view.redeemed} reserved=${view.reserved} expired=${view.expiredCount} outstanding=${view.valueOutstanding}${view.expired ? '  EXPIRED' : ''}`);
-      }
+      for (const stats of batches) console.log(batchLine(stats));
     });
   });
 
@@ -413,15 +482,7 @@ ledger
   .command('verify')
   .description('recompute every balance from the postings; exit 1 with a report on any mismatch')
   .action(async (_options: unknown, command: Command) => {
-    await withContext(command, async (ctx) => {
-      const problems = [...(await ctx.ledger.verify()), ...(await ctx.recharge.verify()), ...(await ctx.spending.verify())];
-      if (problems.length === 0) {
-        console.log('ledger verified: every transaction balances, every balance matches its postings');
-        return;
-      }
-      for (const problem of problems) console.log(problem);
-      throw new AppError('conflict', `ledger verification found ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
-    });
+    await withContext(command, verifyLedger);
   });
 
 const provider = program.command('provider').description('recharge providers');
@@ -448,6 +509,26 @@ for (const [name, enabled] of [['enable', true], ['disable', false]] as const) {
     });
 }
 
+function batchLine(stats: BatchStats): string {
+  const view = batchView(stats);
+  return `batch ${view.id}  value=${view.value} ${view.currency}  validUntil=${view.validUntil}  issued=${view.issued} redeemed=${view.redeemed} reserved=${view.reserved} expired=${view.expiredCount} outstanding=${view.valueOutstanding}${view.expired ? '  EXPIRED' : ''}`;
+}
+
+function printMigrations(ctx: Context): void {
+  for (const m of ctx.appliedMigrations) console.log(`applied migration ${m.version}: ${m.name}`);
+}
+
+/** `ledger verify`: prints the result; a problem makes the exit code 1. */
+async function verifyLedger(ctx: Context): Promise<void> {
+  const problems = [...(await ctx.ledger.verify()), ...(await ctx.recharge.verify()), ...(await ctx.spending.verify())];
+  if (problems.length === 0) {
+    console.log('ledger verified: every transaction balances, every balance matches its postings');
+    return;
+  }
+  for (const problem of problems) console.log(problem);
+  throw new AppError('conflict', `ledger verification found ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
+}
+
 async function updateUser(command: Command, reference: string, patch: { password?: string; pin?: string }, done: string): Promise<void> {
   if (patch.password !== undefined && (patch.password.length < 8 || patch.password.length > 256)) {
     throw new AppError('invalid', 'a password is 8–256 characters');
@@ -472,7 +553,6 @@ async function firstLineOfStdin(what: string): Promise<string> {
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  const message = error instanceof ConfigError || error instanceof AppError ? error.message : error instanceof Error ? error.message : String(error);
-  console.error(`purse: ${message}`);
+  console.error(`purse: ${reasonOf(error)}`);
   process.exit(1);
 }

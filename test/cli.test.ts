@@ -1,27 +1,15 @@
 // The `purse` command line, run as a real process: configuration errors, help, clients and users,
 // and `serve` printing the first-start secrets once and stopping cleanly on SIGTERM.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { CLI_ACTOR } from '../src/auth/principal.js';
 import { createContext } from '../src/context.js';
+import { MIGRATIONS } from '../src/db/migrations.js';
 
+import { envFor, purse, serve } from './helpers/cli.js';
 import { ENGINES, createTestDatabase, testConfig, type TestDatabase } from './helpers/harness.js';
-
-const MAIN = ['--import', 'tsx', 'src/main.ts'];
-
-function purse(args: string[], env: Record<string, string> = {}, input?: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [...MAIN, ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-const envFor = (database: TestDatabase): Record<string, string> => ({
-  PURSE_DATA_DIR: database.dataDir,
-  DATABASE_URL: database.target.engine === 'sqlite' ? `sqlite:${database.target.file}` : database.target.url,
-  LOG_LEVEL: 'silent',
-});
 
 describe('purse command line: configuration and help', () => {
   test('a bad setting stops with one line naming the variable', () => {
@@ -47,7 +35,7 @@ describe('purse command line: configuration and help', () => {
   });
 
   test('every command has --help', () => {
-    for (const command of [[], ['serve'], ['migrate'], ['client'], ['client', 'create'], ['client', 'list'], ['client', 'revoke'], ['user', 'create'], ['user', 'set-password'], ['user', 'set-pin'], ['user', 'add-card'], ['user', 'grant'], ['charge'], ['holds'], ['hold', 'release']]) {
+    for (const command of [[], ['serve'], ['migrate'], ['client'], ['client', 'create'], ['client', 'list'], ['client', 'revoke'], ['user', 'create'], ['user', 'set-password'], ['user', 'set-pin'], ['user', 'add-card'], ['user', 'grant'], ['charge'], ['holds'], ['hold', 'release'], ['voucher', 'generate'], ['voucher', 'expire'], ['backup'], ['restore']]) {
       const res = purse([...command, '--help']);
       assert.equal(res.status, 0, command.join(' '));
       assert.match(res.stdout, /Usage: purse/);
@@ -68,7 +56,10 @@ for (const engine of ENGINES) {
     after(() => database.drop());
 
     test('migrate, user and client commands', () => {
-      assert.equal(purse(['migrate'], env).status, 0);
+      const first = purse(['migrate'], env);
+      assert.equal(first.status, 0, first.stderr);
+      assert.equal(first.stdout, MIGRATIONS.map((m) => `applied migration ${m.version}: ${m.name}\n`).join(''), 'each migration applied, by number and name');
+      assert.equal(purse(['migrate'], env).stdout, `database is up to date (${engine})\n`);
       const created = purse(['user', 'create', 'dora', '--fullname', 'Dora D', '--email', 'dora@example.org'], env);
       assert.equal(created.status, 0, created.stderr);
       assert.match(created.stdout, /created user \d+ \(dora\)/);
@@ -136,6 +127,47 @@ for (const engine of ENGINES) {
       assert.equal(purse(['holds', '--user', 'dora', '--state', 'held'], env).stdout, '');
       assert.equal(purse(['ledger', 'verify'], env).status, 0);
     });
+
+    test('voucher generate refuses an existing --csv file before it makes a batch; voucher expire', () => {
+      const taken = `${database.dataDir}/taken.csv`;
+      fs.writeFileSync(taken, 'someone else\n');
+      const args = ['voucher', 'generate', '--quantity', '3', '--value', '5', '--valid-until', '2099-12-31'];
+      const refused = purse([...args, '--csv', taken], env);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /^purse: --csv: \S+taken\.csv already exists; Purse never overwrites a file/);
+      assert.equal(fs.readFileSync(taken, 'utf8'), 'someone else\n', 'the file is left as it was');
+      assert.match(purse([...args, '--csv', `${database.dataDir}/no/such/dir.csv`], env).stderr, /its directory does not exist/);
+      const badValue = `${database.dataDir}/bad-value.csv`;
+      assert.equal(purse([...args.slice(0, 4), '-1', ...args.slice(5), '--csv', badValue], env).status, 1);
+      assert.equal(fs.existsSync(badValue), false, 'a refused batch leaves no file behind');
+      assert.equal(purse(['voucher', 'batches'], env).stdout, '', 'no batch was committed');
+
+      const codes = `${database.dataDir}/codes.csv`;
+      const made = purse([...args, '--csv', codes], env);
+      assert.equal(made.status, 0, made.stderr);
+      assert.equal(fs.statSync(codes).mode & 0o777, 0o600);
+      const batch = /^batch (\d+): 3 vouchers/.exec(made.stderr)?.[1] ?? '';
+      assert.equal(fs.readFileSync(codes, 'utf8').trim().split('\n').length, 4, 'a header and three codes');
+
+      const expired = purse(['voucher', 'expire', batch], env);
+      assert.equal(expired.status, 0, expired.stderr);
+      assert.match(expired.stdout, new RegExp(`^batch ${batch} .* expired=3 outstanding=0  EXPIRED\n$`));
+      assert.match(purse(['voucher', 'batches'], env).stdout, /EXPIRED/);
+      assert.match(purse(['voucher', 'expire', batch], env).stderr, /^purse: voucher batch \d+ is already expired\n$/);
+      assert.match(purse(['voucher', 'expire', '999999'], env).stderr, /^purse: voucher batch 999999 not found\n$/);
+      assert.match(purse(['voucher', 'expire', 'one'], env).stderr, /^purse: the batch id must be a whole number\n$/);
+    });
+
+    test('backup and restore on PostgreSQL point to pg_dump and pg_restore', { skip: engine !== 'postgres' }, () => {
+      const dump = `${database.dataDir}/purse.dump`;
+      const backup = purse(['backup', dump], env);
+      assert.equal(backup.status, 1);
+      assert.match(backup.stderr, /^purse: purse backup copies a SQLite database; back PostgreSQL up with pg_dump/);
+      assert.equal(fs.existsSync(dump), false);
+      const restore = purse(['restore', dump], env);
+      assert.equal(restore.status, 1);
+      assert.match(restore.stderr, /restore PostgreSQL with pg_restore/);
+    });
   });
 }
 
@@ -147,28 +179,11 @@ describe('purse serve', () => {
   after(() => database.drop());
 
   const serveOnce = async (): Promise<{ stdout: string; code: number | null }> => {
-    const child = spawn(process.execPath, [...MAIN, 'serve', '--port', '0'], { env: { ...process.env, ...envFor(database), LOG_LEVEL: 'warn' } });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`serve did not start: ${stdout}`));
-      }, 20_000);
-      child.stdout.on('data', () => {
-        if (stdout.includes('listening on')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    const url = /listening on (\S+)/.exec(stdout)?.[1] ?? '';
-    const health = await fetch(`${url}/health`);
+    const server = await serve({ ...envFor(database), LOG_LEVEL: 'warn' });
+    const health = await fetch(`${server.url}/health`);
     assert.equal(health.status, 200);
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    return { stdout, code };
+    const code = await server.stop('SIGTERM');
+    return { stdout: server.stdout(), code };
   };
 
   test('the first start prints the administrator and client secrets once; later starts print none', async () => {

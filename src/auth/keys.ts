@@ -28,6 +28,15 @@ export function loadKeys(config: Pick<Config, 'dataDir' | 'tokenKey' | 'hashKey'
   return { tokenKey: Buffer.from(tokenKey, 'base64url'), hashKey: Buffer.from(hashKey, 'base64url') };
 }
 
+/**
+ * Whether loading the keys would use a hash key already chosen (set, or in the data directory's
+ * key file) rather than generate a new one, under which stored login cards, PINs and voucher codes match
+ * nothing and webhook secrets cannot be unsealed.
+ */
+export function hashKeyIsKnown(config: Pick<Config, 'dataDir' | 'hashKey'>): boolean {
+  return config.hashKey !== undefined || fs.existsSync(path.join(config.dataDir, KEY_FILE));
+}
+
 function readOrCreate(file: string): KeyFile {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const fresh: KeyFile = {

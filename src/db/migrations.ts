@@ -411,15 +411,23 @@ const POSTGRES_ONLY = '{postgres} ';
 // Any fixed number: serializes concurrent `migrate` runs of several Purse processes on PostgreSQL.
 const PG_MIGRATION_LOCK = 7_331_001;
 
-/** Applies every pending migration; returns the versions it applied. */
-export async function migrate(db: Db, currency: string, now = Date.now()): Promise<number[]> {
+export interface AppliedMigration {
+  version: number;
+  name: string;
+}
+
+/** The schema version this Purse writes: a database above it was written by a newer Purse. */
+export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+/** Applies every pending migration; returns those it applied, in order. */
+export async function migrate(db: Db, currency: string, now = Date.now()): Promise<AppliedMigration[]> {
   if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`currency must be an ISO 4217 code, got ${currency}`);
   await db.write(async (tx) => {
     // Two processes creating the table at once can both pass IF NOT EXISTS on PostgreSQL; the lock orders them.
     if (db.engine === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [PG_MIGRATION_LOCK]);
     await tx.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)');
   });
-  const applied: number[] = [];
+  const applied: AppliedMigration[] = [];
   for (const migration of MIGRATIONS) {
     const ran = await db.write(async (tx) => {
       if (db.engine === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [PG_MIGRATION_LOCK]);
@@ -432,7 +440,7 @@ export async function migrate(db: Db, currency: string, now = Date.now()): Promi
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)', [migration.version, migration.name, now]);
       return true;
     });
-    if (ran) applied.push(migration.version);
+    if (ran) applied.push({ version: migration.version, name: migration.name });
   }
   return applied;
 }

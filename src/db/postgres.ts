@@ -2,7 +2,7 @@
 // failure and deadlock. Any number of Purse processes may share one database.
 import pg from 'pg';
 
-import { unavailable } from '../errors.js';
+import { AppError, unavailable } from '../errors.js';
 import { queueIsFull, readOnly, type Db, type Dialect, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 const MAX_ATTEMPTS = 5;
@@ -225,6 +225,12 @@ export class PostgresDb implements Db {
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  // pg_dump takes a consistent snapshot of a live database, and the server's own backups (base
+  // backups, WAL archiving) go further: Purse does not copy them badly.
+  backup(): Promise<void> {
+    return Promise.reject(new AppError('invalid', 'purse backup copies a SQLite database; back PostgreSQL up with pg_dump, e.g. pg_dump --format=custom --file=purse.dump "$DATABASE_URL" (README: Backups)'));
   }
 
   private async connect(): Promise<pg.PoolClient> {

@@ -9,6 +9,8 @@ import path from 'node:path';
 
 import Database from 'better-sqlite3';
 
+import { PrivateFile } from '../files.js';
+
 import { queueIsFull, readOnly, type Db, type Dialect, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 /** Upper bound on units per transaction: bounds the work a failed COMMIT can throw away. */
@@ -19,6 +21,12 @@ export const MAX_UNITS_PER_BATCH = 256;
  * reads interleave on the event loop (a streamed export pauses between pages), so one is not enough.
  */
 const MAX_READERS = 8;
+
+/**
+ * Pages a backup copies per step: all of them. One step reads one snapshot; smaller steps would let
+ * a write by the serving process start the copy over, again and again while it is busy.
+ */
+const BACKUP_PAGES_PER_STEP = 0x7fffffff;
 
 // One writer commits in order, so no transaction is ever pending for a reader: the horizon is
 // past every position.
@@ -311,6 +319,21 @@ export class SqliteDb implements Db {
     return this.read(async (q) => {
       await q.get('SELECT 1');
     });
+  }
+
+  async backup(file: string): Promise<void> {
+    const target = PrivateFile.create(file, 'backup');
+    target.close();
+    // A connection of its own: the copy reads one snapshot and never waits on, or holds up, the writer.
+    const source = open(this.file, true);
+    try {
+      await source.backup(file, { progress: () => BACKUP_PAGES_PER_STEP });
+    } catch (error) {
+      target.remove();
+      throw error;
+    } finally {
+      source.close();
+    }
   }
 
   async close(): Promise<void> {

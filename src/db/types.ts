@@ -84,6 +84,12 @@ export interface Db {
   /** Runs the unit in a transaction; resolves only once its effects are durably committed. */
   write<T>(unit: WriteUnit<T>): Promise<T>;
   ping(): Promise<void>;
+  /**
+   * Copies the whole database as one consistent snapshot, taken while it serves, into `file`: a new
+   * file (never over one that exists) readable by its owner only. An engine with tools of its own
+   * for this (PostgreSQL: pg_dump) refuses and names them.
+   */
+  backup(file: string): Promise<void>;
   close(): Promise<void>;
 }
 

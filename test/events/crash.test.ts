@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { openDb, type Db } from '../../src/db/index.js';
 import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
-import { servePurse } from '../helpers/serve.js';
+import { envFor, KNOWN_FIRST_START, serve } from '../helpers/cli.js';
 
 for (const engine of ENGINES) {
   describe(`crash after a 2xx [${engine}]`, () => {
@@ -20,7 +20,7 @@ for (const engine of ENGINES) {
     });
 
     test('SIGKILL right after a committed payment: the payment, its posting and its event are there', async () => {
-      const server = await servePurse(database);
+      const server = await serve({ ...envFor(database), ...KNOWN_FIRST_START });
       const post = async (path: string, body: unknown, token?: string): Promise<Response> =>
         fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
       const grant = await post('/api/auth/token', { grant_type: 'client_credentials', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET });
@@ -29,7 +29,7 @@ for (const engine of ENGINES) {
       const { id } = (await created.json()) as { id: string };
       const committed = await post(`/v3/rechargeProviders/external/payments/${id}/commit`, {}, token);
       assert.equal(committed.status, 200);
-      await server.kill();
+      await server.stop('SIGKILL');
 
       db = openDb(database.target, 2);
       const events = await db.read((q) => q.all<{ type: string }>('SELECT type FROM events WHERE subject = ? ORDER BY id', [`payment:${id}`]));

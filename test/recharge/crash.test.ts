@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { openDb } from '../../src/db/index.js';
 import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
-import { purseCli, servePurse, type ServedPurse } from '../helpers/serve.js';
+import { envFor, KNOWN_FIRST_START, purse, serve, type Serving } from '../helpers/cli.js';
 
 const ROUNDS = 3;
 const CLIENTS = 12;
@@ -21,7 +21,7 @@ interface Attempt {
   commitKey: string;
 }
 
-async function tokenOf(server: ServedPurse): Promise<string> {
+async function tokenOf(server: Serving): Promise<string> {
   const res = await fetch(`${server.url}/api/auth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -32,7 +32,7 @@ async function tokenOf(server: ServedPurse): Promise<string> {
 }
 
 /** POST with a key; undefined when the connection died (the server was killed mid-request). */
-async function post(server: ServedPurse, token: string, path: string, key: string, body?: unknown): Promise<{ status: number; json: unknown } | undefined> {
+async function post(server: Serving, token: string, path: string, key: string, body?: unknown): Promise<{ status: number; json: unknown } | undefined> {
   try {
     const res = await fetch(`${server.url}${path}`, {
       method: 'POST',
@@ -59,7 +59,7 @@ for (const engine of ENGINES) {
       const acknowledged = new Map<number, number>(); // payment id → amount_minor
       let unanswered: Attempt[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
-        const server = await servePurse(database);
+        const server = await serve({ ...envFor(database), ...KNOWN_FIRST_START });
         const token = await tokenOf(server);
 
         // The previous round's unanswered commits, retried with their keys: each counts at most once.
@@ -87,12 +87,12 @@ for (const engine of ENGINES) {
           }
         });
         await new Promise((resolve) => setTimeout(resolve, LOAD_MS.min + Math.random() * (LOAD_MS.max - LOAD_MS.min)));
-        await server.kill();
+        await server.stop('SIGKILL');
         running = false;
         await Promise.all(load);
 
         await assertExactlyOnce(database, acknowledged, round);
-        const verify = purseCli(database, ['ledger', 'verify']);
+        const verify = purse(['ledger', 'verify'], envFor(database));
         assert.equal(verify.status, 0, `round ${round}: ${verify.stdout}${verify.stderr}`);
       }
       assert.ok(acknowledged.size > ROUNDS, `the load acknowledged only ${acknowledged.size} commits`);
