@@ -55,6 +55,15 @@ export async function clientExists(q: ReadTx, id: string): Promise<boolean> {
   return (await store.getClient(q, id)) !== undefined;
 }
 
+/**
+ * Ends every session of a person, inside the transaction of the change that calls for it: all their
+ * refresh-token families are revoked, and with them the access tokens issued in those families.
+ */
+export async function endSessions(tx: Tx, userId: number, reason: string, atMs: number, effects: Effects): Promise<void> {
+  if ((await store.revokeFamiliesOfUser(tx, userId, atMs)) === 0) return;
+  effects.emit('session.revoked', `user:${userId}`, { userId, clientId: null, reason });
+}
+
 export const REFRESH_REFUSED = 'refresh token was already used, has expired or was revoked; its family is now revoked';
 
 export function authCommands(hasher: Hasher): {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 
-import { OAuthError, rateLimited } from '../errors.js';
+import { OAuthError } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 
 import type { FailureLimiter } from './failure-limiter.js';
@@ -24,7 +24,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         summary: 'Get an access token',
         description:
           'Grants: client_credentials, login_info (types 1–5) and refresh_token (when offline.access was granted). ' +
-          'Client credentials in the body or as HTTP Basic. Failed attempts are limited per client and per address.',
+          'Client credentials in the body or as HTTP Basic. Failed attempts are limited per address, per client id and address, and per person logging in.',
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenRequestSchema,
         response: { 200: TokenResponseSchema, ...errorResponses(400, 401, 429) },
@@ -37,32 +37,41 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         throw new OAuthError('invalid_request', `${field} ${detail?.message ?? 'is not valid'}`, [{ field, problem: detail?.message ?? 'is not valid' }]);
       }
       const body: TokenRequest = { ...request.body, ...basicCredentials(request.headers.authorization) };
-      const address = `ip:${request.ip}`;
-      const client = body.client_id === undefined ? [] : [`client:${body.client_id}`, `${address} client:${body.client_id}`];
-      const waitSeconds = failures.retryAfterSeconds([address, ...client]);
-      if (waitSeconds > 0) throw rateLimited('too many failed token requests; try again later', waitSeconds);
-      try {
-        const token = await auth.grant(body);
-        void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-        return token;
-      } catch (error) {
-        if (error instanceof OAuthError) failures.recordFailure(failureKeys(error, address, body.client_id));
-        throw error;
-      }
+      const keys = attemptKeys(`ip:${request.ip}`, body.client_id, auth.loginAttemptKey(body));
+      const token = await failures.attempt(Object.values(keys), 'too many failed token requests; try again later', () => auth.grant(body), (outcome) => (outcome.ok ? [] : countedKeys(outcome.error, keys)));
+      void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      return token;
     },
   );
 };
 
+interface AttemptKeys {
+  address: string;
+  /** The client id as typed, from this address. */
+  clientAtAddress?: string;
+  /** The person a login names, at the client (AuthService.loginAttemptKey). */
+  person?: string;
+}
+
+function attemptKeys(address: string, clientId: string | undefined, person: string | undefined): AttemptKeys {
+  return {
+    address,
+    ...(clientId === undefined ? {} : { clientAtAddress: `${address} client:${clientId}` }),
+    ...(person === undefined ? {} : { person }),
+  };
+}
+
 /**
- * Which counters a failure counts against. Always the address. A wrong client secret counts against
- * the client only from that address: anyone can type a client id, and must not be able to lock a
- * real client out from elsewhere. A failure after the client authenticated (a wrong login, a dead
- * refresh token) is the client's own, and counts against the client everywhere.
+ * Which counters a failed request counts against. Always the address. A wrong client secret counts
+ * against the client only from that address: anyone can type a client id, and must not be able to
+ * lock a real client out from elsewhere. A wrong login counts against the person it names at that
+ * client, from any address, and never against the client itself: one person guessing must not lock
+ * out the client's own grants or anyone else's logins.
  */
-function failureKeys(error: OAuthError, address: string, clientId: string | undefined): string[] {
-  if (clientId === undefined) return [address];
-  if (error.oauthCode === 'invalid_client') return [address, `${address} client:${clientId}`];
-  return [address, `client:${clientId}`];
+function countedKeys(error: unknown, keys: AttemptKeys): string[] {
+  if (!(error instanceof OAuthError)) return []; // Purse's trouble, not the caller's guess
+  const subject = error.oauthCode === 'invalid_client' ? keys.clientAtAddress : error.oauthCode === 'invalid_grant' ? keys.person : undefined;
+  return subject === undefined ? [keys.address] : [keys.address, subject];
 }
 
 /** RFC 6749 §2.3.1: client credentials may come as HTTP Basic instead of in the body. */

@@ -91,6 +91,16 @@ export class AuthService {
     return this.issue(loginInfo === undefined ? 'client' : 'person', client.id, userId, scopes, null);
   }
 
+  /**
+   * Whom a login_info request tries to log in as, through which client, as a key of the failure
+   * limit; undefined for the other grants and for a card or PIN alone (see UsersService.loginSubject).
+   */
+  loginAttemptKey(request: TokenRequest): string | undefined {
+    if (request.grant_type !== 'login_info' || request.client_id === undefined) return undefined;
+    const subject = this.users.loginSubject(parseLoginInfo(request.login_info));
+    return subject === undefined ? undefined : `client:${request.client_id} ${subject}`;
+  }
+
   private async authenticateClient(clientId: string | undefined, secret: string | undefined): Promise<store.ClientRow> {
     if (clientId === undefined || secret === undefined || clientId === '' || secret.length > MAX_SECRET_LENGTH) {
       throw new OAuthError('invalid_client', 'client authentication failed');

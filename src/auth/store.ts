@@ -43,6 +43,12 @@ export async function revokeFamily(tx: Tx, id: string, nowMs: number): Promise<v
   await tx.run('UPDATE token_families SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL', [nowMs, id]);
 }
 
+/** Revokes every live family of a person; how many there were. */
+export async function revokeFamiliesOfUser(tx: Tx, userId: number, nowMs: number): Promise<number> {
+  const result = await tx.run('UPDATE token_families SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL', [nowMs, userId]);
+  return result.changes;
+}
+
 export async function insertRefreshToken(tx: Tx, tokenKey: string, familyId: string, scopes: string, expiresAtMs: number, nowMs: number): Promise<void> {
   await tx.run('INSERT INTO refresh_tokens (token_key, family_id, scopes, expires_at_ms, created_at_ms) VALUES (?, ?, ?, ?, ?)', [
     tokenKey,

@@ -393,6 +393,11 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX audit_log_subject ON audit_log (subject, id)',
     ],
   },
+  {
+    version: 8,
+    name: 'sessions: refresh-token families by person, which a change to the person revokes',
+    statements: ['CREATE INDEX token_families_user_id ON token_families (user_id)'],
+  },
 ];
 
 const ID_COLUMN: Readonly<Record<Engine, string>> = {

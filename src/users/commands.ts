@@ -1,6 +1,7 @@
 // Changes to people as commands. Credentials are hashed before the transaction (prepare); who may
 // change whom is decided inside it, against the target as it is then.
 import { actorHasRight, type Actor } from '../auth/principal.js';
+import { endSessions } from '../auth/commands.js';
 import type { Hasher } from '../auth/hashing.js';
 import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import { uniqueViolation, type ReadTx, type Tx } from '../db/index.js';
@@ -104,7 +105,26 @@ export async function updatePerson(tx: Tx, id: number, prepared: PreparedUser, c
   if (prepared.cardKeys !== undefined) await replaceCards(tx, id, prepared.cardKeys, atMs);
   const view = await viewIn(tx, id);
   emitUpdated(effects, before, view, changed);
+  const reason = sessionsEndedBy(before, view, prepared);
+  if (reason !== undefined) await endSessions(tx, id, reason, atMs, effects);
   return view;
+}
+
+/**
+ * Why a change ends the person's sessions, if it does. New credentials: a session opened with the
+ * old ones must not outlive them. Deactivation: a person made active again must log in again.
+ * Other rights: rights are read live, but a session may have been opened in a way the new rights
+ * forbid (a PIN alone opens no account that holds rights).
+ */
+function sessionsEndedBy(before: UserView, after: UserView, prepared: PreparedUser): string | undefined {
+  if (before.isActive && !after.isActive) return 'user deactivated';
+  const { password_hash: password, pin_hash: pin } = prepared.columns;
+  if (password !== undefined || pin !== undefined || prepared.cardKeys !== undefined) return 'credentials changed';
+  return rightsText(before) === rightsText(after) ? undefined : 'rights changed';
+}
+
+function rightsText(user: UserView): string {
+  return [...new Set(user.rights)].sort().join(' ');
 }
 
 /** A person by username (any case), inside a transaction. */

@@ -93,6 +93,23 @@ export class UsersService {
     return ok && !pinOnlyForPrivileged && row !== undefined && row.active === 1 ? row.id : null;
   }
 
+  /**
+   * The person a login names, as a key for the failure limit: the login name, or the keyed hash of
+   * the card that goes with a PIN or password. A card or a PIN alone names nobody: it is the guess.
+   */
+  loginSubject(info: LoginInfo): string | undefined {
+    switch (info.type) {
+      case 1:
+      case 2:
+        return undefined;
+      case 3:
+        return `user:${identityKey(info.user)}`;
+      case 4:
+      case 5:
+        return `card:${this.hasher.keyed('card', cardText(info.card))}`;
+    }
+  }
+
   private loginCandidate(q: ReadTx, info: LoginInfo): Promise<store.UserRow | undefined> {
     switch (info.type) {
       case 1:

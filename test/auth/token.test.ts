@@ -227,14 +227,54 @@ for (const engine of ENGINES) {
       assert.equal((await attempt(limited.secret)).statusCode, 200);
     });
 
-    test('20 failed logins through one client a minute, from any addresses → that client gets 429', async () => {
-      const login = (i: number, pwd: string) =>
-        t.inject({ method: 'POST', url: '/api/auth/token', remoteAddress: `10.8.0.${i}`, payload: { grant_type: 'login_info', client_id: limited.id, client_secret: limited.secret, login_info: { type: 3, user: 'alice', pwd } } });
-      for (let i = 0; i < 20; i++) assert.equal((await login(i, 'guessing')).statusCode, 400);
-      const blocked = await login(99, 'alice-password');
-      assert.equal(blocked.statusCode, 429);
+    test('150 concurrent wrong secrets from one address: 20 are checked and answered 401, the rest 429 with Retry-After', async () => {
+      const remoteAddress = '10.7.7.7';
+      const answers = await Promise.all(
+        Array.from({ length: 150 }, () => t.inject({ method: 'POST', url: '/api/auth/token', remoteAddress, payload: { grant_type: 'client_credentials', client_id: limited.id, client_secret: 'wrong' } })),
+      );
+      const statuses = answers.map((res) => res.statusCode);
+      assert.equal(statuses.filter((s) => s === 401).length, 20);
+      assert.equal(statuses.filter((s) => s === 429).length, 130);
+      for (const res of answers.filter((r) => r.statusCode === 429)) assert.equal(res.headers['retry-after'], '60');
       t.clock.advance(60_000);
-      assert.equal((await login(99, 'alice-password')).statusCode, 200);
+    });
+
+    test('150 concurrent right secrets from one address all get their token: attempts under way wait, they are not refused', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 150 }, () => t.inject({ method: 'POST', url: '/api/auth/token', remoteAddress: '10.7.7.8', payload: { grant_type: 'client_credentials', client_id: limited.id, client_secret: limited.secret } })),
+      );
+      assert.deepEqual(new Set(answers.map((res) => res.statusCode)), new Set([200]));
+    });
+
+    test('one person’s 20 wrong logins a minute lock out that person at that client, not the client nor anyone else', async () => {
+      await t.ctx.pipeline.perform('user.create', { username: 'carol', password: 'carol-password' }, CLI_ACTOR);
+      const login = (address: string, user: string, pwd: string, client = limited) =>
+        t.inject({ method: 'POST', url: '/api/auth/token', remoteAddress: address, payload: { grant_type: 'login_info', client_id: client.id, client_secret: client.secret, login_info: { type: 3, user, pwd } } });
+      for (let i = 0; i < 20; i++) assert.equal((await login(`10.8.0.${i}`, i % 2 === 0 ? 'alice' : 'ALICE', 'guessing')).statusCode, 400);
+      const blocked = await login('10.8.1.1', 'alice', 'alice-password');
+      assert.equal(blocked.statusCode, 429, 'the login name is limited from any address, in any case');
+      assert.ok(Number(blocked.headers['retry-after']) > 0);
+      assert.equal((await login('10.8.1.2', 'carol', 'carol-password')).statusCode, 200, 'another person of the client logs in');
+      const grant = await t.inject({ method: 'POST', url: '/api/auth/token', remoteAddress: '10.8.1.3', payload: { grant_type: 'client_credentials', client_id: limited.id, client_secret: limited.secret } });
+      assert.equal(grant.statusCode, 200, 'the client’s own grant still works');
+      t.clock.advance(60_000);
+      assert.equal((await login('10.8.1.1', 'alice', 'alice-password')).statusCode, 200);
+    });
+
+    test('20 wrong logins a minute from one address refuse that address, whoever logs in, and no other', async () => {
+      const login = (address: string, user: string, pwd: string) =>
+        t.inject({ method: 'POST', url: '/api/auth/token', remoteAddress: address, payload: { grant_type: 'login_info', ...boot, login_info: { type: 3, user, pwd } } });
+      for (let i = 0; i < 20; i++) assert.equal((await login('10.8.2.1', `someone-${i}`, 'guessing')).statusCode, 400);
+      assert.equal((await login('10.8.2.1', 'alice', 'alice-password')).statusCode, 429);
+      assert.equal((await login('10.8.2.2', 'alice', 'alice-password')).statusCode, 200);
+      // A card with a PIN names its holder: guessing that PIN counts against the card at the client.
+      for (let i = 0; i < 20; i++) {
+        const res = await t.inject({ method: 'POST', url: '/api/auth/token', remoteAddress: `10.8.3.${i}`, payload: { grant_type: 'login_info', ...boot, login_info: { type: 4, card: 'CARD-AAA1', pin: '0000' } } });
+        assert.equal(res.statusCode, 400);
+      }
+      const card = await t.inject({ method: 'POST', url: '/api/auth/token', remoteAddress: '10.8.3.99', payload: { grant_type: 'login_info', ...boot, login_info: { type: 4, card: 'card-aaa1', pin: '4321' } } });
+      assert.equal(card.statusCode, 429);
+      t.clock.advance(60_000);
     });
 
     test('the administrator created on first start can log in with the configured password', async () => {

@@ -219,6 +219,23 @@ for (const engine of ENGINES) {
       assert.equal((await redeem(codes[0] ?? '', fresh, guesser.id)).statusCode, 200);
     });
 
+    test('one person’s wrong codes do not stop another person of the same client from redeeming a valid one', async () => {
+      const guesser = await person('guesser2');
+      const bystander = await person('bystander');
+      const { codes } = await generate({});
+      for (let i = 0; i < 10; i++) assert.equal((await redeem(`ZZZZ-ZZZZ-ZZZZ-Z${CODE_ALPHABET.charAt(i)}ZZ`, guesser.headers, guesser.id)).statusCode, 400);
+      assert.equal((await redeem(codes[0] ?? '', guesser.headers, guesser.id)).statusCode, 429);
+      assert.equal((await redeem(codes[1] ?? '', bystander.headers, bystander.id)).statusCode, 200, 'same client, another person');
+      assert.equal((await redeem(codes[2] ?? '', admin, pupil.id)).statusCode, 200, 'the client redeeming for another person');
+    });
+
+    test('15 concurrent wrong codes: 10 are looked up and answered 400, the rest 429', async () => {
+      const guesser = await person('guesser3');
+      const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => redeem(`ZZZZ-ZZZZ-ZZZZ-${CODE_ALPHABET.charAt(i)}ZZZ`, guesser.headers, guesser.id)));
+      const statuses = answers.map((res) => res.statusCode);
+      assert.deepEqual([statuses.filter((s) => s === 400).length, statuses.filter((s) => s === 429).length], [10, 5]);
+    });
+
     test('generation and redemption are in the audit trail with who did it', async () => {
       const rows = await t.ctx.db.read((q) => q.all<{ action: string; actor_user_id: number | null; actor_client_id: string | null }>("SELECT action, actor_user_id, actor_client_id FROM audit_log WHERE action LIKE 'voucher.%' ORDER BY id"));
       const generated = rows.find((r) => r.action === 'voucher.generate');
