@@ -35,6 +35,9 @@ export interface Config {
   selfTopUpMaxMinor: number;
   selfTopUpDailyMinor: number;
   metricsToken: string | undefined;
+  maxAmountMinor: number;
+  maxBalanceMinor: number;
+  bulkMaxRows: number;
 }
 
 export class ConfigError extends Error {}
@@ -72,6 +75,9 @@ export const CONFIG_ITEMS = {
   selfTopUpMaxAmount: { env: 'PURSE_SELF_TOPUP_MAX_AMOUNT', flag: 'self-topup-max-amount', default: '200', description: 'largest card or MB WAY top-up a person may make for themselves, major units' },
   metricsToken: { env: 'PURSE_METRICS_TOKEN', flag: 'metrics-token', description: 'when set, /metrics answers only requests with `Authorization: Bearer <this>` (16–256 characters)' },
   selfTopUpDailyAmount: { env: 'PURSE_SELF_TOPUP_DAILY_AMOUNT', flag: 'self-topup-daily-amount', default: '500', description: 'most a person may top up for themselves by card and MB WAY in any 24 hours, major units' },
+  maxAmount: { env: 'PURSE_MAX_AMOUNT', flag: 'max-amount', default: '1000000', description: 'largest amount of any one payment, recharge, charge, hold, transfer, refund or voucher, major units' },
+  maxBalance: { env: 'PURSE_MAX_BALANCE', flag: 'max-balance', default: '10000000', description: 'most a person\'s credit account may hold, major units; a change that would take a balance over it is refused' },
+  bulkMaxRows: { env: 'PURSE_BULK_MAX_ROWS', flag: 'bulk-max-rows', default: '10000', description: 'most rows in one bulk recharge CSV (1–100000)' },
 } as const satisfies Record<string, Item>;
 
 export type ConfigKey = keyof typeof CONFIG_ITEMS;
@@ -116,7 +122,20 @@ export function loadConfig(raw: RawConfig): Config {
     selfTopUpMaxMinor: amount(get('selfTopUpMaxAmount'), 'selfTopUpMaxAmount', code),
     selfTopUpDailyMinor: amount(get('selfTopUpDailyAmount'), 'selfTopUpDailyAmount', code),
     metricsToken: optionalSecret(get('metricsToken'), 'metricsToken', 16),
+    ...ceilings(get('maxAmount'), get('maxBalance'), code),
+    bulkMaxRows: integer(get('bulkMaxRows'), 'bulkMaxRows', 1, MAX_BULK_ROWS),
   };
+}
+
+/** Largest bulk recharge PURSE_BULK_MAX_ROWS may allow: bounds the one transaction that posts it. */
+export const MAX_BULK_ROWS = 100_000;
+
+/** One amount can never be more than a balance may hold. */
+function ceilings(maxAmount: string | undefined, maxBalance: string | undefined, currencyCode: string): { maxAmountMinor: number; maxBalanceMinor: number } {
+  const maxAmountMinor = amount(maxAmount, 'maxAmount', currencyCode);
+  const maxBalanceMinor = amount(maxBalance, 'maxBalance', currencyCode);
+  if (maxAmountMinor > maxBalanceMinor) fail('maxAmount', `must not be more than ${CONFIG_ITEMS.maxBalance.env}`);
+  return { maxAmountMinor, maxBalanceMinor };
 }
 
 export function defaultOf(key: ConfigKey): string | undefined {
@@ -154,7 +173,7 @@ function amount(value: string | undefined, key: ConfigKey, currencyCode: string)
   try {
     minor = toMinor(text, currencyCode, key);
   } catch (error) {
-    if (error instanceof AppError) fail(key, `must be an amount like 200 or 12.50, got "${text}"`);
+    if (error instanceof AppError) fail(key, `must be an amount like 200 or 12.50 (${error.data[0]?.problem ?? 'a decimal'}), got "${text}"`);
     throw error;
   }
   if (minor <= 0) fail(key, `must be greater than zero, got "${text}"`);
