@@ -124,35 +124,41 @@ export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Prom
 
 /**
  * Many credit postings of one provider in one command (a bulk recharge), each its own balanced
- * transaction, set-based so that the command holds its locks briefly: the people's credit accounts
- * are locked in user-id order (byAccountLockOrder's), a thousand per statement; every entry is
- * checked against its account's floor and ceiling in the order given (one person's entries apply in
- * that order); then the transactions, the balances and the postings are written a thousand per
- * statement, and the system account once, last, by the total. A bulk never holds a system row while
+ * transaction, set-based so that the command holds its locks briefly: the transactions are written
+ * first; then the people's credit accounts are locked in user-id order (byAccountLockOrder's), a
+ * thousand per statement; every entry is checked against its account's floor and ceiling in the
+ * order given (one person's entries apply in that order); the balances and the people's postings are
+ * written a thousand per statement, and the system account once, last, by the total. A bulk never holds a system row while
  * it waits for a person's, so it cannot deadlock with another bulk, a transfer, a charge or a
  * commit. Entries' descriptions must differ (a bulk's line numbers): they pair each transaction
  * with its id. A refused entry is handed to `refused` with its index, which answers the error to throw.
  */
 export async function postCreditBatch(tx: Tx, provider: string, entries: readonly CreditEntry[], atMs: number, refused: (index: number, error: Refusal) => AppError): Promise<Posted[]> {
   assertBatch(provider, entries);
+  // The transactions lock nothing: written before the accounts are locked, they hold no one up.
+  const ids = await store.insertTransactions(tx, entries.map((e) => ({ kind: e.kind, provider, paymentId: e.paymentId, description: e.description, actor: actorLabel(e.actor) })), atMs);
   const locked = await store.lockUserAccounts(tx, entries.map((e) => e.userId), CREDIT_REFERENCE);
   const { planned, changes } = planBatch(locked, entries, refused);
-  const ids = await store.insertTransactions(tx, entries.map((e) => ({ kind: e.kind, provider, paymentId: e.paymentId, description: e.description, actor: actorLabel(e.actor) })), atMs);
   if ((await store.addToBalances(tx, changes)) !== changes.length) throw new Error('a locked account vanished during a batch posting');
+  const posted = planned.map(({ entry, balanceAfterMinor }): Posted => ({ transactionId: idOf(ids, entry), balanceMinor: balanceAfterMinor }));
+  store.queueManyPostings(tx, planned.map(({ entry, accountId, balanceAfterMinor }) => ({ transactionId: idOf(ids, entry), accountId, amountMinor: entry.amountMinor, balanceAfterMinor })), atMs);
+  // The system row last and for the shortest time: every recharge of the provider may want it.
+  await tx.flush();
   const totalMinor = entries.reduce((sum, entry) => sum + entry.amountMinor, 0);
   const system = await systemSide(tx, provider, -totalMinor);
   let systemBalanceMinor = system.balance_minor + totalMinor;
-  const posted: Posted[] = [];
-  const postings: (store.NewPosting & { transactionId: number })[] = [];
-  for (const { entry, accountId, balanceAfterMinor } of planned) {
-    const transactionId = ids.get(entry.description);
-    if (transactionId === undefined) throw new Error(`no transaction id came back for "${entry.description}"`);
+  const systemPostings = entries.map((entry) => {
     systemBalanceMinor -= entry.amountMinor;
-    posted.push({ transactionId, balanceMinor: balanceAfterMinor });
-    postings.push({ transactionId, accountId, amountMinor: entry.amountMinor, balanceAfterMinor }, { transactionId, accountId: system.id, amountMinor: -entry.amountMinor, balanceAfterMinor: systemBalanceMinor });
-  }
-  store.queueManyPostings(tx, postings, atMs);
+    return { transactionId: idOf(ids, entry), accountId: system.id, amountMinor: -entry.amountMinor, balanceAfterMinor: systemBalanceMinor };
+  });
+  store.queueManyPostings(tx, systemPostings, atMs);
   return posted;
+}
+
+function idOf(ids: ReadonlyMap<string, number>, entry: CreditEntry): number {
+  const id = ids.get(entry.description);
+  if (id === undefined) throw new Error(`no transaction id came back for "${entry.description}"`);
+  return id;
 }
 
 function assertBatch(provider: string, entries: readonly CreditEntry[]): void {
