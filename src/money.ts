@@ -44,7 +44,7 @@ export function toMinor(value: unknown, currency: string, field: string, maxMino
     throw invalid(`${field} has more decimals than ${currency} allows`, [{ field, problem: `at most ${exponent} decimals` }]);
   }
   const minor = Number(whole) * 10 ** exponent + Number(trimmed.padEnd(exponent, '0') || '0');
-  if (!Number.isSafeInteger(minor)) throw overCeiling(Math.min(maxMinor, MAX_AMOUNT_MINOR), currency, field);
+  if (!Number.isSafeInteger(minor)) throw overCeiling(maxMinor, currency, field);
   return withinCeiling(negative ? -minor : minor, maxMinor, currency, field);
 }
 
@@ -55,13 +55,9 @@ export function positiveMinor(value: unknown, currency: string, field: string, m
   return minor;
 }
 
-/**
- * The amount, when it is at most `maxMinor` either way (and at most what Purse accepts at all);
- * else a 400 naming the ceiling: an amount Purse accepts is one its books can add up.
- */
+/** The amount, when it is at most `maxMinor` either way; else a 400 naming the ceiling. */
 export function withinCeiling(minor: number, maxMinor: number, currency: string, field: string): number {
-  const ceilingMinor = Math.min(maxMinor, MAX_AMOUNT_MINOR);
-  if (Math.abs(minor) > ceilingMinor) throw overCeiling(ceilingMinor, currency, field);
+  if (Math.abs(minor) > maxMinor) throw overCeiling(maxMinor, currency, field);
   return minor;
 }
 

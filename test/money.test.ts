@@ -45,7 +45,9 @@ describe('money', () => {
       assert.throws(() => toMinor(bad, 'EUR', 'params.amount', 100_00), (error: unknown) => error instanceof AppError && error.kind === 'invalid' && error.data[0]?.field === 'params.amount' && error.message.includes('100.00 EUR'));
     }
     assert.throws(() => positiveMinor('1001', 'JPY', 'a', 1000), /1000 JPY/);
-    assert.throws(() => withinCeiling(MAX_AMOUNT_MINOR + 1, Number.MAX_SAFE_INTEGER, 'EUR', 'a'), AppError);
+    assert.throws(() => toMinor(MAX_AMOUNT_MINOR / 100 + 1, 'EUR', 'a'), /1000000000.00 EUR/, 'without a ceiling, what Purse accepts at all');
+    assert.equal(toMinor(MAX_TOTAL_MINOR / 100, 'EUR', 'total', MAX_TOTAL_MINOR), MAX_TOTAL_MINOR, 'a total is read back under its own ceiling');
+    assert.throws(() => withinCeiling(101, 100, 'EUR', 'a'), AppError);
     assert.ok(MAX_TOTAL_MINOR * 9 < Number.MAX_SAFE_INTEGER, 'a sum of a few totals is still exact');
   });
 
