@@ -39,6 +39,9 @@ export interface Config {
   requestTimeoutSeconds: number;
   keepAliveTimeoutSeconds: number;
   maxConnections: number;
+  maxAmountMinor: number;
+  maxBalanceMinor: number;
+  bulkMaxRows: number;
 }
 
 export class ConfigError extends Error {}
@@ -80,6 +83,9 @@ export const CONFIG_ITEMS = {
   requestTimeoutSeconds: { env: 'PURSE_REQUEST_TIMEOUT_SECONDS', flag: 'request-timeout-seconds', default: '30', description: 'a request whose body has not fully arrived this long after it started is closed (408); at least the headers timeout' },
   keepAliveTimeoutSeconds: { env: 'PURSE_KEEP_ALIVE_TIMEOUT_SECONDS', flag: 'keep-alive-timeout-seconds', default: '10', description: 'an idle keep-alive connection is closed after this long' },
   maxConnections: { env: 'PURSE_MAX_CONNECTIONS', flag: 'max-connections', default: '512', description: 'open connections per process; past it new connections are closed at once, so that file descriptors never run out' },
+  maxAmount: { env: 'PURSE_MAX_AMOUNT', flag: 'max-amount', default: '1000000', description: 'largest amount of any one payment, recharge, charge, hold, transfer, refund or voucher, major units' },
+  maxBalance: { env: 'PURSE_MAX_BALANCE', flag: 'max-balance', default: '10000000', description: 'most a person\'s credit account may hold, major units; a change that would take a balance over it is refused' },
+  bulkMaxRows: { env: 'PURSE_BULK_MAX_ROWS', flag: 'bulk-max-rows', default: '10000', description: 'most rows in one bulk recharge CSV (1–100000)' },
 } as const satisfies Record<string, Item>;
 
 export type ConfigKey = keyof typeof CONFIG_ITEMS;
@@ -124,6 +130,8 @@ export function loadConfig(raw: RawConfig): Config {
     selfTopUpMaxMinor: amount(get('selfTopUpMaxAmount'), 'selfTopUpMaxAmount', code),
     selfTopUpDailyMinor: amount(get('selfTopUpDailyAmount'), 'selfTopUpDailyAmount', code),
     metricsToken: optionalSecret(get('metricsToken'), 'metricsToken', 16),
+    ...ceilings(get('maxAmount'), get('maxBalance'), code),
+    bulkMaxRows: integer(get('bulkMaxRows'), 'bulkMaxRows', 1, MAX_BULK_ROWS),
     ...serverLimits(get),
   };
 }
@@ -139,6 +147,17 @@ function serverLimits(get: (key: ConfigKey) => string | undefined): Pick<Config,
     keepAliveTimeoutSeconds: integer(get('keepAliveTimeoutSeconds'), 'keepAliveTimeoutSeconds', 1, 600),
     maxConnections: integer(get('maxConnections'), 'maxConnections', 1, 1_000_000),
   };
+}
+
+/** Largest bulk recharge PURSE_BULK_MAX_ROWS may allow: bounds the one transaction that posts it. */
+export const MAX_BULK_ROWS = 100_000;
+
+/** One amount can never be more than a balance may hold. */
+function ceilings(maxAmount: string | undefined, maxBalance: string | undefined, currencyCode: string): { maxAmountMinor: number; maxBalanceMinor: number } {
+  const maxAmountMinor = amount(maxAmount, 'maxAmount', currencyCode);
+  const maxBalanceMinor = amount(maxBalance, 'maxBalance', currencyCode);
+  if (maxAmountMinor > maxBalanceMinor) fail('maxAmount', `must not be more than ${CONFIG_ITEMS.maxBalance.env}`);
+  return { maxAmountMinor, maxBalanceMinor };
 }
 
 export function defaultOf(key: ConfigKey): string | undefined {
@@ -176,7 +195,7 @@ function amount(value: string | undefined, key: ConfigKey, currencyCode: string)
   try {
     minor = toMinor(text, currencyCode, key);
   } catch (error) {
-    if (error instanceof AppError) fail(key, `must be an amount like 200 or 12.50, got "${text}"`);
+    if (error instanceof AppError) fail(key, `must be an amount like 200 or 12.50 (${error.data[0]?.problem ?? 'a decimal'}), got "${text}"`);
     throw error;
   }
   if (minor <= 0) fail(key, `must be greater than zero, got "${text}"`);

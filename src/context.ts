@@ -89,13 +89,14 @@ export async function createContext(config: Config, clock: Clock = systemClock):
 
   const spending = new SpendingService(db, clock, pipeline);
   const selfTopUp = { maxMinor: config.selfTopUpMaxMinor, dailyMinor: config.selfTopUpDailyMinor };
-  const payments = rechargeCommands({ provider: (reference) => recharge.provider(reference), payment: (reference, id) => recharge.get(reference, id), currency, paymentTtlSeconds: config.paymentTtlSeconds, selfTopUp });
-  const manual = new ManualRecharge(currency, users);
+  const ceilings = { maxAmountMinor: config.maxAmountMinor, maxBalanceMinor: config.maxBalanceMinor };
+  const payments = rechargeCommands({ provider: (reference) => recharge.provider(reference), payment: (reference, id) => recharge.get(reference, id), currency, paymentTtlSeconds: config.paymentTtlSeconds, selfTopUp, ...ceilings });
+  const manual = new ManualRecharge(currency, users, { ...ceilings, bulkMaxRows: config.bulkMaxRows });
   const people = userCommands({ hasher, currency });
   const clients = authCommands(hasher);
-  const batches = voucherCommands({ hasher, currency });
-  const cards = gatewayCommands(currency);
-  const spend = spendingCommands({ currency, transfersEnabled: config.transfersEnabled });
+  const batches = voucherCommands({ hasher, currency, maxAmountMinor: config.maxAmountMinor });
+  const cards = gatewayCommands(currency, config.maxAmountMinor);
+  const spend = spendingCommands({ currency, transfersEnabled: config.transfersEnabled, ...ceilings });
   const hooks = webhookCommands(hasher);
   // One call each: every definition keeps its own input, prepared and output types.
   pipeline.register(payments.create);

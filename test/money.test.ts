@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 
 import { AppError } from '../src/errors.js';
-import { formatMinor, fromMinor, MAX_AMOUNT_MINOR, toMinor } from '../src/money.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { formatMinor, fromMinor, MAX_AMOUNT_MINOR, MAX_TOTAL_MINOR, positiveMinor, toMinor, withinCeiling } from '../src/money.js';
 
 describe('money', () => {
   test('numbers and decimal strings convert exactly', () => {
@@ -35,5 +36,29 @@ describe('money', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  test('a ceiling refuses more either way with a 400 naming it, and never lets past what Purse accepts at all', () => {
+    assert.equal(toMinor('100', 'EUR', 'a', 100_00), 100_00);
+    assert.equal(toMinor('-100', 'EUR', 'a', 100_00), -100_00);
+    for (const bad of ['100.01', '-100.01']) {
+      assert.throws(() => toMinor(bad, 'EUR', 'params.amount', 100_00), (error: unknown) => error instanceof AppError && error.kind === 'invalid' && error.data[0]?.field === 'params.amount' && error.message.includes('100.00 EUR'));
+    }
+    assert.throws(() => positiveMinor('1001', 'JPY', 'a', 1000), /1000 JPY/);
+    assert.throws(() => toMinor(MAX_AMOUNT_MINOR / 100 + 1, 'EUR', 'a'), /1000000000.00 EUR/, 'without a ceiling, what Purse accepts at all');
+    assert.equal(toMinor(MAX_TOTAL_MINOR / 100, 'EUR', 'total', MAX_TOTAL_MINOR), MAX_TOTAL_MINOR, 'a total is read back under its own ceiling');
+    assert.throws(() => withinCeiling(101, 100, 'EUR', 'a'), AppError);
+    assert.ok(MAX_TOTAL_MINOR * 9 < Number.MAX_SAFE_INTEGER, 'a sum of a few totals is still exact');
+  });
+
+  test('PURSE_MAX_AMOUNT and PURSE_MAX_BALANCE: defaults, major units of the currency, one amount never above a balance', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.maxAmountMinor, 1_000_000_00);
+    assert.equal(defaults.maxBalanceMinor, 10_000_000_00);
+    assert.equal(defaults.bulkMaxRows, 10_000);
+    assert.equal(loadConfig({ currency: 'JPY', maxAmount: '500', maxBalance: '500' }).maxBalanceMinor, 500);
+    assert.throws(() => loadConfig({ maxAmount: '20', maxBalance: '10' }), (error: unknown) => error instanceof ConfigError && error.message.startsWith('PURSE_MAX_AMOUNT'));
+    assert.throws(() => loadConfig({ maxBalance: '1000000000000' }), (error: unknown) => error instanceof ConfigError && error.message.startsWith('PURSE_MAX_BALANCE'));
+    assert.throws(() => loadConfig({ bulkMaxRows: '100001' }), /PURSE_BULK_MAX_ROWS/);
   });
 });

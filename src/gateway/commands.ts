@@ -55,7 +55,7 @@ async function authorizeGateway(_q: ReadTx, { actor }: GatewayCommand): Promise<
   if (!actorHasRight(actor, 'managePayments')) throw forbidden('this needs the right "managePayments"');
 }
 
-export function gatewayCommands(currency: string): {
+export function gatewayCommands(currency: string, maxAmountMinor: number): {
   create: CommandDefinition<'gateway.createPayment', Authorization>;
   update: CommandDefinition<'gateway.updatePayment', PreparedUpdate>;
   void: CommandDefinition<'gateway.voidPayment'>;
@@ -68,7 +68,7 @@ export function gatewayCommands(currency: string): {
       name: 'gateway.createPayment',
       prepare: async ({ input, atMs }) => {
         const method = paymentMethod(input.payment_method);
-        const amountMinor = positiveMinor(input.amount, currency, 'amount');
+        const amountMinor = positiveMinor(input.amount, currency, 'amount', maxAmountMinor);
         const params = input.additional_params ?? {};
         assertParamsAgree(params, amountMinor, method, currency);
         return authorize(method, params, 'additional_params', { amountMinor, currency, atMs });
@@ -84,7 +84,7 @@ export function gatewayCommands(currency: string): {
     update: {
       name: 'gateway.updatePayment',
       prepare: async ({ input }) => ({
-        ...(input.amount === undefined ? {} : { amountMinor: positiveMinor(input.amount, currency, 'amount') }),
+        ...(input.amount === undefined ? {} : { amountMinor: positiveMinor(input.amount, currency, 'amount', maxAmountMinor) }),
         settlement: settlementOf(input, currency),
       }),
       authorize: authorizeGateway,
@@ -107,7 +107,7 @@ export function gatewayCommands(currency: string): {
     },
     refund: {
       name: 'gateway.refund',
-      prepare: async ({ input }) => ({ amountMinor: positiveMinor(input.amount, currency, 'amount') }),
+      prepare: async ({ input }) => ({ amountMinor: positiveMinor(input.amount, currency, 'amount', maxAmountMinor) }),
       authorize: authorizeGateway,
       run: (tx, command, { amountMinor }, effects) => refund(tx, command, amountMinor, effects, left),
     },

@@ -1,12 +1,13 @@
 // The ledger's rules inside other commands' transactions: double entry (postings summing to zero),
-// balances changed only together with their postings, a credit account never below its floor.
+// balances changed only together with their postings, a credit account never below its floor nor
+// above its ceiling, no account past what the books can hold (MAX_TOTAL_MINOR).
 // Plain functions of a transaction: no cache, no clock, so that any command script can post.
 import crypto from 'node:crypto';
 
 import { actorLabel, type Actor } from '../auth/principal.js';
 import type { Tx } from '../db/index.js';
 import { AppError, conflict, invalid, notFound } from '../errors.js';
-import { assertMinor, currencyExponent, formatMinor } from '../money.js';
+import { assertMinor, currencyExponent, formatMinor, MAX_TOTAL_MINOR, moneyText } from '../money.js';
 
 import * as store from './store.js';
 
@@ -36,6 +37,18 @@ export class InsufficientCredit extends AppError {
   }
 }
 
+/** A change would take a balance over the ceiling it may hold: a 400 naming the ceiling. */
+export class BalanceCeiling extends AppError {
+  constructor(maxBalanceMinor: number, currency: string) {
+    const limit = moneyText(maxBalanceMinor, currency);
+    super('invalid', `the balance would be more than ${limit}, the most a credit account may hold`, [{ field: 'amount', problem: `would take the balance over ${limit}` }]);
+    this.name = 'BalanceCeiling';
+  }
+}
+
+/** Why a person's account refuses a change; only these two are the caller's to reword. */
+export type Refusal = InsufficientCredit | BalanceCeiling;
+
 export interface CreditEntry {
   kind: TransactionKind;
   /** The provider whose system account is the other side (external funding, vouchers, manual …). */
@@ -52,6 +65,11 @@ export interface CreditEntry {
   releaseHeldMinor?: number;
   /** Refuse (409) unless the person is active. */
   activeOnly?: boolean;
+  /**
+   * The most the person's balance may hold after a credit (PURSE_MAX_BALANCE); without it only
+   * the books' own limit, MAX_TOTAL_MINOR. Every command that raises a balance passes it.
+   */
+  maxBalanceMinor?: number;
 }
 
 export interface Posted {
@@ -89,7 +107,7 @@ export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Prom
   assertMinor(entry.amountMinor);
   if (entry.amountMinor === 0) throw new Error('a posting of zero');
   const reference = entry.reference ?? CREDIT_REFERENCE;
-  const person = await changeAccount(tx, entry.userId, reference, { amountMinor: entry.amountMinor, heldMinor: -(entry.releaseHeldMinor ?? 0), activeOnly: entry.activeOnly === true });
+  const person = await changeAccount(tx, entry.userId, reference, { amountMinor: entry.amountMinor, heldMinor: -(entry.releaseHeldMinor ?? 0), activeOnly: entry.activeOnly === true, maxBalanceMinor: ceilingOf(entry) });
   const transactionId = await store.insertTransaction(tx, { kind: entry.kind, provider: entry.provider, paymentId: entry.paymentId, description: entry.description, actor: actorLabel(entry.actor) }, atMs);
   const system = await systemSide(tx, entry.provider, -entry.amountMinor);
   store.queuePostings(
@@ -105,43 +123,73 @@ export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Prom
 }
 
 /**
- * Many postings of one provider in one command (a bulk recharge), each its own balanced transaction.
- * Every person's row is changed first, in the order given (callers sort by byAccountLockOrder), and
- * the system account once, last, by the total: a bulk never holds a system row while it waits for
- * a person's, so it cannot deadlock with another bulk, a transfer, a charge or a commit. The system
- * postings' balances-after are the running sum up to that one update. A person's shortfall is
- * handed to `refused` with the entry's index, which answers the error to throw.
+ * Many credit postings of one provider in one command (a bulk recharge), each its own balanced
+ * transaction, set-based so that the command holds its locks briefly: the transactions are written
+ * first; then the people's credit accounts are locked in user-id order (byAccountLockOrder's), a
+ * thousand per statement; every entry is checked against its account's floor and ceiling in the
+ * order given (one person's entries apply in that order); the balances and the people's postings are
+ * written a thousand per statement, and the system account once, last, by the total. A bulk never holds a system row while
+ * it waits for a person's, so it cannot deadlock with another bulk, a transfer, a charge or a
+ * commit. Entries' descriptions must differ (a bulk's line numbers): they pair each transaction
+ * with its id. A refused entry is handed to `refused` with its index, which answers the error to throw.
  */
-export async function postCreditBatch(tx: Tx, provider: string, entries: readonly CreditEntry[], atMs: number, refused: (index: number, error: InsufficientCredit) => AppError): Promise<Posted[]> {
-  const people: { entry: CreditEntry; accountId: number; posted: Posted }[] = [];
-  for (const [index, entry] of entries.entries()) {
-    assertMinor(entry.amountMinor);
-    if (entry.amountMinor === 0 || entry.provider !== provider) throw new Error('a batch posting of zero, or of another provider');
-    let person: { id: number; balance_minor: number };
-    try {
-      person = await changeAccount(tx, entry.userId, entry.reference ?? CREDIT_REFERENCE, { amountMinor: entry.amountMinor, heldMinor: 0, activeOnly: entry.activeOnly === true });
-    } catch (error) {
-      throw error instanceof InsufficientCredit ? refused(index, error) : error;
-    }
-    const transactionId = await store.insertTransaction(tx, { kind: entry.kind, provider, paymentId: entry.paymentId, description: entry.description, actor: actorLabel(entry.actor) }, atMs);
-    people.push({ entry, accountId: person.id, posted: { transactionId, balanceMinor: person.balance_minor } });
-  }
+export async function postCreditBatch(tx: Tx, provider: string, entries: readonly CreditEntry[], atMs: number, refused: (index: number, error: Refusal) => AppError): Promise<Posted[]> {
+  assertBatch(provider, entries);
+  // The transactions lock nothing: written before the accounts are locked, they hold no one up.
+  const ids = await store.insertTransactions(tx, entries.map((e) => ({ kind: e.kind, provider, paymentId: e.paymentId, description: e.description, actor: actorLabel(e.actor) })), atMs);
+  const locked = await store.lockUserAccounts(tx, entries.map((e) => e.userId), CREDIT_REFERENCE);
+  const { planned, changes } = planBatch(locked, entries, refused);
+  if ((await store.addToBalances(tx, changes)) !== changes.length) throw new Error('a locked account vanished during a batch posting');
+  const posted = planned.map(({ entry, balanceAfterMinor }): Posted => ({ transactionId: idOf(ids, entry), balanceMinor: balanceAfterMinor }));
+  store.queueManyPostings(tx, planned.map(({ entry, accountId, balanceAfterMinor }) => ({ transactionId: idOf(ids, entry), accountId, amountMinor: entry.amountMinor, balanceAfterMinor })), atMs);
+  // The system row last and for the shortest time: every recharge of the provider may want it.
+  await tx.flush();
   const totalMinor = entries.reduce((sum, entry) => sum + entry.amountMinor, 0);
   const system = await systemSide(tx, provider, -totalMinor);
   let systemBalanceMinor = system.balance_minor + totalMinor;
-  for (const { entry, accountId, posted } of people) {
+  const systemPostings = entries.map((entry) => {
     systemBalanceMinor -= entry.amountMinor;
-    store.queuePostings(
-      tx,
-      posted.transactionId,
-      [
-        { accountId, amountMinor: entry.amountMinor, balanceAfterMinor: posted.balanceMinor },
-        { accountId: system.id, amountMinor: -entry.amountMinor, balanceAfterMinor: systemBalanceMinor },
-      ],
-      atMs,
-    );
+    return { transactionId: idOf(ids, entry), accountId: system.id, amountMinor: -entry.amountMinor, balanceAfterMinor: systemBalanceMinor };
+  });
+  store.queueManyPostings(tx, systemPostings, atMs);
+  return posted;
+}
+
+function idOf(ids: ReadonlyMap<string, number>, entry: CreditEntry): number {
+  const id = ids.get(entry.description);
+  if (id === undefined) throw new Error(`no transaction id came back for "${entry.description}"`);
+  return id;
+}
+
+function assertBatch(provider: string, entries: readonly CreditEntry[]): void {
+  for (const entry of entries) {
+    assertMinor(entry.amountMinor);
+    if (entry.amountMinor === 0 || entry.provider !== provider) throw new Error('a batch posting of zero, or of another provider');
+    if ((entry.reference ?? CREDIT_REFERENCE) !== CREDIT_REFERENCE || entry.activeOnly === true || entry.releaseHeldMinor !== undefined) throw new Error('a batch posts to credit accounts only, with no other conditions');
   }
-  return people.map((p) => p.posted);
+  if (new Set(entries.map((e) => e.description)).size !== entries.length) throw new Error('a batch posting needs a distinct description for each entry');
+}
+
+interface PlannedEntry {
+  entry: CreditEntry;
+  accountId: number;
+  balanceAfterMinor: number;
+}
+
+/** Each entry against its account's floor and ceiling as the entries before it left it; what each account gains in all. */
+function planBatch(locked: readonly store.AccountRow[], entries: readonly CreditEntry[], refused: (index: number, error: Refusal) => AppError): { planned: PlannedEntry[]; changes: { accountId: number; amountMinor: number }[] } {
+  const byUser = new Map(locked.map((account) => [account.user_id, account]));
+  const gainedMinor = new Map<number, number>();
+  const planned = entries.map((entry, index): PlannedEntry => {
+    const account = byUser.get(entry.userId);
+    if (account === undefined) throw notFound(`user ${entry.userId} has no account "${CREDIT_REFERENCE}"`);
+    const now = { ...account, balance_minor: account.balance_minor + (gainedMinor.get(account.id) ?? 0) };
+    const refusal = refusalOf(now, { amountMinor: entry.amountMinor, heldMinor: 0, activeOnly: false, maxBalanceMinor: ceilingOf(entry) });
+    if (refusal !== undefined) throw refused(index, refusal);
+    gainedMinor.set(account.id, (gainedMinor.get(account.id) ?? 0) + entry.amountMinor);
+    return { entry, accountId: account.id, balanceAfterMinor: now.balance_minor + entry.amountMinor };
+  });
+  return { planned, changes: [...gainedMinor].map(([accountId, amountMinor]) => ({ accountId, amountMinor })) };
 }
 
 /**
@@ -158,7 +206,7 @@ export async function lockCreditAccount(tx: Tx, userId: number): Promise<void> {
  */
 export async function changeHeld(tx: Tx, userId: number, reference: string, heldMinor: number, activeOnly: boolean): Promise<{ id: number; balance_minor: number; held_minor: number }> {
   assertMinor(heldMinor);
-  return changeAccount(tx, userId, reference, { amountMinor: 0, heldMinor, activeOnly });
+  return changeAccount(tx, userId, reference, { amountMinor: 0, heldMinor, activeOnly, maxBalanceMinor: MAX_TOTAL_MINOR });
 }
 
 export interface TransferEntry {
@@ -169,6 +217,8 @@ export interface TransferEntry {
   amountMinor: number;
   description: string;
   actor: Actor;
+  /** The most the receiving balance may hold after it (PURSE_MAX_BALANCE). */
+  maxBalanceMinor?: number;
 }
 
 /**
@@ -193,8 +243,8 @@ export async function postTransfer(tx: Tx, entry: TransferEntry, atMs: number): 
   if (to === undefined) throw invalid(`user ${entry.toUserId} does not exist`, [{ field: 'toUserId', problem: 'no such user' }]);
   if (from.id === to.id) throw new Error('a transfer to the same account');
   const sides = [
-    { account: from, userId: entry.fromUserId, reference: entry.fromReference, change: { amountMinor: -entry.amountMinor, heldMinor: 0, activeOnly: true }, field: 'userId' },
-    { account: to, userId: entry.toUserId, reference: entry.toReference, change: { amountMinor: entry.amountMinor, heldMinor: 0, activeOnly: true }, field: 'toUserId' },
+    { account: from, userId: entry.fromUserId, reference: entry.fromReference, change: { amountMinor: -entry.amountMinor, heldMinor: 0, activeOnly: true, maxBalanceMinor: ceilingOf(entry) }, field: 'userId' },
+    { account: to, userId: entry.toUserId, reference: entry.toReference, change: { amountMinor: entry.amountMinor, heldMinor: 0, activeOnly: true, maxBalanceMinor: ceilingOf(entry) }, field: 'toUserId' },
   ].sort(byAccountLockOrder);
   const after = new Map<number, number>();
   for (const side of sides) after.set(side.account.id, (await changeAccount(tx, side.userId, side.reference, side.change, side.field)).balance_minor);
@@ -219,21 +269,45 @@ async function accountOf(tx: Tx, userId: number, reference: string): Promise<sto
   return account;
 }
 
-/** One guarded change of a person's account, or the reason it was refused: 404, 409 or 402. */
+/** One guarded change of a person's account, or the reason it was refused: 404, 409, 402 or 400. */
 async function changeAccount(tx: Tx, userId: number, reference: string, change: store.AccountChange, field = 'userId'): Promise<{ id: number; balance_minor: number; held_minor: number }> {
   const row = await store.changeUserAccount(tx, userId, reference, change);
   if (row !== undefined) return row;
   const account = await accountOf(tx, userId, reference);
   if (change.activeOnly && (await store.userActive(tx, userId)) !== true) throw conflict(`user ${userId} is not active`, [{ field, problem: 'is not active' }]);
+  throw refusalOf(account, change) ?? insufficient(account, change);
+}
+
+/**
+ * The rule of changeUserAccount's UPDATE, for a change checked before it is written (a batch) or
+ * to say why the UPDATE refused one: a raised balance past its ceiling, or less available than the floor.
+ */
+function refusalOf(account: store.AccountRow, change: store.AccountChange): Refusal | undefined {
+  if (change.amountMinor > 0 && account.balance_minor + change.amountMinor > change.maxBalanceMinor) return new BalanceCeiling(change.maxBalanceMinor, account.currency);
+  const onlyRaises = change.amountMinor >= 0 && change.heldMinor <= 0;
+  if (account.overdraft_limit_minor === null || onlyRaises) return undefined;
+  const availableMinor = account.balance_minor - account.held_minor + account.overdraft_limit_minor;
+  return availableMinor + change.amountMinor - change.heldMinor >= 0 ? undefined : insufficient(account, change);
+}
+
+function insufficient(account: store.AccountRow, change: store.AccountChange): InsufficientCredit {
   const availableMinor = account.balance_minor - account.held_minor + (account.overdraft_limit_minor ?? 0);
-  throw new InsufficientCredit(availableMinor, -(change.amountMinor - change.heldMinor), account.currency);
+  return new InsufficientCredit(availableMinor, -(change.amountMinor - change.heldMinor), account.currency);
+}
+
+/** The ceiling an entry's account may reach: the configured one, never past the books' own. */
+function ceilingOf(entry: { maxBalanceMinor?: number }): number {
+  return Math.min(entry.maxBalanceMinor ?? MAX_TOTAL_MINOR, MAX_TOTAL_MINOR);
 }
 
 async function systemSide(tx: Tx, provider: string, amountMinor: number): Promise<{ id: number; balance_minor: number }> {
   const shards = tx.dialect.hotRowShards;
   const code = systemAccountCode(provider, shards === 1 ? 0 : crypto.randomInt(shards));
-  const row = await store.addToSystemBalance(tx, code, amountMinor);
+  const row = await store.addToSystemBalance(tx, code, amountMinor, MAX_TOTAL_MINOR);
+  if (row !== undefined) return row;
+  const account = await store.getAccountByCode(tx, code);
   // Every provider's accounts are created at start (context.ts); missing here is a wiring mistake.
-  if (row === undefined) throw new Error(`system account ${code} does not exist`);
-  return row;
+  if (account === undefined) throw new Error(`system account ${code} does not exist`);
+  const limit = moneyText(MAX_TOTAL_MINOR, account.currency);
+  throw invalid(`the books cannot hold this: ${code} would pass ${limit}`, [{ field: 'amount', problem: `would take a system account past ${limit}` }]);
 }

@@ -117,11 +117,11 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
     '/v3/credit/bulkRecharge',
     {
       config: { auth: { scope: 'credit', right: 'rechargeCredit' }, idempotent: true },
-      bodyLimit: 16 * 1024 * 1024, // 100,000 rows
+      bodyLimit: 16 * 1024 * 1024, // the rows are capped by PURSE_BULK_MAX_ROWS; this caps what surrounds them
       schema: {
         tags,
         summary: 'Recharge many people from a CSV',
-        description: 'Body `text/csv`: rows of `user;amount` or `user,amount`, optional header. All rows or none; every bad row is reported with its line number.',
+        description: 'Body `text/csv`: rows of `user;amount` or `user,amount`, optional header, at most PURSE_BULK_MAX_ROWS rows of at most 256 characters. All rows or none; the first 100 bad rows are reported with their line numbers, the rest counted.',
         consumes: ['text/csv'],
         body: Type.String({ description: 'the CSV' }),
         response: { 200: BulkRechargeResultSchema, ...errorResponses(400, 404, 409, 415) },

@@ -60,25 +60,69 @@ export interface AccountChange {
   heldMinor: number;
   /** Refuse unless the account's person is active (new charges and holds; not captures or refunds). */
   activeOnly: boolean;
+  /** A change that raises the balance must leave it at most this. */
+  maxBalanceMinor: number;
 }
 
 /**
  * Changes a person's balance and held amount together, unless the available credit would fall below
- * the floor; returns the new figures, or undefined when refused (or the person is not active, when
- * asked). A change that only raises what is available is never refused. One conditional UPDATE: on
- * PostgreSQL it takes the row lock, so charges, holds, transfers and negative recharges racing on
- * one account serialize here and can never overdraw it.
+ * the floor or a raised balance would pass its ceiling; returns the new figures, or undefined when
+ * refused (or the person is not active, when asked). A change that only raises what is available
+ * is never refused by the floor. One conditional UPDATE: on PostgreSQL it takes the row lock, so
+ * charges, holds, transfers and negative recharges racing on one account serialize here and can
+ * never overdraw it. The CASTs keep SQLite's arithmetic in integers (it binds numbers as REAL).
  */
 export function changeUserAccount(tx: Tx, userId: number, reference: string, change: AccountChange): Promise<{ id: number; balance_minor: number; held_minor: number } | undefined> {
   const onlyRaises = change.amountMinor >= 0 && change.heldMinor <= 0 ? 1 : 0;
+  const raisesBalance = change.amountMinor > 0 ? 1 : 0;
   return tx.get<{ id: number; balance_minor: number; held_minor: number }>(
-    `UPDATE ledger_accounts SET balance_minor = balance_minor + ?, held_minor = held_minor + ?
+    `UPDATE ledger_accounts SET balance_minor = balance_minor + CAST(? AS BIGINT), held_minor = held_minor + CAST(? AS BIGINT)
      WHERE user_id = ? AND reference = ?
        AND (overdraft_limit_minor IS NULL OR ? = 1 OR balance_minor + ? - held_minor - ? >= -overdraft_limit_minor)
+       AND (? = 0 OR balance_minor + ? <= ?)
        AND (? = 0 OR EXISTS (SELECT 1 FROM users u WHERE u.id = ledger_accounts.user_id AND u.active = 1))
      RETURNING id, balance_minor, held_minor`,
-    [change.amountMinor, change.heldMinor, userId, reference, onlyRaises, change.amountMinor, change.heldMinor, change.activeOnly ? 1 : 0],
+    [change.amountMinor, change.heldMinor, userId, reference, onlyRaises, change.amountMinor, change.heldMinor, raisesBalance, change.amountMinor, change.maxBalanceMinor, change.activeOnly ? 1 : 0],
   );
+}
+
+/** Rows per statement of the set-based writes below: far under both engines' parameter limits. */
+const ROWS_PER_STATEMENT = 1_000;
+
+function chunksOf<T>(items: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) chunks.push(items.slice(i, i + ROWS_PER_STATEMENT));
+  return chunks;
+}
+
+/**
+ * Several people's accounts of one reference, locked until the transaction ends where writers run
+ * in parallel: in user-id order (the order of byAccountLockOrder), a thousand per statement.
+ */
+export async function lockUserAccounts(tx: Tx, userIds: readonly number[], reference: string): Promise<AccountRow[]> {
+  const rows: AccountRow[] = [];
+  for (const chunk of chunksOf([...userIds].sort((a, b) => a - b))) {
+    const found = await tx.all<AccountRow>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE reference = ? AND user_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY user_id${tx.dialect.forUpdate}`,
+      [reference, ...chunk],
+    );
+    rows.push(...found);
+  }
+  return rows;
+}
+
+/** Adds to many accounts' balances, a thousand per statement; the caller holds their locks and checked the figures. */
+export async function addToBalances(tx: Tx, changes: readonly { accountId: number; amountMinor: number }[]): Promise<number> {
+  let changed = 0;
+  for (const chunk of chunksOf(changes)) {
+    const result = await tx.run(
+      `UPDATE ledger_accounts SET balance_minor = balance_minor + v.column2
+       FROM (VALUES ${chunk.map(() => '(CAST(? AS BIGINT), CAST(? AS BIGINT))').join(', ')}) AS v WHERE ledger_accounts.id = v.column1`,
+      chunk.flatMap((c) => [c.accountId, c.amountMinor]),
+    );
+    changed += result.changes;
+  }
+  return changed;
 }
 
 /** Locks a person's account row until the transaction ends (where writers run in parallel). */
@@ -92,9 +136,15 @@ export async function userActive(q: ReadTx, userId: number): Promise<boolean | u
   return row === undefined ? undefined : row.active === 1;
 }
 
-/** The same for a system account, by code; system accounts have no floor. */
-export function addToSystemBalance(tx: Tx, code: string, amountMinor: number): Promise<{ id: number; balance_minor: number } | undefined> {
-  return tx.get<{ id: number; balance_minor: number }>('UPDATE ledger_accounts SET balance_minor = balance_minor + ? WHERE code = ? RETURNING id, balance_minor', [amountMinor, code]);
+/**
+ * The same for a system account, by code: no floor, but never past ±`maxMinor`; undefined when
+ * refused or missing.
+ */
+export function addToSystemBalance(tx: Tx, code: string, amountMinor: number, maxMinor: number): Promise<{ id: number; balance_minor: number } | undefined> {
+  return tx.get<{ id: number; balance_minor: number }>(
+    'UPDATE ledger_accounts SET balance_minor = balance_minor + CAST(? AS BIGINT) WHERE code = ? AND ABS(balance_minor + ?) <= ? RETURNING id, balance_minor',
+    [amountMinor, code, amountMinor, maxMinor],
+  );
 }
 
 export interface NewTransaction {
@@ -103,6 +153,22 @@ export interface NewTransaction {
   paymentId: number | null;
   description: string;
   actor: string;
+}
+
+/**
+ * Many transactions, a thousand per statement; answers their ids by description, which the caller
+ * keeps distinct (RETURNING promises no order on SQLite).
+ */
+export async function insertTransactions(tx: Tx, transactions: readonly NewTransaction[], nowMs: number): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  for (const chunk of chunksOf(transactions)) {
+    const rows = await tx.all<{ id: number; description: string }>(
+      `INSERT INTO ledger_transactions (kind, provider, payment_id, description, actor, created_at_ms) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id, description`,
+      chunk.flatMap((t) => [t.kind, t.provider, t.paymentId, t.description, t.actor, nowMs]),
+    );
+    for (const row of rows) ids.set(row.description, row.id);
+  }
+  return ids;
 }
 
 export async function insertTransaction(tx: Tx, t: NewTransaction, nowMs: number): Promise<number> {
@@ -118,11 +184,24 @@ export async function insertTransaction(tx: Tx, t: NewTransaction, nowMs: number
  * All postings of a transaction in one statement, queued: nothing in the command needs its result,
  * so it rides on the command's last round trip (Tx.later).
  */
-export function queuePostings(tx: Tx, transactionId: number, postings: readonly { accountId: number; amountMinor: number; balanceAfterMinor: number }[], nowMs: number): void {
-  tx.later(
-    `INSERT INTO ledger_postings (transaction_id, account_id, amount_minor, balance_after_minor, created_at_ms) VALUES ${postings.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-    postings.flatMap((p) => [transactionId, p.accountId, p.amountMinor, p.balanceAfterMinor, nowMs]),
-  );
+export function queuePostings(tx: Tx, transactionId: number, postings: readonly NewPosting[], nowMs: number): void {
+  queueManyPostings(tx, postings.map((p) => ({ ...p, transactionId })), nowMs);
+}
+
+export interface NewPosting {
+  accountId: number;
+  amountMinor: number;
+  balanceAfterMinor: number;
+}
+
+/** Postings of many transactions, queued a thousand per statement. */
+export function queueManyPostings(tx: Tx, postings: readonly (NewPosting & { transactionId: number })[], nowMs: number): void {
+  for (const chunk of chunksOf(postings)) {
+    tx.later(
+      `INSERT INTO ledger_postings (transaction_id, account_id, amount_minor, balance_after_minor, created_at_ms) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+      chunk.flatMap((p) => [p.transactionId, p.accountId, p.amountMinor, p.balanceAfterMinor, nowMs]),
+    );
+  }
 }
 
 export interface StatementFilter {

@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 import type { Context } from '../context.js';
 import type { EmittedEvent } from '../commands/types.js';
-import { toMinor } from '../money.js';
+import { MAX_TOTAL_MINOR, toMinor } from '../money.js';
 
 /** Which events move money, and how: the counter's label, and where the event data keeps the amount. */
 const MONEY: Readonly<Record<string, { movement: string; field: string }>> = {
@@ -108,7 +108,8 @@ export function installBusinessMetrics(app: FastifyInstance, registry: Registry,
     const moved = MONEY[event.type];
     if (moved === undefined) return;
     try {
-      money.labels(moved.movement).inc(Math.abs(toMinor(data[moved.field], ctx.config.currency, moved.field)));
+      // A bulk's total may be more than one amount may: read it under the books' ceiling.
+      money.labels(moved.movement).inc(Math.abs(toMinor(data[moved.field], ctx.config.currency, moved.field, MAX_TOTAL_MINOR)));
     } catch {
       // An event without an amount moves nothing to count.
     }

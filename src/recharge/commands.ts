@@ -9,7 +9,7 @@ import type { Command, CommandDefinition, Effects, Refused } from '../commands/t
 import type { ReadTx, Tx } from '../db/index.js';
 import { AppError, conflict, forbidden, invalid, notFound } from '../errors.js';
 import { lockCreditAccount, postCredit } from '../ledger/postings.js';
-import { currencyExponent, formatMinor } from '../money.js';
+import { currencyExponent, formatMinor, withinCeiling } from '../money.js';
 
 import { rulesOf, TOP_UP_LIMITED_PROVIDERS } from './provider-rules.js';
 import type { PreparedPayment, RechargeProvider, ReleaseReason } from './providers.js';
@@ -39,6 +39,10 @@ export interface RechargeDeps {
   paymentTtlSeconds: number;
   /** What a person may top up for themselves by card or MB WAY: per payment, and in any 24 hours. */
   selfTopUp: { maxMinor: number; dailyMinor: number };
+  /** The most one payment may be for (PURSE_MAX_AMOUNT). */
+  maxAmountMinor: number;
+  /** The most a balance may hold once a payment is committed (PURSE_MAX_BALANCE). */
+  maxBalanceMinor: number;
 }
 
 interface PreparedCreate extends PreparedPayment {
@@ -94,6 +98,7 @@ export function rechargeCommands(deps: RechargeDeps): {
         const limited = rulesOf(input.reference).topUpLimited === true && !actorHasRight(actor, 'managePayments');
         const context = { currency: deps.currency, userId: input.userId, actor, atMs, ...(limited ? { maxAmountMinor: deps.selfTopUp.maxMinor } : {}) };
         const prepared = await provider.prepare(parseParams(input.params), context);
+        withinCeiling(prepared.amountMinor, deps.maxAmountMinor, deps.currency, 'params.amount');
         return { ...prepared, currency: deps.currency, expiresAtMs: atMs + deps.paymentTtlSeconds * 1000, dailyLimitMinor: limited ? deps.selfTopUp.dailyMinor : null };
       },
       authorize: async (_q, { input, actor }) => {
@@ -112,6 +117,7 @@ export function rechargeCommands(deps: RechargeDeps): {
           throw conflict(`the params of a ${input.reference} payment cannot change; roll it back and create another`, [{ field: 'params', problem: 'cannot change' }]);
         }
         const prepared = await provider.prepare(parseParams(input.params), { currency: deps.currency, userId: current.user_id, actor, atMs });
+        withinCeiling(prepared.amountMinor, deps.maxAmountMinor, deps.currency, 'params.amount');
         return { amountMinor: prepared.amountMinor, params: JSON.stringify(prepared.params) };
       },
       authorize: authorizeOnPayment,
@@ -121,7 +127,7 @@ export function rechargeCommands(deps: RechargeDeps): {
       name: 'payment.commit',
       prepare: knownProvider,
       authorize: authorizeOnPayment,
-      run: commitPayment,
+      run: (tx, command, _prepared, effects) => commitPayment(tx, command, deps.maxBalanceMinor, effects),
     },
     rollback: {
       name: 'payment.rollback',
@@ -227,10 +233,10 @@ async function updatePayment(tx: Tx, { input, atMs }: Command<'payment.update'>,
   return row;
 }
 
-async function commitPayment(tx: Tx, { input, actor, atMs }: Command<'payment.commit'>, _prepared: undefined, effects: Effects): Promise<store.PaymentRow | Refused> {
+async function commitPayment(tx: Tx, { input, actor, atMs }: Command<'payment.commit'>, maxBalanceMinor: number, effects: Effects): Promise<store.PaymentRow | Refused> {
   const row = await store.transition(tx, input.reference, input.id, 'committed', atMs);
   if (row === undefined) return notLive(tx, input.reference, input.id, atMs, effects);
-  await postCredit(tx, { kind: 'recharge', provider: row.provider, paymentId: row.id, description: row.description, actor, userId: row.user_id, amountMinor: row.amount_minor }, atMs);
+  await postCredit(tx, { kind: 'recharge', provider: row.provider, paymentId: row.id, description: row.description, actor, userId: row.user_id, amountMinor: row.amount_minor, maxBalanceMinor }, atMs);
   await rulesOf(row.provider).onCommit?.(tx, row, atMs, effects);
   effects.about(`payment:${row.id}`, { amountMinor: row.amount_minor, userId: row.user_id });
   effects.emit('payment.committed', `payment:${row.id}`, paymentView(row, true));

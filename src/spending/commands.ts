@@ -33,6 +33,10 @@ export interface SpendingDeps {
   currency: string;
   /** PURSE_TRANSFERS: whether people may transfer from their own account. */
   transfersEnabled: boolean;
+  /** PURSE_MAX_AMOUNT: the most one charge, hold, capture, refund or transfer may be. */
+  maxAmountMinor: number;
+  /** PURSE_MAX_BALANCE: the most a balance may hold after a refund or a transfer raised it. */
+  maxBalanceMinor: number;
 }
 
 interface Amount {
@@ -53,7 +57,7 @@ export function spendingCommands(deps: SpendingDeps): {
   return {
     charge: {
       name: 'charge.post',
-      prepare: async ({ input }) => ({ amountMinor: positiveAmount(input.amount, currency, 'amount') }),
+      prepare: async ({ input }) => ({ amountMinor: positiveAmount(input.amount, deps, 'amount') }),
       authorize: async (_q, { input, actor }) => {
         mayDebit(actor, input.userId, 'charging');
       },
@@ -61,15 +65,15 @@ export function spendingCommands(deps: SpendingDeps): {
     },
     refund: {
       name: 'charge.refund',
-      prepare: async ({ input }) => ({ amountMinor: optionalAmount(input.amount, currency) }),
+      prepare: async ({ input }) => ({ amountMinor: optionalAmount(input.amount, deps) }),
       authorize: async (_q, { actor }) => {
         if (!actorHasRight(actor, 'chargeCredit') && !actorHasRight(actor, 'managePayments')) throw forbidden('refunding a charge needs the right "chargeCredit" or "managePayments"');
       },
-      run: (tx, command, { amountMinor }, effects) => refundCharge(tx, command, amountMinor, money, effects),
+      run: (tx, command, { amountMinor }, effects) => refundCharge(tx, command, { amountMinor, maxBalanceMinor: deps.maxBalanceMinor }, money, effects),
     },
     hold: {
       name: 'hold.place',
-      prepare: async ({ input }) => ({ amountMinor: positiveAmount(input.amount, currency, 'amount'), expiresInSeconds: holdSeconds(input.expiresInSeconds) }),
+      prepare: async ({ input }) => ({ amountMinor: positiveAmount(input.amount, deps, 'amount'), expiresInSeconds: holdSeconds(input.expiresInSeconds) }),
       authorize: async (_q, { input, actor }) => {
         mayDebit(actor, input.userId, 'placing a hold on');
       },
@@ -77,7 +81,7 @@ export function spendingCommands(deps: SpendingDeps): {
     },
     capture: {
       name: 'hold.capture',
-      prepare: async ({ input }) => ({ amountMinor: optionalAmount(input.amount, currency) }),
+      prepare: async ({ input }) => ({ amountMinor: optionalAmount(input.amount, deps) }),
       authorize: authorizeOnHold,
       run: (tx, command, { amountMinor }, effects) => captureHold(tx, command, amountMinor, money, effects),
     },
@@ -97,12 +101,12 @@ export function spendingCommands(deps: SpendingDeps): {
       name: 'transfer.post',
       prepare: async ({ input }) => {
         if (input.toUserId === input.userId) throw invalid('a transfer needs two people', [{ field: 'toUserId', problem: 'is the sender' }]);
-        return { amountMinor: positiveAmount(input.amount, currency, 'amount') };
+        return { amountMinor: positiveAmount(input.amount, deps, 'amount') };
       },
       authorize: async (_q, { input, actor }) => {
         mayTransfer(actor, input.userId, deps.transfersEnabled);
       },
-      run: (tx, command, { amountMinor }, effects) => transfer(tx, command, amountMinor, currency, effects),
+      run: (tx, command, { amountMinor }, effects) => transfer(tx, command, { amountMinor, maxBalanceMinor: deps.maxBalanceMinor }, currency, effects),
     },
   };
 }
@@ -267,7 +271,7 @@ async function whyNotChanged(tx: Tx, id: number, atMs: number, effects: Effects,
   throw new Error(`hold ${id} is held and live, yet did not change`);
 }
 
-async function refundCharge(tx: Tx, { input, actor, atMs }: Command<'charge.refund'>, amountMinor: number | null, money: (minor: number) => string, effects: Effects): Promise<{ refund: store.ChargeRefundRow; charge: store.ChargeRow }> {
+async function refundCharge(tx: Tx, { input, actor, atMs }: Command<'charge.refund'>, { amountMinor, maxBalanceMinor }: { amountMinor: number | null; maxBalanceMinor: number }, money: (minor: number) => string, effects: Effects): Promise<{ refund: store.ChargeRefundRow; charge: store.ChargeRow }> {
   const current = await store.lockCharge(tx, input.id);
   if (current === undefined) throw notFound(`charge ${input.id} not found`);
   const leftMinor = current.amount_minor - current.refunded_minor;
@@ -280,16 +284,16 @@ async function refundCharge(tx: Tx, { input, actor, atMs }: Command<'charge.refu
     throw conflict(`refunds would exceed the charge: ${money(rest)} left to refund`, [{ field: 'amount', problem: `at most ${money(rest)}` }]);
   }
   const description = input.reason === '' ? `refund of charge ${charge.id}` : input.reason;
-  const posted = await postCredit(tx, { kind: 'chargeRefund', provider: SPEND_PROVIDER, paymentId: null, description, actor, userId: charge.user_id, reference: charge.reference, amountMinor: refundMinor }, atMs);
+  const posted = await postCredit(tx, { kind: 'chargeRefund', provider: SPEND_PROVIDER, paymentId: null, description, actor, userId: charge.user_id, reference: charge.reference, amountMinor: refundMinor, maxBalanceMinor }, atMs);
   const refund = await store.insertChargeRefund(tx, { charge_id: charge.id, amount_minor: refundMinor, reason: input.reason, ledger_transaction_id: posted.transactionId, created_by: actorLabel(actor), created_at_ms: atMs });
   effects.about(`charge:${charge.id}`, { refundId: refund.id, amountMinor: refundMinor });
   effects.emit('charge.refunded', `charge:${charge.id}`, { ...chargeRefundView(refund, charge.currency), charge: chargeView(charge) });
   return { refund, charge };
 }
 
-async function transfer(tx: Tx, { input, actor, atMs }: Command<'transfer.post'>, amountMinor: number, currency: string, effects: Effects): Promise<{ transfer: store.TransferRow; balanceMinor: number }> {
+async function transfer(tx: Tx, { input, actor, atMs }: Command<'transfer.post'>, { amountMinor, maxBalanceMinor }: Amount & { maxBalanceMinor: number }, currency: string, effects: Effects): Promise<{ transfer: store.TransferRow; balanceMinor: number }> {
   const description = input.description ?? `transfer from user ${input.userId} to user ${input.toUserId}`;
-  const entry = { fromUserId: input.userId, fromReference: input.reference, toUserId: input.toUserId, toReference: CREDIT_REFERENCE, amountMinor, description, actor };
+  const entry = { fromUserId: input.userId, fromReference: input.reference, toUserId: input.toUserId, toReference: CREDIT_REFERENCE, amountMinor, description, actor, maxBalanceMinor };
   const posted = await releasingOverdue(tx, input.userId, input.reference, atMs, effects, () => postTransfer(tx, entry, atMs));
   const row = await store.insertTransfer(tx, {
     from_user_id: input.userId,
@@ -310,14 +314,14 @@ async function transfer(tx: Tx, { input, actor, atMs }: Command<'transfer.post'>
 
 // ---- checks before the transaction --------------------------------------------------------------
 
-function positiveAmount(value: unknown, currency: string, field: string): number {
+function positiveAmount(value: unknown, { currency, maxAmountMinor }: SpendingDeps, field: string): number {
   if (value === undefined || value === null) throw invalid(`${field} is required`, [{ field, problem: 'is required' }]);
-  return positiveMinor(value, currency, field);
+  return positiveMinor(value, currency, field, maxAmountMinor);
 }
 
 /** An amount that may be left out (or null): null then, meaning "all of it". */
-function optionalAmount(value: unknown, currency: string): number | null {
-  return value === undefined || value === null ? null : positiveAmount(value, currency, 'amount');
+function optionalAmount(value: unknown, deps: SpendingDeps): number | null {
+  return value === undefined || value === null ? null : positiveAmount(value, deps, 'amount');
 }
 
 function holdSeconds(value: number | undefined): number {

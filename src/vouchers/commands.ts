@@ -5,7 +5,7 @@ import type { Hasher } from '../auth/hashing.js';
 import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
-import { fromMinor, positiveMinor } from '../money.js';
+import { fromMinor, MAX_TOTAL_MINOR, moneyText, positiveMinor } from '../money.js';
 
 import { canonicalCode, newCode } from './codes.js';
 import * as store from './store.js';
@@ -39,7 +39,7 @@ async function authorizeVouchers(_q: ReadTx, { actor }: Command<'voucher.generat
   if (!actorHasRight(actor, 'manageVouchers')) throw forbidden('this needs the right "manageVouchers"');
 }
 
-export function voucherCommands(deps: { hasher: Hasher; currency: string }): {
+export function voucherCommands(deps: { hasher: Hasher; currency: string; maxAmountMinor: number }): {
   generate: CommandDefinition<'voucher.generate', PreparedBatch>;
   expireBatch: CommandDefinition<'voucher.expireBatch'>;
 } {
@@ -51,7 +51,8 @@ export function voucherCommands(deps: { hasher: Hasher; currency: string }): {
         if (!Number.isSafeInteger(input.quantity) || input.quantity < 1 || input.quantity > MAX_BATCH_QUANTITY) {
           throw invalid(`quantity must be 1–${MAX_BATCH_QUANTITY}`, [{ field: 'quantity', problem: `must be a whole number from 1 to ${MAX_BATCH_QUANTITY}` }]);
         }
-        const valueMinor = positiveMinor(input.value, deps.currency, 'value');
+        const valueMinor = positiveMinor(input.value, deps.currency, 'value', deps.maxAmountMinor);
+        assertBatchTotal(input.quantity, valueMinor, deps.currency);
         const validUntilMs = parseValidUntil(input.validUntil);
         if (validUntilMs <= atMs) throw invalid('validUntil must be in the future', [{ field: 'validUntil', problem: 'must be in the future' }]);
         const prefix = (input.prefix ?? '').toUpperCase();
@@ -94,6 +95,13 @@ export function voucherCommands(deps: { hasher: Hasher; currency: string }): {
       },
     },
   };
+}
+
+/** A batch's whole value is a sum the books must hold: what it owes until redeemed. Checked before any code is made. */
+function assertBatchTotal(quantity: number, valueMinor: number, currency: string): void {
+  if (quantity * valueMinor <= MAX_TOTAL_MINOR) return;
+  const limit = moneyText(MAX_TOTAL_MINOR, currency);
+  throw invalid(`quantity × value is more than ${limit}, the most one batch may be worth`, [{ field: 'value', problem: `quantity × value at most ${limit}` }]);
 }
 
 /** A date (valid through that whole day, UTC) or a date-time. */
