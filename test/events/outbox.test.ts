@@ -28,6 +28,19 @@ for (const engine of ENGINES) {
       }
     };
 
+    /** Drains again and again until `enough` holds for what was read (or 20 s pass). */
+    const drainUntil = async (cursor: string, enough: (ids: string[]) => boolean): Promise<{ ids: string[]; cursor: string }> => {
+      const ids: string[] = [];
+      const deadlineMs = Date.now() + 20_000;
+      for (;;) {
+        const page = await drain(cursor);
+        ids.push(...page.ids);
+        cursor = page.cursor;
+        if (enough(ids) || Date.now() > deadlineMs) return { ids, cursor };
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+
     test('an event whose transaction commits after a later one is not skipped', async () => {
       const start = (await drain('')).cursor;
       let release: () => void = () => undefined;
@@ -48,7 +61,9 @@ for (const engine of ENGINES) {
       assert.deepEqual(during.ids, [], 'nothing is read past a transaction still running');
       release();
       await Promise.all([slow, fast]);
-      const afterwards = await drain(during.cursor);
+      // On PostgreSQL the feed reads below the oldest transaction running anywhere on the server, so
+      // another test's transaction may hold it back a moment: wait for the two, don't expect them at once.
+      const afterwards = await drainUntil(during.cursor, (ids) => ids.length >= 2);
       assert.deepEqual(afterwards.ids, ['slow', 'fast'], 'both, in order, once the first committed');
       assert.deepEqual((await drain(afterwards.cursor)).ids, [], 'and never again');
     });
@@ -72,9 +87,11 @@ for (const engine of ENGINES) {
       await Promise.all([writer('left'), writer('right'), writer('middle')]);
       writing = false;
       await poller;
-      seen.push(...(await drain(cursor)).ids);
-      assert.equal(seen.length, 120);
-      assert.equal(new Set(seen).size, 120, 'no event twice');
+      const ours = (): string[] => seen.filter((subject) => /^user:/.test(subject));
+      const rest = await drainUntil(cursor, (ids) => ours().length + ids.filter((subject) => /^user:/.test(subject)).length >= 120);
+      seen.push(...rest.ids);
+      assert.equal(ours().length, 120);
+      assert.equal(new Set(ours()).size, 120, 'no event twice');
     });
 
     test('the feed filters by type and by prefix, and says what a bad cursor is', async () => {
