@@ -75,7 +75,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     },
     bodyLimit: ctx.config.bodyLimitBytes,
     ...connectionLimits(ctx.config),
-    // Gateway ids are 200 characters (spec file 002); Fastify's default stops at 100 with a 414.
+    // Gateway ids are 200 characters (the payments API's format); Fastify's default stops at 100 with a 414.
     routerOptions: { maxParamLength: 256 },
     // Unknown fields are refused with a 400 naming them, not silently dropped; every bad field is
     // reported, not only the first.

@@ -9,7 +9,7 @@ export function isoToMs(text: string | undefined, field: string): number | undef
   return ms;
 }
 
-/** ISO 8601, leniently: a date alone is its midnight, and without a zone (as spec 002's examples write them) it is UTC. */
+/** ISO 8601, leniently: a date alone is its midnight, and without a zone (as the payments API's examples write them) it is UTC. */
 export function parseDateTime(text: string, field: string): number {
   const base = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00` : text.replace(' ', 'T');
   const withZone = /([zZ]|[+-]\d{2}:?\d{2})$/.test(base) ? base : `${base}Z`;

@@ -218,7 +218,7 @@ export class AuthService {
   }
 }
 
-/** Granted = requested ∩ allowed; nothing requested → everything allowed (spec README). */
+/** Granted = requested ∩ allowed; nothing requested → everything allowed (as MyQ X v3 grants scopes). */
 function grantedScopes(requested: string | undefined, allowed: readonly Scope[]): Scope[] {
   if (requested === undefined || requested.trim() === '') return [...allowed];
   const { known, unknown } = parseScopes(requested);

@@ -15,7 +15,7 @@ export const PROVIDER_OF: Readonly<Record<PaymentMethod, string>> = { credit_car
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const ID_LENGTH = 200;
 
-/** 200 random letters and digits, as the original service's ids (spec README). */
+/** 200 random letters and digits, as the original service's ids (the payments API's own format). */
 export function newGatewayId(): string {
   const out: string[] = [];
   while (out.length < ID_LENGTH) {

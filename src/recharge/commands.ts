@@ -16,7 +16,7 @@ import type { PreparedPayment, RechargeProvider, ReleaseReason } from './provide
 import * as store from './store.js';
 import { paymentView } from './views.js';
 
-/** MyQ's message, verbatim (spec file 001). */
+/** MyQ's message, verbatim (MyQ X v3's documentation). */
 export const PROVIDER_DISABLED_MESSAGE = 'Invalid operation: The operation cannot be performed in the current state. Payment provider is disabled.';
 
 declare module '../commands/types.js' {

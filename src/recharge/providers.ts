@@ -67,7 +67,7 @@ export interface ProviderRules {
   onRelease?(tx: Tx, payment: PaymentRow, reason: ReleaseReason, atMs: number, effects: Effects): Promise<void>;
 }
 
-/** Money paid in through a system outside Purse; Purse only records it (spec file 001). */
+/** Money paid in through a system outside Purse; Purse only records it (MyQ X v3's `external` provider). */
 export const externalProvider: RechargeProvider = {
   reference: 'external',
   name: 'External Payment Providers',

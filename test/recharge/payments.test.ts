@@ -1,4 +1,4 @@
-// The recharge-payment lifecycle over HTTP: the worked example of spec file 001, every transition
+// The recharge-payment lifecycle over HTTP: the worked example of the MyQ X v3 documentation, every transition
 // and its illegal twins, expiry, disabled providers, idempotency keys and the exactly-once races.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -63,7 +63,7 @@ for (const engine of ENGINES) {
     after(() => t.close());
     beforeEach(verifyClean);
 
-    test('the worked example of spec file 001, verbatim: find, create 13, commit, see it in the statement', async () => {
+    test('the worked example of the MyQ X v3 documentation, verbatim: find, create 13, commit, see it in the statement', async () => {
       const found = await t.inject({ method: 'GET', url: '/v3/users/find?username=jdoe', headers: admin });
       const uid = found.json<{ users: { id: number }[] }>().users[0]?.id;
       assert.equal(uid, userId);
