@@ -42,6 +42,7 @@ export interface Config {
   maxAmountMinor: number;
   maxBalanceMinor: number;
   bulkMaxRows: number;
+  dbQueryTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +83,7 @@ export const CONFIG_ITEMS = {
   headersTimeoutSeconds: { env: 'PURSE_HEADERS_TIMEOUT_SECONDS', flag: 'headers-timeout-seconds', default: '10', description: 'a connection whose request headers are not complete this long after it starts is closed (408)' },
   requestTimeoutSeconds: { env: 'PURSE_REQUEST_TIMEOUT_SECONDS', flag: 'request-timeout-seconds', default: '30', description: 'a request whose body has not fully arrived this long after it started is closed (408); at least the headers timeout' },
   keepAliveTimeoutSeconds: { env: 'PURSE_KEEP_ALIVE_TIMEOUT_SECONDS', flag: 'keep-alive-timeout-seconds', default: '10', description: 'an idle keep-alive connection is closed after this long' },
+  dbQueryTimeoutSeconds: { env: 'PURSE_DB_QUERY_TIMEOUT_SECONDS', flag: 'db-query-timeout-seconds', default: '30', description: 'PostgreSQL: a statement that takes longer is abandoned and the request answered 503, so that a frozen server or a lost network never holds requests for ever' },
   maxConnections: { env: 'PURSE_MAX_CONNECTIONS', flag: 'max-connections', default: '512', description: 'open connections per process; past it new connections are closed at once, so that file descriptors never run out' },
   maxAmount: { env: 'PURSE_MAX_AMOUNT', flag: 'max-amount', default: '1000000', description: 'largest amount of any one payment, recharge, charge, hold, transfer, refund or voucher, major units' },
   maxBalance: { env: 'PURSE_MAX_BALANCE', flag: 'max-balance', default: '10000000', description: 'most a person\'s credit account may hold, major units; a change that would take a balance over it is refused' },
@@ -133,6 +135,7 @@ export function loadConfig(raw: RawConfig): Config {
     ...ceilings(get('maxAmount'), get('maxBalance'), code),
     bulkMaxRows: integer(get('bulkMaxRows'), 'bulkMaxRows', 1, MAX_BULK_ROWS),
     ...serverLimits(get),
+    dbQueryTimeoutSeconds: integer(get('dbQueryTimeoutSeconds'), 'dbQueryTimeoutSeconds', 1, 3600),
   };
 }
 

@@ -64,7 +64,7 @@ const MINUTE_MS = 60_000;
 /** Opens the database, applies pending migrations, builds every service and registers every command. */
 export async function createContext(config: Config, clock: Clock = systemClock): Promise<Context> {
   const keys = loadKeys(config);
-  const db = openDb(config.database, config.dbPoolSize);
+  const db = openDb(config.database, config.dbPoolSize, config.dbQueryTimeoutSeconds * 1000);
   let appliedMigrations: AppliedMigration[];
   try {
     appliedMigrations = await migrate(db, config.currency, clock.nowMs());

@@ -81,7 +81,12 @@ function basicCredentials(header: string | undefined): Pick<TokenRequest, 'clien
   const text = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = text.indexOf(':');
   if (colon < 0) return {};
-  return { client_id: formDecode(text.slice(0, colon)), client_secret: formDecode(text.slice(colon + 1)) };
+  const credentials = { client_id: formDecode(text.slice(0, colon)), client_secret: formDecode(text.slice(colon + 1)) };
+  // The header is decoded here, after the request-wide NUL check has run.
+  if (`${credentials.client_id}${credentials.client_secret}`.includes('\u0000')) {
+    throw new OAuthError('invalid_request', 'the Basic credentials must not contain NUL characters', [{ field: 'authorization', problem: 'contains a NUL character (U+0000)' }]);
+  }
+  return credentials;
 }
 
 function formDecode(text: string): string {

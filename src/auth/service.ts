@@ -258,6 +258,8 @@ function parseLoginInfo(raw: unknown): LoginInfo {
     if (typeof v !== 'string' || v === '' || v.length > MAX_SECRET_LENGTH) {
       throw new OAuthError('invalid_request', `login_info.${field} is required`, [{ field: `login_info.${field}`, problem: `must be a string of 1–${MAX_SECRET_LENGTH} characters` }]);
     }
+    // login_info may come as JSON text, which the request-wide NUL check cannot see into.
+    if (v.includes('\u0000')) throw new OAuthError('invalid_request', `login_info.${field} must not contain NUL characters`, [{ field: `login_info.${field}`, problem: 'contains a NUL character (U+0000)' }]);
   }
   return info as unknown as LoginInfo;
 }

@@ -2,18 +2,26 @@
 // failure and deadlock. Any number of Purse processes may share one database.
 import pg from 'pg';
 
-import { AppError, unavailable } from '../errors.js';
+import { AppError, invalid, unavailable } from '../errors.js';
 import { queueIsFull, readOnly, type Db, type Dialect, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 const MAX_ATTEMPTS = 5;
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
 /** A client waits this long for a pooled connection before it is told to come back. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * The longest any one statement may take unless configured (PURSE_DB_QUERY_TIMEOUT_SECONDS).
+ * Purse's statements take milliseconds (a 10,000-row bulk recharge about one second); past this
+ * the server is taken to be stuck.
+ */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+const PING_TIMEOUT_MS = 2_000;
 /** What a client is told to wait when the database is away: about as long as a restart takes. */
 const OUTAGE_RETRY_AFTER_SECONDS = 5;
 /** Node's socket errors and PostgreSQL's own for a server that is gone, going or not yet there. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
-const SERVER_GONE_STATES = new Set(['57P01', '57P02', '57P03', '53300']); // admin/crash shutdown, cannot connect now, too many connections
+// admin/crash shutdown, cannot connect now, too many connections, statement timeout
+const SERVER_GONE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
 
 // BIGINT (int8) arrives as text by default; every BIGINT here is a count, an id or minor units,
 // all kept below 2^53 by the services, so converting to number is exact. Assert it anyway.
@@ -62,6 +70,9 @@ function statementName(text: string): string | undefined {
 
 /** A query config for `text`: named when it may be prepared once per connection. */
 function queryOf(sql: string, params: readonly SqlValue[]): pg.QueryConfig {
+  // PostgreSQL cannot store U+0000 in text and answers with an error; a value that got past the
+  // request checks (decoded late, from a header or nested JSON text) is the client's mistake.
+  if (params.some((p) => typeof p === 'string' && p.includes('\u0000'))) throw invalid('text must not contain NUL characters (U+0000)', [{ problem: 'contains a NUL character (U+0000)' }]);
   const text = toPgPlaceholders(sql);
   const name = statementName(text);
   return name === undefined ? { text, values: [...params] } : { name, text, values: [...params] };
@@ -166,7 +177,21 @@ function isOutage(error: unknown): boolean {
   const code = String(errorCode(error));
   if (NETWORK_CODES.has(code) || SERVER_GONE_STATES.has(code) || code.startsWith('08')) return true;
   const message = error instanceof Error ? error.message : '';
-  return /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message);
+  return /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/.test(message);
+}
+
+/**
+ * Ends a unit that failed. A connection whose server is gone or frozen is destroyed, not rolled
+ * back: a ROLLBACK would wait behind the stuck query, and the server undoes the transaction of a
+ * connection that closes.
+ */
+async function abandon(client: pg.PoolClient, error: unknown): Promise<void> {
+  if (isOutage(error)) {
+    client.release(error instanceof Error ? error : true);
+    return;
+  }
+  await client.query('ROLLBACK').catch(() => undefined);
+  client.release();
 }
 
 /** The error a client sees: an outage or a conflict that kept recurring is a 503, never a 500. */
@@ -182,8 +207,18 @@ export class PostgresDb implements Db {
   private readonly pool: pg.Pool;
   private readonly listened = new WeakSet<pg.PoolClient>();
 
-  constructor(url: string, poolSize: number) {
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  constructor(url: string, poolSize: number, queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // A server that stops answering (frozen, or the network dropping packets) must not hold a
+      // request for ever: the socket is probed, and a query that takes too long fails as an outage.
+      keepAlive: true,
+      query_timeout: queryTimeoutMs,
+      statement_timeout: queryTimeoutMs,
+      idle_in_transaction_session_timeout: queryTimeoutMs,
+    });
     // An idle client that loses its connection must not crash the process.
     this.pool.on('error', () => undefined);
   }
@@ -195,12 +230,11 @@ export class PostgresDb implements Db {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const value = await fn(readOnly(new PgTx(client)));
       await client.query('COMMIT');
+      client.release();
       return value;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await abandon(client, error);
       throw asClientError(error);
-    } finally {
-      client.release();
     }
   }
 
@@ -213,18 +247,30 @@ export class PostgresDb implements Db {
         const value = await unit(tx);
         await tx.flush(); // what the unit queued; no round trip when it queued nothing
         await client.query('COMMIT');
+        client.release();
         return value;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await abandon(client, error);
         if (!RETRYABLE.has(String(errorCode(error))) || attempt >= MAX_ATTEMPTS) throw asClientError(error);
-      } finally {
-        client.release();
       }
     }
   }
 
+  /** Readiness: a frozen server must answer "not ready" in seconds, not after a query's full timeout. */
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(unavailable('the database is not answering; try again shortly', OUTAGE_RETRY_AFTER_SECONDS));
+      }, PING_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.pool.query('SELECT 1'), late]);
+    } catch (error) {
+      throw asClientError(error);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // pg_dump takes a consistent snapshot of a live database, and the server's own backups (base

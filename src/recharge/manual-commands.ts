@@ -152,8 +152,9 @@ export class ManualRecharge {
     try {
       amountMinor = toMinor(amount, this.currency, 'amount', this.limits.maxAmountMinor);
     } catch (error) {
-      // A first row whose amount is not a number is the optional header.
-      if (first && !DECIMALISH.test(amount)) return null;
+      // A first row whose amount has no digit at all ("amount", "Betrag") is the optional header;
+      // anything with a digit ("5 EUR", "€5", "1e2") is a bad amount, so that no row is skipped unseen.
+      if (first && !HAS_DIGIT.test(amount)) return null;
       return error instanceof AppError ? error.message : 'amount is not valid';
     }
     if (user === '') return 'user is empty';
@@ -193,8 +194,7 @@ export class ManualRecharge {
   }
 }
 
-/** An amount-like text in a header's place is a bad amount, not a header. */
-const DECIMALISH = /^[-+]?[\d.,]+$/;
+const HAS_DIGIT = /\d/;
 
 /** `;` when the first line has one, else `,`; only the first line's first characters are looked at. */
 function delimiterOf(csv: string): string {

@@ -82,6 +82,9 @@ export function userCommands(deps: { hasher: Hasher; currency: string }): {
         const before = await viewIn(tx, input.id);
         await mappingConflicts(() => store.addCard(tx, input.id, cardKey, atMs));
         emitUpdated(effects, before, before, ['cards']);
+        // As a change of cards over HTTP does: the person's set of credentials is no longer the one
+        // their sessions were opened under.
+        await endSessions(tx, input.id, 'credentials changed', atMs, effects);
         return before;
       },
     },

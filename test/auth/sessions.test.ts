@@ -69,6 +69,9 @@ for (const engine of ENGINES) {
       const again = await session('erin');
       await patch(erin.id, { cards: ['CARD-erin-2'] });
       await assertEnded(erin.id, again);
+      const third = await session('erin');
+      await t.ctx.pipeline.perform('user.addCard', { id: erin.id, card: 'CARD-erin-3' }, CLI_ACTOR); // `purse user add-card`
+      await assertEnded(erin.id, third);
     });
 
     test('deactivation ends the person’s sessions and refuses every access token at once, and reactivation brings none back', async () => {

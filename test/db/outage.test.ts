@@ -16,6 +16,7 @@ import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, PG_URL, bearer, createTestDatabase,
 class SwitchableProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private frozen = false;
   port = 0;
 
   constructor(
@@ -25,6 +26,11 @@ class SwitchableProxy {
 
   async up(): Promise<void> {
     const server = net.createServer((client) => {
+      if (this.frozen) {
+        this.sockets.add(client);
+        client.pause();
+        return;
+      }
       const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
@@ -43,7 +49,14 @@ class SwitchableProxy {
     this.server = server;
   }
 
+  /** The server stops answering without closing anything: bytes are no longer passed on. */
+  freeze(): void {
+    this.frozen = true;
+    for (const socket of this.sockets) socket.pause();
+  }
+
   async down(): Promise<void> {
+    this.frozen = false;
     const server = this.server;
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
@@ -74,7 +87,7 @@ void describeOnPostgres('a PostgreSQL outage [postgres]', () => {
     proxy = new SwitchableProxy(target.hostname, Number(target.port === '' ? 5432 : target.port));
     await proxy.up();
     target.host = `127.0.0.1:${proxy.port}`;
-    ctx = await createContext(testConfig(db, { database: { engine: 'postgres', url: target.toString() }, dbPoolSize: 4 }));
+    ctx = await createContext(testConfig(db, { database: { engine: 'postgres', url: target.toString() }, dbPoolSize: 4, dbQueryTimeoutSeconds: 2 }));
     await bootstrap(ctx);
     app = await buildServer(ctx);
     await app.ready();
@@ -115,6 +128,22 @@ void describeOnPostgres('a PostgreSQL outage [postgres]', () => {
     assert.ok(names.includes('before-outage'));
     assert.ok(!names.includes('during-outage'), 'a write answered 503 must not have happened');
     assert.equal((await createUser('after-outage')).statusCode, 201);
+  });
+
+  test('a frozen server (no answer, nothing closed) is a 503 after the query timeout, not a request held for ever', async () => {
+    await eventually(listUsers, (res) => res.statusCode === 200);
+    proxy.freeze();
+    const startedMs = Date.now();
+    const [read, write, ready] = await Promise.all([listUsers(), createUser('while-frozen'), inject({ method: 'GET', url: '/ready' })]);
+    for (const [what, res] of [['read', read], ['write', write], ['ready', ready]] as const) {
+      assert.equal(res.statusCode, 503, `${what}: ${res.statusCode} ${res.body}`);
+      assert.equal(res.headers['retry-after'], '5', what);
+    }
+    // Generous: the timeout is 2 s; this only tells "bounded" from "held until the network returns".
+    assert.ok(Date.now() - startedMs < 20_000, `answered after ${Date.now() - startedMs} ms`);
+    await proxy.down();
+    await proxy.up();
+    await eventually(listUsers, (res) => res.statusCode === 200);
   });
 });
 

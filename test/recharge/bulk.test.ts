@@ -74,6 +74,16 @@ for (const engine of ENGINES) {
       assert.deepEqual(res.json<ErrorBody>().data.map((d) => d.field), ['line 1']);
     });
 
+    test('a first row whose amount has a digit but is malformed is a bad row, not a skipped header', async () => {
+      for (const amount of ['5 EUR', '€5', '1e2', '1 000']) {
+        const res = await bulk(`ann;${amount}\nben;5\n`);
+        assert.equal(res.statusCode, 400, `${amount}: ${res.body}`);
+        assert.deepEqual(res.json<ErrorBody>().data.map((d) => d.field), ['line 1'], amount);
+      }
+      const headed = await bulk('user;amount\nben;0.01\n');
+      assert.equal(headed.statusCode, 200, headed.body);
+    });
+
     test('one person’s rows apply in file order, each its own statement entry with the balance after it', async () => {
       const start = (await t.inject({ method: 'GET', url: `/v3/users/${ann}/accounts/credit/balance`, headers: admin })).json<{ amount: number }>().amount;
       const overdraw = await bulk(`ben;1\nann;-${start + 1}\nann;${start + 5}\n`);

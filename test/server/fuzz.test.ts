@@ -510,10 +510,26 @@ for (const engine of ENGINES) {
         ['GET', '/v3/users/find?code=%00', undefined],
         ['POST', '/api/auth/token', { grant_type: 'login_info', ...boot, login_info: { type: 3, user: 'a\u0000', pwd: 'whatever' } }],
         ['POST', '/api/auth/token', { grant_type: 'client_credentials', client_id: 'a\u0000', client_secret: 'x' }],
+        // Decoded after the request-wide check: login_info as JSON text.
+        ['POST', '/api/auth/token', { grant_type: 'login_info', ...boot, login_info: JSON.stringify({ type: 3, user: 'bob\u0000', pwd: 'x' }) }],
       ];
       for (const [method, url, payload] of cases) {
         const res = await t.inject({ method, url, headers, remoteAddress: nextAddress(), ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }), ...(payload === undefined ? {} : { headers: { ...headers, 'content-type': 'application/json' } }) });
         assertAnswer(res, `${method} ${url} ${JSON.stringify(payload) ?? ''}`);
+      }
+    });
+
+    test('NUL in HTTP Basic client credentials → 400, counted like any other refusal', async () => {
+      for (const credentials of ['client\u0000x:secret', 'client%00x:secret', `${BOOT_CLIENT_ID}:${BOOT_CLIENT_SECRET}\u0000`]) {
+        const res = await t.inject({
+          method: 'POST',
+          url: '/api/auth/token',
+          remoteAddress: nextAddress(),
+          headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}`, 'content-type': 'application/json' },
+          payload: JSON.stringify({ grant_type: 'client_credentials' }),
+        });
+        assertAnswer(res, credentials);
+        assert.equal(res.statusCode, 400, `${JSON.stringify(credentials)}: ${res.body}`);
       }
     });
 
