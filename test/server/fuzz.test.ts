@@ -64,7 +64,7 @@ function routesOf(doc: OpenApiDocument): Route[] {
       const content = op.requestBody?.content ?? {};
       const bodySchema = content['application/json']?.schema ?? Object.values(content)[0]?.schema;
       routes.push({
-        method: method.toUpperCase(),
+        method: method.toUpperCase() as Method, // one of HTTP_METHODS, upper-cased
         template,
         guarded: op.security !== undefined,
         query,

@@ -48,7 +48,7 @@ function guardedRoutes(doc: OpenApiDocument): GuardedRoute[] {
       const scope = operation.security[0]?.oauth2?.[0];
       assert.ok(scope !== undefined, `${method.toUpperCase()} ${template}: security[0].oauth2[0] names no scope`);
       const right = /; right `([^`]+)`/.exec(operation.description ?? '')?.[1];
-      routes.push({ method: method.toUpperCase(), template, scope, right });
+      routes.push({ method: method.toUpperCase() as GuardedRoute['method'], template, scope, right }); // one of HTTP_METHODS
     }
   }
   return routes;
