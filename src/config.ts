@@ -43,6 +43,7 @@ export interface Config {
   maxBalanceMinor: number;
   bulkMaxRows: number;
   dbQueryTimeoutSeconds: number;
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {}
@@ -88,6 +89,7 @@ export const CONFIG_ITEMS = {
   maxAmount: { env: 'PURSE_MAX_AMOUNT', flag: 'max-amount', default: '1000000', description: 'largest amount of any one payment, recharge, charge, hold, transfer, refund or voucher, major units' },
   maxBalance: { env: 'PURSE_MAX_BALANCE', flag: 'max-balance', default: '10000000', description: 'most a person\'s credit account may hold, major units; a change that would take a balance over it is refused' },
   bulkMaxRows: { env: 'PURSE_BULK_MAX_ROWS', flag: 'bulk-max-rows', default: '10000', description: 'most rows in one bulk recharge CSV (1–100000)' },
+  corsOrigins: { env: 'PURSE_CORS_ORIGINS', flag: 'cors-origins', description: 'comma-separated origins (https://app.example.org) whose browser apps may call the API; unset: none' },
 } as const satisfies Record<string, Item>;
 
 export type ConfigKey = keyof typeof CONFIG_ITEMS;
@@ -136,7 +138,30 @@ export function loadConfig(raw: RawConfig): Config {
     bulkMaxRows: integer(get('bulkMaxRows'), 'bulkMaxRows', 1, MAX_BULK_ROWS),
     ...serverLimits(get),
     dbQueryTimeoutSeconds: integer(get('dbQueryTimeoutSeconds'), 'dbQueryTimeoutSeconds', 1, 3600),
+    corsOrigins: origins(get('corsOrigins')),
   };
+}
+
+/** Most origins PURSE_CORS_ORIGINS may list; each request's origin is looked up among them. */
+const MAX_CORS_ORIGINS = 100;
+
+/** Exact origins as a browser sends them: scheme, host and port, no path, no trailing slash. */
+function origins(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const list = [...new Set(value.split(',').map((o) => o.trim()).filter((o) => o !== ''))];
+  if (list.length > MAX_CORS_ORIGINS) fail('corsOrigins', `lists ${list.length} origins; at most ${MAX_CORS_ORIGINS}`);
+  for (const origin of list) {
+    if (!/^https?:\/\//.test(origin) || originOf(origin) !== origin) fail('corsOrigins', `"${origin}" is not an origin like https://app.example.org or http://localhost:3000`);
+  }
+  return list;
+}
+
+function originOf(text: string): string | undefined {
+  try {
+    return new URL(text).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Node refuses a headers timeout longer than the request timeout, so the pair is checked here. */

@@ -11,7 +11,9 @@ export type ErrorKind =
   | 'paymentRequired'
   | 'forbidden'
   | 'notFound'
+  | 'methodNotAllowed'
   | 'conflict'
+  | 'unsupportedMediaType'
   | 'rateLimited'
   | 'unavailable';
 
@@ -21,7 +23,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
   paymentRequired: 402,
   forbidden: 403,
   notFound: 404,
+  methodNotAllowed: 405,
   conflict: 409,
+  unsupportedMediaType: 415,
   rateLimited: 429,
   unavailable: 503,
 };
@@ -82,6 +86,57 @@ export function unavailable(message: string, retryAfterSeconds: number): AppErro
 
 export function rateLimited(message: string, retryAfterSeconds: number): AppError {
   return new AppError('rateLimited', message, [], { 'retry-after': String(retryAfterSeconds) });
+}
+
+/** Which part of a request a field is in, as people say it: "params.id" → "path parameter id". */
+const PART_NAMES: Readonly<Record<string, string>> = { params: 'path parameter', querystring: 'query parameter', headers: 'header' };
+
+/**
+ * A field as a message names it: path and query parameters and headers by their name, body fields
+ * as they are ("body.params.amount", "amount").
+ */
+export function describeField(field: string): string {
+  const dot = field.indexOf('.');
+  const part = dot < 0 ? undefined : PART_NAMES[field.slice(0, dot)];
+  return part === undefined ? field : `${part} ${field.slice(dot + 1)}`;
+}
+
+/** One failed check of a JSON schema, as Ajv reports it. */
+export interface SchemaProblem {
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  integer: 'a whole number',
+  number: 'a number',
+  string: 'text',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'a list',
+  null: 'null',
+};
+
+/** Ajv's terse wording ("must be integer", "must NOT have more than 64 characters") in plain words. */
+export function schemaProblem({ keyword, message, params }: SchemaProblem): string {
+  const limit = String(params.limit);
+  switch (keyword) {
+    case 'required': return 'is required';
+    case 'additionalProperties': return 'is not a known field';
+    case 'type': return `must be ${String(params.type).split(',').map((t) => TYPE_NAMES[t] ?? t).join(' or ')}`;
+    case 'minimum': return `must be at least ${limit}`;
+    case 'maximum': return `must be at most ${limit}`;
+    case 'exclusiveMinimum': return `must be more than ${limit}`;
+    case 'exclusiveMaximum': return `must be less than ${limit}`;
+    case 'minLength': return `must be at least ${limit} characters long`;
+    case 'maxLength': return `must be at most ${limit} characters long`;
+    case 'minItems': return `must have at least ${limit} items`;
+    case 'maxItems': return `must have at most ${limit} items`;
+    case 'minProperties': return `must have at least ${limit} fields`;
+    case 'enum': return `must be one of: ${Array.isArray(params.allowedValues) ? params.allowedValues.map(String).join(', ') : 'the listed values'}`;
+    default: return message ?? 'is not valid';
+  }
 }
 
 /** What went wrong, in one line: an error's message, or whatever was thrown as text. */

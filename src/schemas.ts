@@ -1,5 +1,5 @@
 // Schemas shared by every module: the error body, ids and paging.
-import { Type, type Static, type TUnsafe } from 'typebox';
+import { Type, type Static, type TString, type TUnsafe } from 'typebox';
 
 export const ErrorDetailSchema = Type.Object({
   field: Type.Optional(Type.String()),
@@ -46,6 +46,22 @@ export const PagingQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: 100, description: 'page size' })),
   start: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'rows to skip' })),
 };
+
+/**
+ * A point in time in a query: a date (`2026-01-01`, its midnight UTC) or a date-time with or without
+ * an offset. Read with time.ts `isoToMs`, as every date a client sends is.
+ */
+export const DateTimeQuery = (description: string): TString => Type.String({ minLength: 1, maxLength: 40, description: `${description}; a date (2026-01-01, midnight UTC) or a date-time (2026-01-01T12:00:00+01:00; UTC when no offset is given)` });
+
+export const BOOLEAN_TEXTS = ['1', '0', 'true', 'false'] as const;
+export type BooleanText = (typeof BOOLEAN_TEXTS)[number];
+
+/** A yes/no in a query, as MyQ clients write it: 1, 0, true or false. Read with `booleanOf`. */
+export const BooleanQuery = (description: string): TUnsafe<BooleanText> => StringEnum(BOOLEAN_TEXTS, { description: `${description}; 1, 0, true or false` });
+
+export function booleanOf(text: BooleanText | undefined): boolean | undefined {
+  return text === undefined ? undefined : text === '1' || text === 'true';
+}
 
 export const IdParam = Type.Object({
   id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),

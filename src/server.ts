@@ -1,7 +1,7 @@
 // Assembles Fastify: logging, body parsers, the guard, each module's routes, OpenAPI, and the one
 // place where errors become HTTP responses.
 import type { DestinationStream } from 'pino';
-import formbody from '@fastify/formbody';
+import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -11,7 +11,7 @@ import { installGuard } from './auth/guard.js';
 import { authRoutes } from './auth/routes.js';
 import { SCOPES } from './auth/scopes.js';
 import type { Context } from './context.js';
-import { AppError, invalid, OAuthError, type ErrorDetail } from './errors.js';
+import { AppError, describeField, invalid, OAuthError, schemaProblem, type ErrorDetail } from './errors.js';
 import { installBusinessMetrics } from './ops/business-metrics.js';
 import { installMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
@@ -25,6 +25,7 @@ import { eventRoutes } from './events/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import { usersRoutes } from './users/routes.js';
 import { voucherRoutes } from './vouchers/routes.js';
+import { acceptedMediaTypes, dropUnknownQueryParameters, installContentTypeCheck, installMethodCheck, unsupportedMediaType } from './routing.js';
 import { VERSION } from './version.js';
 
 export { VERSION } from './version.js';
@@ -92,7 +93,9 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   // file descriptor that the database, the logs and /health need.
   app.server.maxConnections = ctx.config.maxConnections;
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((fastifyError: FastifyError, request, reply) => {
+    // Fastify's own 415 (no parser at all) names what the route takes, as the content-type check does.
+    const error = fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedMediaType(acceptedMediaTypes(request.routeOptions.schema)) : fastifyError;
     const { status, body } = errorResponse(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ statusCode: status, reason: body.message }, 'request refused');
@@ -100,6 +103,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     return reply.code(status).send(body);
   });
   app.addHook('preValidation', async (request) => {
+    dropUnknownQueryParameters(request);
     rejectNulCharacters(request.params, 'params');
     rejectNulCharacters(request.query, 'querystring');
     rejectNulCharacters(request.body, 'body');
@@ -109,12 +113,10 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     rejectNonFiniteNumbers(request.query, 'querystring');
     rejectNonFiniteNumbers(request.body, 'body');
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ code: 404, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, data: [] } satisfies ErrorBody),
-  );
-
+  installMethodCheck(app);
+  installContentTypeCheck(app);
   installBodyParsers(app);
-  await app.register(formbody);
+  if (ctx.config.corsOrigins.length > 0) await app.register(cors, corsOptions(ctx.config.corsOrigins));
   const registry = installMetrics(app);
   installBusinessMetrics(app, registry, ctx, app.log);
   installGuard(app, ctx.auth);
@@ -154,6 +156,31 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(auditRoutes, { audit: ctx.audit });
   return app;
 }
+
+/**
+ * Browser apps on the listed origins may call the API: exactly those origins, no cookies (Purse
+ * authenticates with bearer tokens), and the headers a client reads or sends beyond the simple ones.
+ * Any other origin gets no CORS headers, and its preflight falls through to the OPTIONS answer.
+ */
+function corsOptions(origins: readonly string[]): FastifyCorsOptions {
+  const allowed = new Set(origins);
+  return {
+    origin: (origin, done) => {
+      done(null, origin !== undefined && allowed.has(origin));
+    },
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Accept'],
+    exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'WWW-Authenticate', 'Allow', 'Content-Disposition'],
+    credentials: false,
+    maxAge: CORS_MAX_AGE_SECONDS,
+    // A preflight without Access-Control-Request-Method is answered like any OPTIONS, not with a
+    // text/plain 400 of the plugin's own.
+    strictPreflight: false,
+  };
+}
+
+/** How long a browser may reuse a preflight's answer. */
+const CORS_MAX_AGE_SECONDS = 600;
 
 /**
  * A client that never finishes its headers or its body, or idles on a kept-alive connection, is
@@ -244,16 +271,16 @@ function rejectNulCharacters(value: unknown, path: string, depth = 0): void {
 }
 
 /** The one mapping from errors to HTTP: AppError as it says, Fastify's 4xx as they are, else 500. */
-export function errorResponse(error: FastifyError): { status: number; body: ErrorBody } {
+export function errorResponse(error: FastifyError | AppError): { status: number; body: ErrorBody } {
   if (error instanceof AppError) {
     const body: ErrorBody = { code: error.status, message: error.message, data: error.data };
     if (error instanceof OAuthError) Object.assign(body, { error: error.oauthCode, error_description: error.message });
     return { status: error.status, body };
   }
   if (error.validation !== undefined) {
-    const data = error.validation.map((v): ErrorDetail => ({ field: validationField(error.validationContext ?? 'body', v.instancePath, v.params), problem: v.message ?? 'is not valid' }));
+    const data = error.validation.map((v): ErrorDetail => ({ field: validationField(error.validationContext ?? 'body', v.instancePath, v.params), problem: schemaProblem(v) }));
     const first = data[0];
-    const message = first === undefined ? 'request is not valid' : `${first.field ?? 'request'} ${first.problem}`;
+    const message = first === undefined ? 'request is not valid' : `${describeField(first.field ?? 'request')} ${first.problem}`;
     return { status: 400, body: { code: 400, message, data } };
   }
   const status = error.statusCode ?? 500;

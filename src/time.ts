@@ -1,19 +1,31 @@
-// Date-time text at the edge → milliseconds since the epoch, or a 400 naming the field.
-import { invalid } from './errors.js';
+// Date-time text at the edge → milliseconds since the epoch, or a 400 naming the field. Every date a
+// client or the operator sends is read here, so that `2026-01-01` means the same in every filter.
+import { describeField, invalid } from './errors.js';
 
-/** A schema-checked date-time; the few that Date cannot read (a leap second) are 400s. */
+/** An optional date or date-time (a query's from/to …); see parseDateTime. */
 export function isoToMs(text: string | undefined, field: string): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw invalid(`${field} is not a date-time this server can read`, [{ field, problem: 'must be a valid date-time' }]);
-  return ms;
+  return text === undefined ? undefined : parseDateTime(text, field);
 }
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([zZ]|[+-]\d{2}:?\d{2})$/;
 
 /** ISO 8601, leniently: a date alone is its midnight, and without a zone (as the payments API's examples write them) it is UTC. */
 export function parseDateTime(text: string, field: string): number {
-  const base = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00` : text.replace(' ', 'T');
+  const base = DATE_ONLY.test(text) ? `${text}T00:00:00` : text.replace(' ', 'T');
   const withZone = /([zZ]|[+-]\d{2}:?\d{2})$/.test(base) ? base : `${base}Z`;
-  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([zZ]|[+-]\d{2}:?\d{2})$/.test(withZone) ? Date.parse(withZone) : Number.NaN;
-  if (Number.isNaN(ms)) throw invalid(`${field} must be a date-time like 2020-01-01T00:00:00`, [{ field, problem: 'must be a date-time like 2020-01-01T00:00:00' }]);
+  // Date.parse reads "2026-02-30" as 2 March; a day that does not exist is refused instead.
+  const ms = DATE_TIME.test(withZone) && sameDay(withZone) ? Date.parse(withZone) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    const problem = 'must be a date like 2026-01-01 or a date-time like 2026-01-01T12:00:00+01:00';
+    throw invalid(`${describeField(field)} ${problem}`, [{ field, problem }]);
+  }
   return ms;
+}
+
+/** Whether the calendar day written exists (no 30 February, no month 13). */
+function sameDay(text: string): boolean {
+  const [year = 0, month = 0, day = 0] = text.slice(0, 10).split('-').map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }

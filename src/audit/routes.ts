@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
-import { errorResponses, NullableInteger, NullableString, PagingQuery } from '../schemas.js';
+import { DateTimeQuery, errorResponses, NullableInteger, NullableString, PagingQuery } from '../schemas.js';
 import { isoToMs } from '../time.js';
 
 import { actorFilter, type AuditService } from './service.js';
@@ -12,8 +12,8 @@ const AuditQuery = Type.Object(
     actor: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'a user id (`7` or `user:7`), or a client id (`client:…`, `cli`, `system:sweeper`)' })),
     action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'a command name (`payment.commit`) or prefix (`payment.*`)' })),
     subject: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'what it was about, e.g. `payment:12`, `user:7`' })),
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'at or after' })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'at or before' })),
+    from: Type.Optional(DateTimeQuery('at or after')),
+    to: Type.Optional(DateTimeQuery('at or before')),
     ...PagingQuery,
   },
   { additionalProperties: false },

@@ -1,8 +1,9 @@
 // POST /api/auth/token — MyQ's token endpoint (JSON or form-encoded), RFC 6749 errors.
+import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 
-import { OAuthError } from '../errors.js';
+import { OAuthError, schemaProblem } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 
 import type { FailureLimiter } from './failure-limiter.js';
@@ -15,6 +16,8 @@ export interface AuthRoutesOptions {
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, failures }) => {
+  // OAuth2 clients send form bodies (RFC 6749 §4.4.2); only this plugin's routes take them.
+  await app.register(formbody);
   app.post(
     '/api/auth/token',
     {
@@ -25,6 +28,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         description:
           'Grants: client_credentials, login_info (types 1–5) and refresh_token (when offline.access was granted). ' +
           'Client credentials in the body or as HTTP Basic. Failed attempts are limited per address, per client id and address, and per person logging in.',
+        // JSON first: generated clients (orval …) send the first type the document lists.
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenRequestSchema,
         response: { 200: TokenResponseSchema, ...errorResponses(400, 401, 429) },
@@ -34,7 +38,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       if (request.validationError !== undefined) {
         const detail = (request.validationError.validation as FastifySchemaValidationError[])[0];
         const field = detail?.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'body';
-        throw new OAuthError('invalid_request', `${field} ${detail?.message ?? 'is not valid'}`, [{ field, problem: detail?.message ?? 'is not valid' }]);
+        const problem = detail === undefined ? 'is not valid' : schemaProblem(detail);
+        throw new OAuthError('invalid_request', `${field} ${problem}`, [{ field, problem }]);
       }
       const body: TokenRequest = { ...request.body, ...basicCredentials(request.headers.authorization) };
       const keys = attemptKeys(`ip:${request.ip}`, body.client_id, auth.loginAttemptKey(body));

@@ -218,11 +218,14 @@ export class AuthService {
   }
 }
 
-/** Granted = requested ∩ allowed; nothing requested → everything allowed (as MyQ X v3 grants scopes). */
+/**
+ * Granted = requested ∩ allowed; nothing requested → everything allowed (as MyQ X v3 grants scopes). Names Purse
+ * does not know are left out rather than refused (RFC 6749 §3.3: the server may grant less and says
+ * what it granted in `scope`), so a client written for a server with more scopes still gets a token.
+ */
 function grantedScopes(requested: string | undefined, allowed: readonly Scope[]): Scope[] {
   if (requested === undefined || requested.trim() === '') return [...allowed];
-  const { known, unknown } = parseScopes(requested);
-  if (unknown.length > 0) throw new OAuthError('invalid_scope', `unknown scope: ${unknown.join(' ')}`, [{ field: 'scope', problem: `unknown: ${unknown.join(' ')}` }]);
+  const { known } = parseScopes(requested);
   const granted = known.filter((s) => allowed.includes(s));
   if (granted.length === 0) throw new OAuthError('invalid_scope', 'none of the requested scopes is allowed for this client', [{ field: 'scope', problem: `allowed: ${formatScopes(allowed)}` }]);
   return granted;

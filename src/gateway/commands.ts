@@ -6,7 +6,7 @@ import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { InsufficientCredit, postCredit } from '../ledger/postings.js';
-import { currencyExponent, formatMinor, positiveMinor, toMinor } from '../money.js';
+import { moneyText, positiveMinor, toMinor } from '../money.js';
 import { parseDateTime } from '../time.js';
 
 import { authorize, insertAuthorized, newGatewayId, PROVIDER_OF, type Authorization } from './authorization.js';
@@ -62,7 +62,7 @@ export function gatewayCommands(currency: string, maxAmountMinor: number): {
   settleBefore: CommandDefinition<'gateway.settleBefore'>;
   refund: CommandDefinition<'gateway.refund', { amountMinor: number }>;
 } {
-  const left = (minor: number): string => `${formatMinor(minor, currencyExponent(currency) ?? 2)} ${currency}`;
+  const left = (minor: number): string => moneyText(minor, currency);
   return {
     create: {
       name: 'gateway.createPayment',
@@ -151,7 +151,10 @@ async function settleOne(tx: Tx, row: store.GatewayPaymentRow, settlement: Settl
   }
   const current = await store.getPayment(tx, row.payment_id);
   const left = (current?.amount_minor ?? row.amount_minor) - (current?.refunded_minor ?? row.refunded_minor);
-  if (settlement.amountMinor > left) throw invalid('settled_amount exceeds amount − refunds', [{ field: 'settled_amount', problem: `at most ${left} minor units` }]);
+  if (settlement.amountMinor > left) {
+    const most = moneyText(left, row.currency);
+    throw invalid(`settled_amount is more than the ${most} left after refunds`, [{ field: 'settled_amount', problem: `at most ${most}` }]);
+  }
   if (!(await store.settle(tx, row.payment_id, settlement.atMs, settlement.amountMinor, atMs))) throw conflict('the payment changed meanwhile; try again');
 }
 

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 
 import { actorLabel, type Actor } from '../auth/principal.js';
-import type { Tx } from '../db/index.js';
+import type { ReadTx, Tx } from '../db/index.js';
 import { AppError, conflict, invalid, notFound } from '../errors.js';
 import { assertMinor, currencyExponent, formatMinor, MAX_TOTAL_MINOR, moneyText } from '../money.js';
 
@@ -182,7 +182,8 @@ function planBatch(locked: readonly store.AccountRow[], entries: readonly Credit
   const gainedMinor = new Map<number, number>();
   const planned = entries.map((entry, index): PlannedEntry => {
     const account = byUser.get(entry.userId);
-    if (account === undefined) throw notFound(`user ${entry.userId} has no account "${CREDIT_REFERENCE}"`);
+    // Every person has a credit account from their creation on: without one, there is no such person.
+    if (account === undefined) throw notFound(`user ${entry.userId} does not exist`);
     const now = { ...account, balance_minor: account.balance_minor + (gainedMinor.get(account.id) ?? 0) };
     const refusal = refusalOf(now, { amountMinor: entry.amountMinor, heldMinor: 0, activeOnly: false, maxBalanceMinor: ceilingOf(entry) });
     if (refusal !== undefined) throw refused(index, refusal);
@@ -265,8 +266,14 @@ export async function postTransfer(tx: Tx, entry: TransferEntry, atMs: number): 
 
 async function accountOf(tx: Tx, userId: number, reference: string): Promise<store.AccountRow> {
   const account = await store.getUserAccount(tx, userId, reference);
-  if (account === undefined) throw notFound(`user ${userId} has no account "${reference}"`);
+  if (account === undefined) throw await missingAccount(tx, userId, reference);
   return account;
+}
+
+/** The 404 for an account not found: most often the person is not there at all, and it says so. */
+export async function missingAccount(q: ReadTx, userId: number, reference: string): Promise<AppError> {
+  if ((await store.userActive(q, userId)) === undefined) return notFound(`user ${userId} does not exist`);
+  return notFound(`user ${userId} has no account "${reference}"`);
 }
 
 /** One guarded change of a person's account, or the reason it was refused: 404, 409, 402 or 400. */

@@ -11,12 +11,13 @@ import type { Clock } from '../clock.js';
 import { commandOf, valueOf } from '../commands/http.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
 import { SAFE_CSV_CAST } from '../csv.js';
+import { invalid } from '../errors.js';
 import { fromMinor } from '../money.js';
 import type { RechargeService } from '../recharge/service.js';
 import { errorResponses } from '../schemas.js';
 import { isoToMs } from '../time.js';
 
-import { AccountParams, AccountsSchema, BalanceSchema, BulkRechargeResultSchema, RechargeBody, RechargeResultSchema, StatementQuery, StatementSchema, type StatementEntry } from './schemas.js';
+import { AccountParams, AccountsSchema, BalanceSchema, BulkRechargeBody, BulkRechargeResultSchema, RechargeBody, RechargeResultSchema, StatementQuery, StatementSchema, type StatementEntry } from './schemas.js';
 import type { LedgerService } from './service.js';
 import type { StatementFilter } from './store.js';
 
@@ -121,15 +122,25 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
       schema: {
         tags,
         summary: 'Recharge many people from a CSV',
-        description: 'Body `text/csv`: rows of `user;amount` or `user,amount`, optional header, at most PURSE_BULK_MAX_ROWS rows of at most 256 characters. All rows or none; the first 100 bad rows are reported with their line numbers, the rest counted.',
-        consumes: ['text/csv'],
-        body: Type.String({ description: 'the CSV' }),
+        description:
+          'The CSV as a JSON body `{"csv": "…"}` (what a generated client sends) or as the body itself, `text/csv`: rows of `user;amount` or `user,amount`, optional header, at most PURSE_BULK_MAX_ROWS rows of at most 256 characters. ' +
+          'All rows or none; the first 100 bad rows are reported with their line numbers, the rest counted.',
+        // JSON first: generated clients send the first type the document lists.
+        body: { content: { 'application/json': { schema: BulkRechargeBody }, 'text/csv': { schema: Type.String({ description: 'the CSV' }) } } },
         response: { 200: BulkRechargeResultSchema, ...errorResponses(400, 404, 409, 415) },
       },
     },
     async (request, reply) => {
-      const result = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'credit.bulkRecharge', { csv: request.body })));
+      const result = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'credit.bulkRecharge', { csv: bulkCsvOf(request.body) })));
       return { count: result.count, total: fromMinor(result.totalMinor, ledger.currency) };
     },
   );
 };
+
+/** The CSV of a bulk recharge, whichever of its two content types it came in (both schema-checked). */
+function bulkCsvOf(body: unknown): string {
+  if (typeof body === 'string') return body;
+  const csv: unknown = typeof body === 'object' && body !== null ? (body as { csv?: unknown }).csv : undefined;
+  if (typeof csv !== 'string') throw invalid('body.csv is required', [{ field: 'body.csv', problem: 'is required' }]);
+  return csv;
+}

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 
-import { NullableString, PagingQuery } from '../schemas.js';
+import { DateTimeQuery, NullableString, PagingQuery } from '../schemas.js';
 
 export const AccountParams = Type.Object({
   id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
@@ -27,8 +27,8 @@ export const BalanceSchema = Type.Object({
 
 export const StatementQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'entries at or after' })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'entries at or before' })),
+    from: Type.Optional(DateTimeQuery('entries at or after')),
+    to: Type.Optional(DateTimeQuery('entries at or before')),
     provider: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     type: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'recharge, manual, refund, charge, chargeRefund, transferIn, transferOut' })),
     ...PagingQuery,
@@ -69,6 +69,11 @@ export const RechargeResultSchema = Type.Object({
   amount: Type.Number(),
   balance: Type.Number({ description: 'credit balance after the recharge' }),
 });
+
+export const BulkRechargeBody = Type.Object(
+  { csv: Type.String({ description: 'rows of `user;amount` or `user,amount`, optional header' }) },
+  { additionalProperties: false },
+);
 
 export const BulkRechargeResultSchema = Type.Object({
   count: Type.Integer({ description: 'rows posted' }),

@@ -4,10 +4,10 @@ import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import { hasRight } from '../auth/scopes.js';
 import type { Db, ReadTx } from '../db/index.js';
-import { forbidden, notFound } from '../errors.js';
+import { forbidden } from '../errors.js';
 import { currencyExponent, fromMinor } from '../money.js';
 
-import { CREDIT_REFERENCE } from './postings.js';
+import { CREDIT_REFERENCE, missingAccount } from './postings.js';
 import type { StatementEntry } from './schemas.js';
 import * as store from './store.js';
 
@@ -34,7 +34,7 @@ export class LedgerService {
 
   async creditAccount(q: ReadTx, userId: number, reference = CREDIT_REFERENCE): Promise<store.AccountRow> {
     const account = await store.getUserAccount(q, userId, reference);
-    if (account === undefined) throw notFound(`user ${userId} has no account "${reference}"`);
+    if (account === undefined) throw await missingAccount(q, userId, reference);
     return account;
   }
 

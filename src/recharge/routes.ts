@@ -9,7 +9,7 @@ import { commandOf, valueOf } from '../commands/http.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
 import { forbidden } from '../errors.js';
 import { fromMinor } from '../money.js';
-import { errorResponses } from '../schemas.js';
+import { booleanOf, errorResponses } from '../schemas.js';
 import { isoToMs } from '../time.js';
 
 import {
@@ -50,7 +50,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
       schema: { tags, summary: 'List the enabled recharge providers', querystring: ProviderListQuery, response: { 200: ProviderListSchema, ...errorResponses(400) } },
     },
     async (request) => {
-      const all = request.query.all === true;
+      const all = booleanOf(request.query.all) === true;
       if (all && !hasRight(principalOf(request).rights, 'manageSettings')) throw forbidden('listing disabled providers needs the right manageSettings');
       const providers = (await recharge.listProviders(all)).map((p) => providerView(p.provider, all ? p.enabled : undefined));
       return { providers, count: providers.length };

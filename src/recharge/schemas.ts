@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 
-import { PagingQuery, StringEnum } from '../schemas.js';
+import { BooleanQuery, DateTimeQuery, PagingQuery, StringEnum } from '../schemas.js';
 
 export const ProviderSchema = Type.Object({
   name: Type.String(),
@@ -13,7 +13,7 @@ export const ProviderSchema = Type.Object({
 export const ProviderListSchema = Type.Object({ providers: Type.Array(ProviderSchema), count: Type.Integer() });
 
 export const ProviderListQuery = Type.Object(
-  { all: Type.Optional(Type.Boolean({ description: 'include disabled providers (right manageSettings)' })) },
+  { all: Type.Optional(BooleanQuery('include disabled providers (right manageSettings)')) },
   { additionalProperties: false },
 );
 
@@ -79,8 +79,8 @@ export const PaymentListQuery = Type.Object(
   {
     userId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     state: Type.Optional(PaymentStateSchema),
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'created at or after' })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'created at or before' })),
+    from: Type.Optional(DateTimeQuery('created at or after')),
+    to: Type.Optional(DateTimeQuery('created at or before')),
     ...PagingQuery,
   },
   { additionalProperties: false },

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 
-import { NullableInteger, NullableNumber, NullableString, PagingQuery, StringEnum } from '../schemas.js';
+import { DateTimeQuery, NullableInteger, NullableNumber, NullableString, PagingQuery, StringEnum } from '../schemas.js';
 
 import { MAX_HOLD_SECONDS } from './commands.js';
 import { HOLD_STATES } from './views.js';
@@ -36,8 +36,8 @@ export const ChargeListSchema = Type.Object({ charges: Type.Array(ChargeSchema),
 
 export const ChargeListQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'created at or after' })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'created at or before' })),
+    from: Type.Optional(DateTimeQuery('created at or after')),
+    to: Type.Optional(DateTimeQuery('created at or before')),
     ...PagingQuery,
   },
   { additionalProperties: false },

@@ -40,7 +40,7 @@ async function authorizeOnUser(q: ReadTx, { input, actor }: Command<'user.update
   assertManagesUsers(actor);
   if ('rights' in input || 'pin' in input) assertMayChangeRights(input, actor);
   const target = await store.getUser(q, input.id);
-  if (target === undefined) throw notFound(`user ${input.id} not found`);
+  if (target === undefined) throw notFound(`user ${input.id} does not exist`);
   if (target.rights !== '' && !actorHasRight(actor, 'admin')) throw forbidden('only an administrator may change a user who holds rights');
 }
 
@@ -145,7 +145,7 @@ function emitUpdated(effects: Effects, before: UserView, after: UserView, change
 
 async function viewIn(q: ReadTx, id: number): Promise<UserView> {
   const row = await store.getUser(q, id);
-  if (row === undefined) throw notFound(`user ${id} not found`);
+  if (row === undefined) throw notFound(`user ${id} does not exist`);
   return toView(row);
 }
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 
 import { RIGHTS } from '../auth/scopes.js';
-import { PagingQuery, StringEnum } from '../schemas.js';
+import { BooleanQuery, PagingQuery, StringEnum } from '../schemas.js';
 
 export const RightSchema = StringEnum(RIGHTS);
 
@@ -68,7 +68,7 @@ export type CreateUserInput = Static<typeof CreateUserBody>;
 export const UpdateUserBody = Type.Partial(CreateUserBody, { additionalProperties: false, minProperties: 1 });
 export type UpdateUserInput = Static<typeof UpdateUserBody>;
 
-const IsActiveFilter = StringEnum(['0', '1', 'true', 'false'], { description: 'default 1' });
+const IsActiveFilter = BooleanQuery('active people or inactive ones, default 1');
 
 export const FindUsersQuery = Type.Object(
   {

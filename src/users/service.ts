@@ -5,6 +5,7 @@ import { hasRight } from '../auth/scopes.js';
 import type { Hasher } from '../auth/hashing.js';
 import type { Db, ReadTx } from '../db/index.js';
 import { forbidden, invalid, notFound } from '../errors.js';
+import { booleanOf } from '../schemas.js';
 
 import type { FindUsersFilter, UserView } from './schemas.js';
 import * as store from './store.js';
@@ -35,7 +36,7 @@ export class UsersService {
 
   async getAny(id: number): Promise<UserView> {
     const row = await this.db.read((q) => store.getUser(q, id));
-    if (row === undefined) throw notFound(`user ${id} not found`);
+    if (row === undefined) throw notFound(`user ${id} does not exist`);
     return toView(row);
   }
 
@@ -70,7 +71,7 @@ export class UsersService {
       emailKey: email === undefined ? undefined : identityKey(email),
       cardKey: card === undefined ? undefined : this.hasher.keyed('card', cardText(card)),
       code,
-      active: isActive === '0' || isActive === 'false' ? 0 : 1,
+      active: booleanOf(isActive) === false ? 0 : 1,
     };
     return this.page(storeFilter, filter.limit, filter.start);
   }

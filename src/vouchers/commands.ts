@@ -6,6 +6,7 @@ import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { fromMinor, MAX_TOTAL_MINOR, moneyText, positiveMinor } from '../money.js';
+import { parseDateTime } from '../time.js';
 
 import { canonicalCode, newCode } from './codes.js';
 import * as store from './store.js';
@@ -104,10 +105,8 @@ function assertBatchTotal(quantity: number, valueMinor: number, currency: string
   throw invalid(`quantity × value is more than ${limit}, the most one batch may be worth`, [{ field: 'value', problem: `quantity × value at most ${limit}` }]);
 }
 
-/** A date (valid through that whole day, UTC) or a date-time. */
+/** A date (valid through that whole day, UTC) or a date-time, read as every other date is. */
 function parseValidUntil(text: string): number {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
-  const ms = Date.parse(dateOnly ? `${text}T00:00:00Z` : text);
-  if (Number.isNaN(ms)) throw invalid('validUntil must be a date or date-time', [{ field: 'validUntil', problem: 'must be like 2027-06-30 or 2027-06-30T18:00:00Z' }]);
-  return dateOnly ? ms + 86_400_000 : ms;
+  const ms = parseDateTime(text, 'validUntil');
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) ? ms + 86_400_000 : ms;
 }
