@@ -20,6 +20,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     {
       attachValidation: true,
       schema: {
+        operationId: 'getToken',
         tags: ['auth'],
         summary: 'Get an access token',
         description:
@@ -27,7 +28,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
           'Client credentials in the body or as HTTP Basic. Failed attempts are limited per address, per client id and address, and per person logging in.',
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenRequestSchema,
-        response: { 200: TokenResponseSchema, ...errorResponses(400, 401, 429) },
+        response: { 200: TokenResponseSchema, ...errorResponses(400, 401, 429, 503) },
       },
     },
     async (request, reply) => {
