@@ -21,11 +21,11 @@ function hasToken(header: string | undefined, token: string): boolean {
 
 export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry; metricsToken: string | undefined }> = async (app, { db, registry, metricsToken }) => {
   const tags = ['operations'];
-  app.get('/health', { schema: { operationId: 'getHealth', tags, summary: 'The process is up', response: { 200: StatusSchema } } }, async () => ({ status: 'ok' }));
+  app.get('/health', { schema: { operationId: 'getHealth', tags, summary: 'The process is up', description: 'For liveness probes: answers without touching the database.', response: { 200: StatusSchema } } }, async () => ({ status: 'ok' }));
 
   app.get(
     '/ready',
-    { schema: { operationId: 'getReadiness', tags, summary: 'The database answers', response: { 200: StatusSchema, ...errorResponses(503) } } },
+    { schema: { operationId: 'getReadiness', tags, summary: 'The database answers', description: 'For readiness probes and load balancers: 503 while the database is not reachable.', response: { 200: StatusSchema, ...errorResponses(503) } } },
     async (request) => {
       try {
         await db.ping();
