@@ -137,7 +137,6 @@ export function openApiOptions(): FastifyDynamicSwaggerOptions {
           'Prepaid credit and the payments that fund it. MyQ X v3 credit-recharging API and a card / MB WAY payments API.\n\n' +
           'Amounts are in major units (13.50). Every error is `{code, message, data}`, `data` naming each bad field. ' +
           'Writes take an `Idempotency-Key` header that makes a retry safe.',
-        license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       },
       // Relative: "Try it out" and generated clients talk to the server that served this document.
       servers: [{ url: '/', description: 'This Purse' }],

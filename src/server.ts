@@ -25,6 +25,7 @@ import { eventRoutes } from './events/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import { usersRoutes } from './users/routes.js';
 import { voucherRoutes } from './vouchers/routes.js';
+
 export { VERSION } from './version.js';
 
 /** No request body of Purse nests deeper than a few levels; 32 leaves room and bounds every walk. */
