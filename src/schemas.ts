@@ -1,6 +1,6 @@
 // Schemas shared by every module: the error body, ids, paging and amounts; and the names under which
 // the OpenAPI document publishes shared shapes.
-import { Type, type Static, type TSchema, type TUnsafe } from 'typebox';
+import { Type, type Static, type TSchema, type TUnknown, type TUnsafe } from 'typebox';
 
 /** JSON Schema as the OpenAPI document shows it; may hold TypeBox schemas, named ones among them. */
 export type DocumentedSchema = Readonly<Record<string, unknown>>;
@@ -65,8 +65,9 @@ export const ErrorBodySchema = named(
  * An amount in major units. Validation takes any value and money.ts converts it exactly, naming the
  * field when it cannot (schema coercion would turn "1e2" into 100 and true into 1).
  */
-export function Amount(description: string): TUnsafe<number | string> {
-  return documentedAs(Type.Unsafe<number | string>(Type.Unknown({ description })), {
+export function Amount(description: string): TUnknown {
+  // Typed unknown for the handlers too: validation lets anything through to money.ts.
+  return documentedAs(Type.Unknown({ description }), {
     type: ['number', 'string'],
     pattern: '^-?[0-9]+(\\.[0-9]+)?$',
     description: `${description}. A JSON number or decimal text (13, 13.5, "13.50"), at most the currency's decimals.`,
