@@ -1,21 +1,78 @@
-// Schemas shared by every module: the error body, ids and paging.
-import { Type, type Static, type TString, type TUnsafe } from 'typebox';
+// Schemas shared by every module: the error body, ids, paging, amounts, query dates and booleans;
+// and the names under which the OpenAPI document publishes shared shapes.
+import { Type, type Static, type TSchema, type TString, type TUnknown, type TUnsafe } from 'typebox';
 
-export const ErrorDetailSchema = Type.Object({
-  field: Type.Optional(Type.String()),
-  problem: Type.String(),
-});
+/** JSON Schema as the OpenAPI document shows it; may hold TypeBox schemas, named ones among them. */
+export type DocumentedSchema = Readonly<Record<string, unknown>>;
 
-export const ErrorBodySchema = Type.Object(
-  {
-    code: Type.Integer({ description: 'HTTP-like status; may differ from the HTTP status' }),
-    message: Type.String(),
-    data: Type.Array(ErrorDetailSchema),
-    error: Type.Optional(Type.String({ description: 'RFC 6749 error code (token endpoint only)' })),
-    error_description: Type.Optional(Type.String()),
-  },
-  { description: 'Every error, everywhere' },
+// Kept in symbol-keyed properties, not in keywords: Ajv, fast-json-stringify and JSON never see them,
+// so Fastify validates and serializes every route exactly as before and only the document sees the
+// names; and TypeBox carries them into the copy Type.Optional makes.
+const NAME = Symbol('OpenAPI name');
+const DOCUMENTED = Symbol('OpenAPI form');
+const NAMED = new Map<string, TSchema>();
+
+type Marked = Partial<Record<typeof NAME, string> & Record<typeof DOCUMENTED, DocumentedSchema>>;
+
+/**
+ * Publishes a schema under a name: the OpenAPI document shows it once, in components.schemas, and
+ * refers to it by `$ref` wherever a route uses it.
+ */
+export function named<T extends TSchema>(name: string, schema: T): T {
+  if (NAMED.has(name)) throw new Error(`two schemas are named ${name}`);
+  Object.defineProperty(schema, NAME, { value: name });
+  NAMED.set(name, schema);
+  return schema;
+}
+
+/**
+ * How the document shows a field that validation takes loosely on purpose (an amount is checked
+ * exactly by money.ts, card data by the gateway, each naming the field): what a client should send.
+ */
+export function documentedAs<T extends TSchema>(schema: T, doc: DocumentedSchema): T {
+  Object.defineProperty(schema, DOCUMENTED, { value: doc });
+  return schema;
+}
+
+export const nameOf = (schema: object): string | undefined => (schema as Marked)[NAME];
+export const documentedFormOf = (schema: object): DocumentedSchema | undefined => (schema as Marked)[DOCUMENTED];
+/** Every named schema, by name. */
+export const namedSchemas = (): ReadonlyMap<string, TSchema> => NAMED;
+
+export const ErrorDetailSchema = named(
+  'ErrorDetail',
+  Type.Object({
+    field: Type.Optional(Type.String({ description: 'where: `body.params.amount`, `querystring.limit`, `header.idempotency-key`' })),
+    problem: Type.String(),
+  }),
 );
+
+export const ErrorBodySchema = named(
+  'Error',
+  Type.Object(
+    {
+      code: Type.Integer({ description: 'HTTP-like status; may differ from the HTTP status' }),
+      message: Type.String(),
+      data: Type.Array(ErrorDetailSchema),
+      error: Type.Optional(Type.String({ description: 'RFC 6749 error code (token endpoint only)' })),
+      error_description: Type.Optional(Type.String()),
+    },
+    { description: 'Every error, everywhere' },
+  ),
+);
+
+/**
+ * An amount in major units. Validation takes any value and money.ts converts it exactly, naming the
+ * field when it cannot (schema coercion would turn "1e2" into 100 and true into 1).
+ */
+export function Amount(description: string): TUnknown {
+  // Typed unknown for the handlers too: validation lets anything through to money.ts.
+  return documentedAs(Type.Unknown({ description }), {
+    type: ['number', 'string'],
+    pattern: '^-?[0-9]+(\\.[0-9]+)?$',
+    description: `${description}. A JSON number or decimal text (13, 13.5, "13.50"), at most the currency's decimals.`,
+  });
+}
 
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 
@@ -64,5 +121,5 @@ export function booleanOf(text: BooleanText | undefined): boolean | undefined {
 }
 
 export const IdParam = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, examples: [1] }),
 });

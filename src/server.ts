@@ -9,12 +9,12 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 
 import { installGuard } from './auth/guard.js';
 import { authRoutes } from './auth/routes.js';
-import { SCOPES } from './auth/scopes.js';
 import type { Context } from './context.js';
 import { AppError, describeField, invalid, OAuthError, schemaProblem, type ErrorDetail } from './errors.js';
 import { installBusinessMetrics } from './ops/business-metrics.js';
 import { installMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
+import { openApiOptions, swaggerUiOptions } from './openapi.js';
 import type { ErrorBody } from './schemas.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import { ledgerRoutes } from './ledger/routes.js';
@@ -26,7 +26,6 @@ import { webhookRoutes } from './webhooks/routes.js';
 import { usersRoutes } from './users/routes.js';
 import { voucherRoutes } from './vouchers/routes.js';
 import { acceptedMediaTypes, dropUnknownQueryParameters, installContentTypeCheck, installMethodCheck, unsupportedMediaType } from './routing.js';
-import { VERSION } from './version.js';
 
 export { VERSION } from './version.js';
 
@@ -120,26 +119,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   const registry = installMetrics(app);
   installBusinessMetrics(app, registry, ctx, app.log);
   installGuard(app, ctx.auth);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Purse',
-        version: VERSION,
-        description: 'Prepaid credit and the payments that fund it. MyQ X v3 credit-recharging API and a card / MB WAY payments API.',
-      },
-      components: {
-        securitySchemes: {
-          oauth2: {
-            type: 'oauth2',
-            description: 'POST /api/auth/token with client_credentials, login_info or refresh_token.',
-            flows: { clientCredentials: { tokenUrl: '/api/auth/token', scopes: { ...SCOPES } } },
-          },
-        },
-      },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swagger, openApiOptions());
+  await app.register(swaggerUi, swaggerUiOptions());
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   await app.register(opsRoutes, { db: ctx.db, registry, metricsToken: ctx.config.metricsToken });

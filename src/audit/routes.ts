@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
-import { DateTimeQuery, errorResponses, NullableInteger, NullableString, PagingQuery } from '../schemas.js';
+import { DateTimeQuery, errorResponses, named, NullableInteger, NullableString, PagingQuery } from '../schemas.js';
 import { isoToMs } from '../time.js';
 
 import { actorFilter, type AuditService } from './service.js';
@@ -19,7 +19,7 @@ const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const AuditEntrySchema = Type.Object({
+const AuditEntrySchema = named('AuditEntry', Type.Object({
   id: Type.Integer(),
   at: Type.String({ format: 'date-time' }),
   actor: Type.Object({ userId: NullableInteger(), clientId: NullableString() }),
@@ -27,14 +27,16 @@ const AuditEntrySchema = Type.Object({
   subject: Type.String(),
   detail: Type.Unknown(),
   rights: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'the rights the actor held then' }),
-});
+}));
+
+const AuditPageSchema = named('AuditPage', Type.Object({ entries: Type.Array(AuditEntrySchema), count: Type.Integer() }));
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = async (app, { audit }) => {
   app.get(
     '/v3/audit',
     {
       config: { auth: { scope: 'settings', right: 'admin' } },
-      schema: { tags: ['audit'], summary: 'The audit trail, newest first', querystring: AuditQuery, response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema), count: Type.Integer() }), ...errorResponses(400, 403) } },
+      schema: { operationId: 'listAuditEntries', tags: ['audit'], summary: 'The audit trail, newest first', querystring: AuditQuery, response: { 200: AuditPageSchema, ...errorResponses(400, 403) } },
     },
     async (request) => {
       const { actor, action, subject, from, to, limit = 100, start = 0 } = request.query;

@@ -23,6 +23,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     {
       attachValidation: true,
       schema: {
+        operationId: 'getToken',
         tags: ['auth'],
         summary: 'Get an access token',
         description:
@@ -31,7 +32,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         // JSON first: generated clients (orval …) send the first type the document lists.
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenRequestSchema,
-        response: { 200: TokenResponseSchema, ...errorResponses(400, 401, 429) },
+        response: { 200: TokenResponseSchema, ...errorResponses(400, 401, 429, 503) },
       },
     },
     async (request, reply) => {

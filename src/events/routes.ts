@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { invalid } from '../errors.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, named } from '../schemas.js';
 
 import { MAX_EVENTS_PER_PAGE, type EventFeed } from './service.js';
 import { isEventPattern } from './types.js';
@@ -17,10 +17,24 @@ const EventsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const EventPageSchema = Type.Object({
-  events: Type.Array(Type.Object({ id: Type.String(), type: Type.String(), subject: Type.String(), timestamp: Type.String({ format: 'date-time' }), data: Type.Unknown() })),
-  cursor: Type.String({ description: 'pass as `after` for the next page; the same cursor again when nothing new has come' }),
-});
+const EventSchema = named(
+  'Event',
+  Type.Object({
+    id: Type.String(),
+    type: Type.String({ description: 'payment.committed, charge.posted …' }),
+    subject: Type.String({ description: 'what it is about: `payment:12`' }),
+    timestamp: Type.String({ format: 'date-time' }),
+    data: Type.Unknown({ description: 'the object as the API shows it' }),
+  }),
+);
+
+const EventPageSchema = named(
+  'EventPage',
+  Type.Object({
+    events: Type.Array(EventSchema),
+    cursor: Type.String({ description: 'pass as `after` for the next page; the same cursor again when nothing new has come' }),
+  }),
+);
 
 export const eventRoutes: FastifyPluginAsyncTypebox<{ events: EventFeed }> = async (app, { events }) => {
   app.get(
@@ -28,6 +42,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ events: EventFeed }> = asy
     {
       config: { auth: { scope: 'settings', right: 'manageSettings' } },
       schema: {
+        operationId: 'listEvents',
         tags: ['events'],
         summary: 'Events in commit order',
         description: 'Never skips an event: a page ends before any transaction still running. Poll with the last cursor.',

@@ -58,7 +58,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
     '/api/payments',
     {
       config: { auth },
-      schema: { tags, summary: 'List payments (without additional_params)', querystring: PaymentListQuery, response: { 200: Type.Array(GatewayPaymentSchema), ...errorResponses(400) } },
+      schema: { operationId: 'listGatewayPayments', tags, summary: 'List payments (without additional_params)', querystring: PaymentListQuery, response: { 200: Type.Array(GatewayPaymentSchema), ...errorResponses(400) } },
     },
     async (request) => {
       const rows = await gateway.list(filterOf(request.query, gateway.currency), request.query.limit, request.query.offset);
@@ -68,7 +68,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
 
   app.get(
     '/api/payments/:id',
-    { config: { auth }, schema: { tags, summary: 'A payment with its additional_params', params: PaymentIdParams, response: { 200: GatewayPaymentSchema, ...errorResponses(400, 404) } } },
+    { config: { auth }, schema: { operationId: 'getGatewayPayment', tags, summary: 'A payment with its additional_params', params: PaymentIdParams, response: { 200: GatewayPaymentSchema, ...errorResponses(400, 404) } } },
     async (request) => gatewayPaymentView(await gateway.get(request.params.id), true),
   );
 
@@ -77,6 +77,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
     {
       config: write,
       schema: {
+        operationId: 'createGatewayPayment',
         tags,
         summary: 'Authorize and capture a payment',
         description: 'Declined test numbers give status `error` with a `decline_reason`; bad card or phone data is a 400 and nothing is kept.',
@@ -95,6 +96,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
     {
       config: write,
       schema: {
+        operationId: 'updateGatewayPayment',
         tags,
         summary: 'Update a payment: amount while untouched, settlement once',
         params: PaymentIdParams,
@@ -109,14 +111,14 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
     '/api/payments/:id',
     {
       config: write,
-      schema: { tags, summary: 'Void an unsettled payment without refunds (kept, status voided)', params: PaymentIdParams, response: { 200: GatewayPaymentSchema, ...errorResponses(400, 404, 409) } },
+      schema: { operationId: 'voidGatewayPayment', tags, summary: 'Void an unsettled payment without refunds (kept, status voided)', params: PaymentIdParams, response: { 200: GatewayPaymentSchema, ...errorResponses(400, 404, 409) } },
     },
     async (request, reply) => detailed(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'gateway.voidPayment', { paymentId: request.params.id })))),
   );
 
   app.get(
     '/api/refunds',
-    { config: { auth }, schema: { tags, summary: 'List refunds', querystring: RefundListQuery, response: { 200: Type.Array(RefundSchema), ...errorResponses(400) } } },
+    { config: { auth }, schema: { operationId: 'listRefunds', tags, summary: 'List refunds', querystring: RefundListQuery, response: { 200: Type.Array(RefundSchema), ...errorResponses(400) } } },
     async (request) => {
       const rows = await gateway.listRefunds({ paymentId: request.query.payment_id, refundId: request.query.refund_id }, request.query.limit, request.query.offset);
       return rows.map((row) => refundView(row, gateway.currency));
@@ -125,7 +127,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
 
   app.get(
     '/api/refunds/:id',
-    { config: { auth }, schema: { tags, summary: 'A refund', params: PaymentIdParams, response: { 200: RefundSchema, ...errorResponses(400, 404) } } },
+    { config: { auth }, schema: { operationId: 'getRefund', tags, summary: 'A refund', params: PaymentIdParams, response: { 200: RefundSchema, ...errorResponses(400, 404) } } },
     async (request) => refundView(await gateway.getRefund(request.params.id), gateway.currency),
   );
 
@@ -134,6 +136,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
     {
       config: write,
       schema: {
+        operationId: 'createRefund',
         tags,
         summary: 'Refund a success or settled payment',
         description: "Refunds never add up to more than the payment. A refund of a payment that bought credit takes the credit back, or is refused (409) when the balance is too low.",
@@ -149,7 +152,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayService;
 
   app.get(
     '/api/reconciliation',
-    { config: { auth }, schema: { tags, summary: 'Every mismatch between gateway payments, refunds and the ledger', response: { 200: ReconciliationSchema } } },
+    { config: { auth }, schema: { operationId: 'getReconciliation', tags, summary: 'Every mismatch between gateway payments, refunds and the ledger', response: { 200: ReconciliationSchema } } },
     async () => {
       const mismatches = await gateway.reconcile();
       return { mismatches, count: mismatches.length };

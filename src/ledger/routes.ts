@@ -36,13 +36,13 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => {
     done(null, body);
   });
-  const UserParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+  const UserParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, examples: [1] }) });
 
   app.get(
     '/v3/users/:id/accounts',
     {
       config: { auth: { scope: 'credit' } },
-      schema: { tags, summary: "A person's credit accounts", description: "One's own; another's needs manageUsers or managePayments.", params: UserParams, response: { 200: AccountsSchema, ...errorResponses(400, 404) } },
+      schema: { operationId: 'listAccounts', tags, summary: "A person's credit accounts", description: "One's own; another's needs manageUsers or managePayments.", params: UserParams, response: { 200: AccountsSchema, ...errorResponses(400, 404) } },
     },
     async (request) => {
       ledger.assertMayRead(principalOf(request), request.params.id);
@@ -56,7 +56,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
     '/v3/users/:id/accounts/:reference/balance',
     {
       config: { auth: { scope: 'credit' } },
-      schema: { tags, summary: 'Balance of an account', description: '`amount` is the posted balance (MyQ); `available` = amount − held: what charges, holds and transfers may take.', params: AccountParams, response: { 200: BalanceSchema, ...errorResponses(400, 404) } },
+      schema: { operationId: 'getBalance', tags, summary: 'Balance of an account', description: '`amount` is the posted balance (MyQ); `available` = amount − held: what charges, holds and transfers may take.', params: AccountParams, response: { 200: BalanceSchema, ...errorResponses(400, 404) } },
     },
     async (request) => {
       ledger.assertMayRead(principalOf(request), request.params.id);
@@ -71,6 +71,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
     {
       config: { auth: { scope: 'credit' } },
       schema: {
+        operationId: 'getStatement',
         tags,
         summary: 'Credit statement',
         description: 'Entries oldest first, each with the balance after it. `Accept: text/csv` streams the whole statement (paging ignored).',
@@ -99,6 +100,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
     {
       config: { auth: { scope: 'credit', right: 'rechargeCredit' }, idempotent: true },
       schema: {
+        operationId: 'rechargeCredit',
         tags,
         summary: 'Recharge by hand',
         description: 'A negative amount lowers the credit, never below zero. Takes an Idempotency-Key header.',
@@ -120,13 +122,14 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = asyn
       config: { auth: { scope: 'credit', right: 'rechargeCredit' }, idempotent: true },
       bodyLimit: 16 * 1024 * 1024, // the rows are capped by PURSE_BULK_MAX_ROWS; this caps what surrounds them
       schema: {
+        operationId: 'bulkRecharge',
         tags,
         summary: 'Recharge many people from a CSV',
         description:
           'The CSV as a JSON body `{"csv": "…"}` (what a generated client sends) or as the body itself, `text/csv`: rows of `user;amount` or `user,amount`, optional header, at most PURSE_BULK_MAX_ROWS rows of at most 256 characters. ' +
           'All rows or none; the first 100 bad rows are reported with their line numbers, the rest counted.',
         // JSON first: generated clients send the first type the document lists.
-        body: { content: { 'application/json': { schema: BulkRechargeBody }, 'text/csv': { schema: Type.String({ description: 'the CSV' }) } } },
+        body: { content: { 'application/json': { schema: BulkRechargeBody }, 'text/csv': { schema: Type.String({ description: 'the CSV', examples: ['user;amount\nadmin;1\n'] }) } } },
         response: { 200: BulkRechargeResultSchema, ...errorResponses(400, 404, 409, 415) },
       },
     },

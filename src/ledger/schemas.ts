@@ -1,13 +1,13 @@
 import { Type, type Static } from 'typebox';
 
-import { DateTimeQuery, NullableString, PagingQuery } from '../schemas.js';
+import { Amount, DateTimeQuery, named, NullableString, PagingQuery } from '../schemas.js';
 
 export const AccountParams = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-  reference: Type.String({ minLength: 1, maxLength: 64 }),
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the user id', examples: [1] }),
+  reference: Type.String({ minLength: 1, maxLength: 64, description: 'the account: credit', examples: ['credit'] }),
 });
 
-export const AccountsSchema = Type.Object({
+export const AccountsSchema = named('Accounts', Type.Object({
   credit: Type.Object({ enabled: Type.Boolean() }),
   accounts: Type.Array(
     Type.Object({
@@ -17,13 +17,16 @@ export const AccountsSchema = Type.Object({
       rechargeProviders: Type.Array(Type.Object({ name: Type.String(), reference: Type.String() })),
     }),
   ),
-});
+}));
 
-export const BalanceSchema = Type.Object({
-  amount: Type.Number({ description: 'the posted balance, major units' }),
-  held: Type.Number({ description: 'reserved by open holds' }),
-  available: Type.Number({ description: 'amount − held: what can be spent now' }),
-});
+export const BalanceSchema = named(
+  'Balance',
+  Type.Object({
+    amount: Type.Number({ description: 'the posted balance, major units' }),
+    held: Type.Number({ description: 'reserved by open holds' }),
+    available: Type.Number({ description: 'amount − held: what can be spent now' }),
+  }),
+);
 
 export const StatementQuery = Type.Object(
   {
@@ -37,7 +40,7 @@ export const StatementQuery = Type.Object(
 );
 export type StatementQueryInput = Static<typeof StatementQuery>;
 
-export const StatementEntrySchema = Type.Object({
+export const StatementEntrySchema = named('StatementEntry', Type.Object({
   id: Type.Integer(),
   date: Type.String({ format: 'date-time' }),
   type: Type.String(),
@@ -46,36 +49,43 @@ export const StatementEntrySchema = Type.Object({
   provider: Type.String(),
   paymentId: NullableString(),
   description: Type.String(),
-});
+}));
 export type StatementEntry = Static<typeof StatementEntrySchema>;
 
-export const StatementSchema = Type.Object({
-  entries: Type.Array(StatementEntrySchema),
-  count: Type.Integer({ description: 'entries matching, over all pages' }),
-});
+export const StatementSchema = named(
+  'Statement',
+  Type.Object({
+    entries: Type.Array(StatementEntrySchema),
+    count: Type.Integer({ description: 'entries matching, over all pages' }),
+  }),
+);
 
 export const RechargeBody = Type.Object(
   {
-    // Unknown on purpose: schema type coercion would turn "1e2" into 100 and true into 1;
-    // money.ts converts the JSON number or decimal text exactly, or says what is wrong.
-    amount: Type.Unknown({ description: 'major units, a JSON number or decimal text; negative lowers the credit' }),
+    amount: Amount('major units; negative lowers the credit'),
     description: Type.Optional(Type.String({ maxLength: 500 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ amount: 2.5, description: 'welcome bonus' }] },
 );
 
-export const RechargeResultSchema = Type.Object({
-  transactionId: Type.Integer(),
-  amount: Type.Number(),
-  balance: Type.Number({ description: 'credit balance after the recharge' }),
-});
+export const RechargeResultSchema = named(
+  'RechargeResult',
+  Type.Object({
+    transactionId: Type.Integer(),
+    amount: Type.Number(),
+    balance: Type.Number({ description: 'credit balance after the recharge' }),
+  }),
+);
 
 export const BulkRechargeBody = Type.Object(
   { csv: Type.String({ description: 'rows of `user;amount` or `user,amount`, optional header' }) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ csv: 'user;amount\nadmin;1\n' }] },
 );
 
-export const BulkRechargeResultSchema = Type.Object({
-  count: Type.Integer({ description: 'rows posted' }),
-  total: Type.Number({ description: 'sum of the amounts' }),
-});
+export const BulkRechargeResultSchema = named(
+  'BulkRechargeResult',
+  Type.Object({
+    count: Type.Integer({ description: 'rows posted' }),
+    total: Type.Number({ description: 'sum of the amounts' }),
+  }),
+);

@@ -8,9 +8,9 @@ import type { Registry } from 'prom-client';
 
 import type { Db } from '../db/index.js';
 import { unauthorized, unavailable } from '../errors.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, named } from '../schemas.js';
 
-const StatusSchema = Type.Object({ status: Type.String() });
+const StatusSchema = named('Status', Type.Object({ status: Type.String() }));
 
 /** Whether the request carries the metrics token, compared in constant time. */
 function hasToken(header: string | undefined, token: string): boolean {
@@ -21,11 +21,11 @@ function hasToken(header: string | undefined, token: string): boolean {
 
 export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry; metricsToken: string | undefined }> = async (app, { db, registry, metricsToken }) => {
   const tags = ['operations'];
-  app.get('/health', { schema: { tags, summary: 'The process is up', response: { 200: StatusSchema } } }, async () => ({ status: 'ok' }));
+  app.get('/health', { schema: { operationId: 'getHealth', tags, summary: 'The process is up', description: 'For liveness probes: answers without touching the database.', response: { 200: StatusSchema } } }, async () => ({ status: 'ok' }));
 
   app.get(
     '/ready',
-    { schema: { tags, summary: 'The database answers', response: { 200: StatusSchema, ...errorResponses(503) } } },
+    { schema: { operationId: 'getReadiness', tags, summary: 'The database answers', description: 'For readiness probes and load balancers: 503 while the database is not reachable.', response: { 200: StatusSchema, ...errorResponses(503) } } },
     async (request) => {
       try {
         await db.ping();
@@ -39,7 +39,7 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry; 
 
   app.get(
     '/metrics',
-    { schema: { tags, summary: 'Prometheus metrics', description: 'With PURSE_METRICS_TOKEN set, only for `Authorization: Bearer <token>`.', produces: ['text/plain'], response: { 200: Type.String(), ...errorResponses(401) } } },
+    { schema: { operationId: 'getMetrics', tags, summary: 'Prometheus metrics', description: 'With PURSE_METRICS_TOKEN set, only for `Authorization: Bearer <token>`.', produces: ['text/plain'], response: { 200: Type.String(), ...errorResponses(401) } } },
     async (request, reply) => {
       if (metricsToken !== undefined && !hasToken(request.headers.authorization, metricsToken)) throw unauthorized('/metrics needs the metrics token');
       return reply.header('content-type', registry.contentType).send(await registry.metrics());

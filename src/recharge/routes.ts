@@ -47,7 +47,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
     '/v3/rechargeProviders',
     {
       config: { auth: { scope: 'credit' } },
-      schema: { tags, summary: 'List the enabled recharge providers', querystring: ProviderListQuery, response: { 200: ProviderListSchema, ...errorResponses(400) } },
+      schema: { operationId: 'listProviders', tags, summary: 'List the enabled recharge providers', querystring: ProviderListQuery, response: { 200: ProviderListSchema, ...errorResponses(400) } },
     },
     async (request) => {
       const all = booleanOf(request.query.all) === true;
@@ -61,7 +61,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
     '/v3/rechargeProviders/:reference',
     {
       config: { auth: { scope: 'credit', right: 'manageSettings' }, idempotent: true },
-      schema: { tags, summary: 'Enable or disable a provider', params: ProviderParams, body: ProviderPatchBody, response: { 200: ProviderSchema, ...errorResponses(400, 404) } },
+      schema: { operationId: 'updateProvider', tags, summary: 'Enable or disable a provider', params: ProviderParams, body: ProviderPatchBody, response: { 200: ProviderSchema, ...errorResponses(400, 404) } },
     },
     async (request, reply) => {
       const { reference } = request.params;
@@ -74,7 +74,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
     '/v3/rechargeProviders/:reference/payments',
     {
       config: { auth: managed },
-      schema: { tags, summary: 'List payments', params: ProviderParams, querystring: PaymentListQuery, response: { 200: PaymentListSchema, ...errorResponses(400, 404) } },
+      schema: { operationId: 'listPayments', tags, summary: 'List payments', params: ProviderParams, querystring: PaymentListQuery, response: { 200: PaymentListSchema, ...errorResponses(400, 404) } },
     },
     async (request) => {
       const { userId, state, from, to, limit, start } = request.query;
@@ -87,7 +87,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
     '/v3/rechargeProviders/:reference/payments/:id',
     {
       config: { auth: managed },
-      schema: { tags, summary: 'Get a payment', params: PaymentParams, response: { 200: PaymentSchema, ...errorResponses(400, 404) } },
+      schema: { operationId: 'getPayment', tags, summary: 'Get a payment', params: PaymentParams, response: { 200: PaymentSchema, ...errorResponses(400, 404) } },
     },
     async (request) => paymentView(await recharge.get(request.params.reference, request.params.id), true),
   );
@@ -97,6 +97,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
     {
       config: { auth: writes, idempotent: true },
       schema: {
+        operationId: 'createPayment',
         tags,
         summary: 'Create a payment',
         description:
@@ -116,7 +117,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
     '/v3/rechargeProviders/:reference/payments/:id',
     {
       config: { auth: writes, idempotent: true },
-      schema: { tags, summary: 'Update a created payment', params: PaymentParams, body: UpdatePaymentBody, response: { 204: Type.Null(), ...errorResponses(400, 404, 409) } },
+      schema: { operationId: 'updatePayment', tags, summary: 'Update a created payment', params: PaymentParams, body: UpdatePaymentBody, response: { 204: Type.Null(), ...errorResponses(400, 404, 409) } },
     },
     async (request, reply) => {
       const input = { reference: request.params.reference, id: request.params.id, ...request.body };
@@ -129,7 +130,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
     '/v3/rechargeProviders/:reference/payments/:id/commit',
     {
       config: { auth: writes, idempotent: true },
-      schema: { tags, summary: 'Commit a payment: the credit is topped up', params: PaymentParams, response: { 200: CommitResultSchema, ...errorResponses(400, 404, 409) } },
+      schema: { operationId: 'commitPayment', tags, summary: 'Commit a payment: the credit is topped up', params: PaymentParams, response: { 200: CommitResultSchema, ...errorResponses(400, 404, 409) } },
     },
     async (request, reply) => {
       const row = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'payment.commit', { reference: request.params.reference, id: request.params.id })));
@@ -145,7 +146,7 @@ export const rechargeRoutes: FastifyPluginAsyncTypebox<{ recharge: RechargeServi
       preValidation: async (request) => {
         request.body ??= {};
       },
-      schema: { tags, summary: 'Roll a payment back', params: PaymentParams, body: RollbackBody, response: { 200: PaymentSchema, ...errorResponses(400, 404, 409) } },
+      schema: { operationId: 'rollbackPayment', tags, summary: 'Roll a payment back', params: PaymentParams, body: RollbackBody, response: { 200: PaymentSchema, ...errorResponses(400, 404, 409) } },
     },
     async (request, reply) => {
       const input = { reference: request.params.reference, id: request.params.id, reason: request.body.reason ?? '' };

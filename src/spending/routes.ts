@@ -50,6 +50,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     {
       config: { auth, idempotent: true },
       schema: {
+        operationId: 'createCharge',
         tags,
         summary: 'Charge credit',
         description: "Posted only when the available credit (balance − held) covers it, else 402 and nothing changes. One's own account with the `credit` scope; another's needs chargeCredit.",
@@ -69,7 +70,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     '/v3/users/:id/accounts/:reference/charges',
     {
       config: { auth },
-      schema: { tags, summary: 'Charges of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: ChargeListQuery, response: { 200: ChargeListSchema, ...errorResponses(400, 403) } },
+      schema: { operationId: 'listCharges', tags, summary: 'Charges of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: ChargeListQuery, response: { 200: ChargeListSchema, ...errorResponses(400, 403) } },
     },
     async (request) => {
       const { id, reference } = request.params;
@@ -82,7 +83,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
 
   app.get(
     '/v3/charges/:id',
-    { config: { auth }, schema: { tags, summary: 'A charge', params: IdParams, response: { 200: ChargeSchema, ...errorResponses(400, 404) } } },
+    { config: { auth }, schema: { operationId: 'getCharge', tags, summary: 'A charge', params: IdParams, response: { 200: ChargeSchema, ...errorResponses(400, 404) } } },
     async (request) => chargeView(await spending.charge(request.params.id, principalOf(request))),
   );
 
@@ -91,6 +92,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     {
       config: { auth, idempotent: true },
       schema: {
+        operationId: 'refundCharge',
         tags,
         summary: 'Refund a charge',
         description: 'Gives credit back; refunds never add up to more than the charge. Needs chargeCredit or managePayments.',
@@ -107,7 +109,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
 
   app.get(
     '/v3/charges/:id/refunds',
-    { config: { auth }, schema: { tags, summary: 'Refunds of a charge', params: IdParams, response: { 200: ChargeRefundListSchema, ...errorResponses(400, 404) } } },
+    { config: { auth }, schema: { operationId: 'listChargeRefunds', tags, summary: 'Refunds of a charge', params: IdParams, response: { 200: ChargeRefundListSchema, ...errorResponses(400, 404) } } },
     async (request) => {
       const { charge, refunds } = await spending.refunds(request.params.id, principalOf(request));
       return { refunds: refunds.map((r) => chargeRefundView(r, charge.currency)), count: refunds.length };
@@ -119,6 +121,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     {
       config: { auth, idempotent: true },
       schema: {
+        operationId: 'createHold',
         tags,
         summary: 'Hold credit',
         description: 'Reserves the amount (402 when the available credit does not cover it) until it is captured, released or expires (default 900 s, at most 7 days).',
@@ -138,7 +141,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     '/v3/users/:id/accounts/:reference/holds',
     {
       config: { auth },
-      schema: { tags, summary: 'Holds of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: HoldListQuery, response: { 200: HoldListSchema, ...errorResponses(400, 403) } },
+      schema: { operationId: 'listHolds', tags, summary: 'Holds of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: HoldListQuery, response: { 200: HoldListSchema, ...errorResponses(400, 403) } },
     },
     async (request) => {
       const { id, reference } = request.params;
@@ -151,7 +154,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
 
   app.get(
     '/v3/holds/:id',
-    { config: { auth }, schema: { tags, summary: 'A hold', params: IdParams, response: { 200: HoldSchema, ...errorResponses(400, 404) } } },
+    { config: { auth }, schema: { operationId: 'getHold', tags, summary: 'A hold', params: IdParams, response: { 200: HoldSchema, ...errorResponses(400, 404) } } },
     async (request) => holdView(await spending.hold(request.params.id, principalOf(request))),
   );
 
@@ -164,6 +167,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
         request.body ??= {};
       },
       schema: {
+        operationId: 'captureHold',
         tags,
         summary: 'Capture a hold',
         description: 'Charges what the job cost — at most the held amount, by default all of it — and releases the rest. Answers the charge. Only a held hold changes (409 otherwise). Whoever placed the hold may, and holders of chargeCredit.',
@@ -179,7 +183,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     '/v3/holds/:id/release',
     {
       config: { auth, idempotent: true },
-      schema: { tags, summary: 'Release a hold', description: 'Gives the reserved credit back. Only a held hold changes (409 otherwise). Whoever placed the hold may, and holders of chargeCredit.', params: IdParams, response: { 200: HoldSchema, ...errorResponses(400, 403, 404, 409) } },
+      schema: { operationId: 'releaseHold', tags, summary: 'Release a hold', description: 'Gives the reserved credit back. Only a held hold changes (409 otherwise). Whoever placed the hold may, and holders of chargeCredit.', params: IdParams, response: { 200: HoldSchema, ...errorResponses(400, 403, 404, 409) } },
     },
     async (request, reply) => holdView(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'hold.release', { id: request.params.id })))),
   );
@@ -189,6 +193,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     {
       config: { auth, idempotent: true },
       schema: {
+        operationId: 'createTransfer',
         tags,
         summary: 'Transfer credit to another person',
         description: "From one's own account when PURSE_TRANSFERS=on (else 403); holders of chargeCredit always may. 402 when the available credit does not cover it. Both statements show it.",

@@ -1,24 +1,22 @@
 import { Type } from 'typebox';
 
-import { DateTimeQuery, NullableInteger, NullableNumber, NullableString, PagingQuery, StringEnum } from '../schemas.js';
+import { Amount, DateTimeQuery, named, NullableInteger, NullableNumber, NullableString, PagingQuery, StringEnum } from '../schemas.js';
 
 import { MAX_HOLD_SECONDS } from './commands.js';
 import { HOLD_STATES } from './views.js';
 
-// Amounts are Unknown on purpose: money.ts converts the JSON number or decimal text exactly
-// (schema coercion would turn "1e2" into 100), or says what is wrong with it.
-const Amount = Type.Unknown({ description: 'major units, a JSON number or decimal text, greater than zero' });
+const PositiveAmount = (): ReturnType<typeof Amount> => Amount('major units, greater than zero');
 
 export const ChargeBody = Type.Object(
   {
-    amount: Amount,
+    amount: PositiveAmount(),
     description: Type.Optional(Type.String({ maxLength: 500 })),
     externalId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "the caller's own reference (a print job id)" })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ amount: 1.2, description: 'coffee', externalId: 'till-7/1041' }] },
 );
 
-export const ChargeSchema = Type.Object({
+export const ChargeSchema = named('Charge', Type.Object({
   id: Type.Integer(),
   userId: Type.Integer(),
   account: Type.String(),
@@ -30,9 +28,9 @@ export const ChargeSchema = Type.Object({
   state: StringEnum(['posted', 'refunded'] as const, { description: 'refunded once refunds reach the whole amount' }),
   balance: Type.Number({ description: 'the posted balance right after the charge' }),
   created: Type.String({ format: 'date-time' }),
-});
+}));
 
-export const ChargeListSchema = Type.Object({ charges: Type.Array(ChargeSchema), count: Type.Integer() });
+export const ChargeListSchema = named('ChargeList', Type.Object({ charges: Type.Array(ChargeSchema), count: Type.Integer() }));
 
 export const ChargeListQuery = Type.Object(
   {
@@ -45,36 +43,39 @@ export const ChargeListQuery = Type.Object(
 
 export const ChargeRefundBody = Type.Object(
   {
-    amount: Type.Optional(Type.Unknown({ description: 'major units; default: all that is left to refund' })),
+    amount: Type.Optional(Amount('major units; default: all that is left to refund')),
     reason: Type.String({ maxLength: 500, description: 'shown in the statement' }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ amount: 1.2, reason: 'coffee machine out of order' }] },
 );
 
-export const ChargeRefundSchema = Type.Object({
-  id: Type.Integer(),
-  chargeId: Type.Integer(),
-  amount: Type.Number(),
-  reason: Type.String(),
-  created: Type.String({ format: 'date-time' }),
-});
+export const ChargeRefundSchema = named(
+  'ChargeRefund',
+  Type.Object({
+    id: Type.Integer(),
+    chargeId: Type.Integer(),
+    amount: Type.Number(),
+    reason: Type.String(),
+    created: Type.String({ format: 'date-time' }),
+  }),
+);
 
-export const ChargeRefundResultSchema = Type.Object({ ...ChargeRefundSchema.properties, charge: ChargeSchema });
+export const ChargeRefundResultSchema = named('ChargeRefundResult', Type.Object({ ...ChargeRefundSchema.properties, charge: ChargeSchema }));
 
-export const ChargeRefundListSchema = Type.Object({ refunds: Type.Array(ChargeRefundSchema), count: Type.Integer() });
+export const ChargeRefundListSchema = named('ChargeRefundList', Type.Object({ refunds: Type.Array(ChargeRefundSchema), count: Type.Integer() }));
 
 export const HoldBody = Type.Object(
   {
-    amount: Amount,
+    amount: PositiveAmount(),
     description: Type.Optional(Type.String({ maxLength: 500 })),
     expiresInSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HOLD_SECONDS, default: 900, description: 'released by itself after this long unless captured or released' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ amount: 5, description: 'print job 311', expiresInSeconds: 600 }] },
 );
 
-export const HoldStateSchema = StringEnum(HOLD_STATES);
+export const HoldStateSchema = named('HoldState', StringEnum(HOLD_STATES));
 
-export const HoldSchema = Type.Object({
+export const HoldSchema = named('Hold', Type.Object({
   id: Type.Integer(),
   userId: Type.Integer(),
   account: Type.String(),
@@ -86,27 +87,27 @@ export const HoldSchema = Type.Object({
   created: Type.String({ format: 'date-time' }),
   updated: Type.String({ format: 'date-time' }),
   expires: Type.String({ format: 'date-time' }),
-});
+}));
 
-export const HoldListSchema = Type.Object({ holds: Type.Array(HoldSchema), count: Type.Integer() });
+export const HoldListSchema = named('HoldList', Type.Object({ holds: Type.Array(HoldSchema), count: Type.Integer() }));
 
 export const HoldListQuery = Type.Object({ state: Type.Optional(HoldStateSchema), ...PagingQuery }, { additionalProperties: false });
 
 export const CaptureBody = Type.Object(
-  { amount: Type.Optional(Type.Unknown({ description: 'major units, at most the held amount; default: all of it. The rest is released.' })) },
-  { additionalProperties: false },
+  { amount: Type.Optional(Amount('major units, at most the held amount; default: all of it. The rest is released')) },
+  { additionalProperties: false, examples: [{ amount: 3.4 }] },
 );
 
 export const TransferBody = Type.Object(
   {
     toUserId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-    amount: Amount,
+    amount: PositiveAmount(),
     description: Type.Optional(Type.String({ maxLength: 500 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ toUserId: 2, amount: 5, description: 'lunch' }] },
 );
 
-export const TransferSchema = Type.Object({
+export const TransferSchema = named('Transfer', Type.Object({
   id: Type.Integer(),
   userId: Type.Integer({ description: 'the sender' }),
   account: Type.String(),
@@ -116,6 +117,6 @@ export const TransferSchema = Type.Object({
   description: Type.String(),
   balance: Type.Number({ description: "the sender's posted balance after the transfer" }),
   created: Type.String({ format: 'date-time' }),
-});
+}));
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, examples: [1] }) });

@@ -17,7 +17,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; pipel
     '/v3/users',
     {
       config: { auth: { scope: 'users', right: 'manageUsers' } },
-      schema: { tags, summary: 'List users', querystring: ListUsersQuery, response: { 200: UserListSchema, ...errorResponses(400) } },
+      schema: { operationId: 'listUsers', tags, summary: 'List users', querystring: ListUsersQuery, response: { 200: UserListSchema, ...errorResponses(400) } },
     },
     async (request) => users.list(request.query.limit, request.query.start),
   );
@@ -27,6 +27,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; pipel
     {
       config: { auth: { scope: 'users', right: 'manageUsers' } },
       schema: {
+        operationId: 'findUsers',
         tags,
         summary: 'Find users',
         description: 'At least one filter of username, email, card, code, isActive; isActive defaults to 1.',
@@ -42,6 +43,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; pipel
     {
       config: { auth: { scope: 'users' } },
       schema: {
+        operationId: 'getUser',
         tags,
         summary: 'Get a user',
         description: "One's own record; another's needs the right manageUsers.",
@@ -56,7 +58,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; pipel
     '/v3/users',
     {
       config: { auth: { scope: 'users', right: 'manageUsers' }, idempotent: true },
-      schema: { tags, summary: 'Create a user', body: CreateUserBody, response: { 201: UserSchema, ...errorResponses(400, 409) } },
+      schema: { operationId: 'createUser', tags, summary: 'Create a user', body: CreateUserBody, response: { 201: UserSchema, ...errorResponses(400, 409) } },
     },
     async (request, reply) => {
       const user = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'user.create', request.body)));
@@ -68,7 +70,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; pipel
     '/v3/users/:id',
     {
       config: { auth: { scope: 'users', right: 'manageUsers' }, idempotent: true },
-      schema: { tags, summary: 'Update a user', params: IdParam, body: UpdateUserBody, response: { 200: UserSchema, ...errorResponses(400, 404, 409) } },
+      schema: { operationId: 'updateUser', tags, summary: 'Update a user', params: IdParam, body: UpdateUserBody, response: { 200: UserSchema, ...errorResponses(400, 404, 409) } },
     },
     async (request, reply) => valueOf(reply, await pipeline.execute(commandOf(request, clock, 'user.update', { ...request.body, id: request.params.id }))),
   );

@@ -1,12 +1,13 @@
 import { Type, type Static } from 'typebox';
 
 import { RIGHTS } from '../auth/scopes.js';
-import { BooleanQuery, PagingQuery, StringEnum } from '../schemas.js';
+import { BooleanQuery, named, PagingQuery, StringEnum } from '../schemas.js';
 
-export const RightSchema = StringEnum(RIGHTS);
+export const RightSchema = named('Right', StringEnum(RIGHTS));
 
-export const UserSchema = Type.Object(
-  {
+export const UserSchema = named(
+  'User',
+  Type.Object({
     id: Type.Integer(),
     username: Type.String(),
     fullname: Type.String(),
@@ -17,14 +18,17 @@ export const UserSchema = Type.Object(
     notes: Type.String(),
     isActive: Type.Boolean(),
     rights: Type.Array(RightSchema),
-  },
+  }),
 );
 export type UserView = Static<typeof UserSchema>;
 
-export const UserListSchema = Type.Object({
-  users: Type.Array(UserSchema),
-  count: Type.Integer({ description: 'how many users match, over all pages' }),
-});
+export const UserListSchema = named(
+  'UserList',
+  Type.Object({
+    users: Type.Array(UserSchema),
+    count: Type.Integer({ description: 'how many users match, over all pages' }),
+  }),
+);
 
 const profile = {
   fullname: Type.String({ maxLength: 256 }),
@@ -61,11 +65,11 @@ export const CreateUserBody = Type.Object(
     pin: Type.Optional(credentials.pin),
     cards: Type.Optional(credentials.cards),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ username: 'jdoe', fullname: 'John Doe', email: 'jdoe@example.org', password: 'jdoe-password', cards: ['04A2B3C4'] }] },
 );
 export type CreateUserInput = Static<typeof CreateUserBody>;
 
-export const UpdateUserBody = Type.Partial(CreateUserBody, { additionalProperties: false, minProperties: 1 });
+export const UpdateUserBody = Type.Partial(CreateUserBody, { additionalProperties: false, minProperties: 1, examples: [{ fullname: 'John Q. Doe', rights: ['chargeCredit'] }] });
 export type UpdateUserInput = Static<typeof UpdateUserBody>;
 
 const IsActiveFilter = BooleanQuery('active people or inactive ones, default 1');

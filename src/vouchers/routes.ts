@@ -21,6 +21,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService
       config: { auth },
       bodyLimit: 64 * 1024,
       schema: {
+        operationId: 'generateVoucherBatch',
         tags,
         summary: 'Generate a batch of vouchers',
         description: 'Answers the batch with its codes — the only time they are shown. `Accept: text/csv` answers them as CSV.',
@@ -43,7 +44,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService
 
   app.get(
     '/v3/vouchers/batches',
-    { config: { auth }, schema: { tags, summary: 'List voucher batches with their counts', querystring: BatchListQuery, response: { 200: BatchListSchema, ...errorResponses(400) } } },
+    { config: { auth }, schema: { operationId: 'listVoucherBatches', tags, summary: 'List voucher batches with their counts', querystring: BatchListQuery, response: { 200: BatchListSchema, ...errorResponses(400) } } },
     async (request) => {
       const { batches, count } = await vouchers.batches(request.query.limit, request.query.start);
       return { batches: batches.map(batchView), count };
@@ -52,13 +53,13 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ vouchers: VoucherService
 
   app.get(
     '/v3/vouchers/batches/:id',
-    { config: { auth }, schema: { tags, summary: 'A voucher batch with its counts', params: BatchParams, response: { 200: BatchSchema, ...errorResponses(400, 404) } } },
+    { config: { auth }, schema: { operationId: 'getVoucherBatch', tags, summary: 'A voucher batch with its counts', params: BatchParams, response: { 200: BatchSchema, ...errorResponses(400, 404) } } },
     async (request) => batchView(await vouchers.batch(request.params.id)),
   );
 
   app.post(
     '/v3/vouchers/batches/:id/expire',
-    { config: { auth, idempotent: true }, schema: { tags, summary: 'Expire a batch now', params: BatchParams, response: { 200: BatchSchema, ...errorResponses(400, 404, 409) } } },
+    { config: { auth, idempotent: true }, schema: { operationId: 'expireVoucherBatch', tags, summary: 'Expire a batch now', params: BatchParams, response: { 200: BatchSchema, ...errorResponses(400, 404, 409) } } },
     async (request, reply) => {
       const { batchId } = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'voucher.expireBatch', { batchId: request.params.id })));
       return batchView(await vouchers.batch(batchId));

@@ -31,6 +31,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
     {
       config: { auth },
       schema: {
+        operationId: 'createWebhook',
         tags,
         summary: 'Register a webhook',
         description: 'Answers the signing secret this once. Each matching event is POSTed as `{id, type, timestamp, data}` with the Standard Webhooks headers, retried with backoff for days until a 2xx.',
@@ -44,12 +45,12 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
     },
   );
 
-  app.get('/v3/webhooks', { config: reads, schema: { tags, summary: 'List webhooks', response: { 200: WebhookListSchema, ...errorResponses(403) } } }, async () => {
+  app.get('/v3/webhooks', { config: reads, schema: { operationId: 'listWebhooks', tags, summary: 'List webhooks', response: { 200: WebhookListSchema, ...errorResponses(403) } } }, async () => {
     const list = await webhooks.list();
     return { webhooks: list, count: list.length };
   });
 
-  app.get('/v3/webhooks/:id', { config: reads, schema: { tags, summary: 'A webhook', params: WebhookParams, response: { 200: WebhookSchema, ...errorResponses(403, 404) } } }, async (request) => webhooks.get(request.params.id));
+  app.get('/v3/webhooks/:id', { config: reads, schema: { operationId: 'getWebhook', tags, summary: 'A webhook', params: WebhookParams, response: { 200: WebhookSchema, ...errorResponses(403, 404) } } }, async (request) => webhooks.get(request.params.id));
 
   app.patch(
     '/v3/webhooks/:id',
@@ -61,14 +62,14 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
         const nulls = body === null || typeof body !== 'object' ? [] : Object.keys(body).filter((key) => body[key] === null);
         if (nulls.length > 0) throw invalid('leave a field out to keep it; null changes nothing', nulls.map((key) => ({ field: `body.${key}`, problem: 'must not be null' })));
       },
-      schema: { tags, summary: 'Change a webhook', description: 'Only the fields given change.', params: WebhookParams, body: UpdateWebhookBody, response: { 200: WebhookSchema, ...errorResponses(400, 403, 404) } },
+      schema: { operationId: 'updateWebhook', tags, summary: 'Change a webhook', description: 'Only the fields given change.', params: WebhookParams, body: UpdateWebhookBody, response: { 200: WebhookSchema, ...errorResponses(400, 403, 404) } },
     },
     async (request, reply) => webhookView(valueOf(reply, await pipeline.execute(commandOf(request, clock, 'webhook.update', { id: request.params.id, ...request.body })))),
   );
 
   app.delete(
     '/v3/webhooks/:id',
-    { config: { auth, idempotent: true }, schema: { tags, summary: 'Delete a webhook and its delivery log', params: WebhookParams, response: { 204: Type.Null(), ...errorResponses(403, 404) } } },
+    { config: { auth, idempotent: true }, schema: { operationId: 'deleteWebhook', tags, summary: 'Delete a webhook and its delivery log', params: WebhookParams, response: { 204: Type.Null(), ...errorResponses(403, 404) } } },
     async (request, reply) => {
       valueOf(reply, await pipeline.execute(commandOf(request, clock, 'webhook.delete', { id: request.params.id })));
       return reply.code(204).send(null);
@@ -79,7 +80,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
     '/v3/webhooks/:id/rotateSecret',
     {
       config: { auth },
-      schema: { tags, summary: 'Replace the signing secret', description: 'Answers the new secret this once; every later attempt is signed with it.', params: WebhookParams, response: { 200: WebhookWithSecretSchema, ...errorResponses(403, 404) } },
+      schema: { operationId: 'rotateWebhookSecret', tags, summary: 'Replace the signing secret', description: 'Answers the new secret this once; every later attempt is signed with it.', params: WebhookParams, response: { 200: WebhookWithSecretSchema, ...errorResponses(403, 404) } },
     },
     async (request, reply) => {
       const { webhook, secret } = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'webhook.rotateSecret', { id: request.params.id })));
@@ -89,7 +90,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
 
   app.get(
     '/v3/webhooks/:id/deliveries',
-    { config: reads, schema: { tags, summary: 'Delivery log, newest first', params: WebhookParams, querystring: DeliveryListQuery, response: { 200: DeliveryListSchema, ...errorResponses(400, 403, 404) } } },
+    { config: reads, schema: { operationId: 'listWebhookDeliveries', tags, summary: 'Delivery log, newest first', params: WebhookParams, querystring: DeliveryListQuery, response: { 200: DeliveryListSchema, ...errorResponses(400, 403, 404) } } },
     async (request) => webhooks.deliveries(request.params.id, request.query.limit ?? 100, request.query.start ?? 0),
   );
 
@@ -97,7 +98,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
     '/v3/webhooks/:id/deliveries/:deliveryId/retry',
     {
       config: { auth, idempotent: true },
-      schema: { tags, summary: 'Send a delivery again now', description: 'Whatever its state; answers 202 and sends it in the background.', params: DeliveryParams, response: { 202: DeliverySchema, ...errorResponses(400, 403, 404) } },
+      schema: { operationId: 'retryWebhookDelivery', tags, summary: 'Send a delivery again now', description: 'Whatever its state; answers 202 and sends it in the background.', params: DeliveryParams, response: { 202: DeliverySchema, ...errorResponses(400, 403, 404) } },
     },
     async (request, reply) => {
       const row = valueOf(reply, await pipeline.execute(commandOf(request, clock, 'webhook.retryDelivery', { id: request.params.id, deliveryId: request.params.deliveryId })));

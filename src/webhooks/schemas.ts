@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 
-import { NullableInteger, NullableString, PagingQuery } from '../schemas.js';
+import { named, NullableInteger, NullableString, PagingQuery } from '../schemas.js';
 
 import { MAX_URL_LENGTH } from './commands.js';
 
@@ -16,7 +16,7 @@ export const CreateWebhookBody = Type.Object(
     events: Events,
     description: Type.Optional(Type.String({ maxLength: 500 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ url: 'https://accounting.example.org/purse-events', events: ['payment.committed', 'charge.*'], description: 'accounting' }] },
 );
 
 export const UpdateWebhookBody = Type.Object(
@@ -26,10 +26,10 @@ export const UpdateWebhookBody = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 500 })),
     enabled: Type.Optional(Type.Boolean({ description: 'true again clears the failure streak; pending deliveries resume' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ enabled: true }] },
 );
 
-export const WebhookSchema = Type.Object({
+export const WebhookSchema = named('Webhook', Type.Object({
   id: Type.String(),
   url: Type.String(),
   events: Type.Array(Type.String()),
@@ -39,20 +39,23 @@ export const WebhookSchema = Type.Object({
   disabledReason: NullableString(),
   created: Type.String({ format: 'date-time' }),
   updated: Type.String({ format: 'date-time' }),
-});
+}));
 
-export const WebhookWithSecretSchema = Type.Object({
-  ...WebhookSchema.properties,
-  secret: Type.String({ description: 'whsec_…: shown this once; verify signatures with it (Standard Webhooks)' }),
-});
+export const WebhookWithSecretSchema = named(
+  'WebhookWithSecret',
+  Type.Object({
+    ...WebhookSchema.properties,
+    secret: Type.String({ description: 'whsec_…: shown this once; verify signatures with it (Standard Webhooks)' }),
+  }),
+);
 
-export const WebhookListSchema = Type.Object({ webhooks: Type.Array(WebhookSchema), count: Type.Integer() });
+export const WebhookListSchema = named('WebhookList', Type.Object({ webhooks: Type.Array(WebhookSchema), count: Type.Integer() }));
 
 export const WebhookParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export const DeliveryParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), deliveryId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
-export const DeliverySchema = Type.Object({
+export const DeliverySchema = named('WebhookDelivery', Type.Object({
   id: Type.Integer(),
   eventId: Type.String({ description: 'also the webhook-id header of every attempt' }),
   eventType: Type.String(),
@@ -71,8 +74,8 @@ export const DeliverySchema = Type.Object({
       error: NullableString(),
     }),
   ),
-});
+}));
 
-export const DeliveryListSchema = Type.Object({ deliveries: Type.Array(DeliverySchema), count: Type.Integer() });
+export const DeliveryListSchema = named('WebhookDeliveryList', Type.Object({ deliveries: Type.Array(DeliverySchema), count: Type.Integer() }));
 
 export const DeliveryListQuery = Type.Object({ ...PagingQuery }, { additionalProperties: false });

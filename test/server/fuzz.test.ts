@@ -10,6 +10,7 @@ import fc from 'fast-check';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
 import { ADMIN_PASSWORD, BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
+import { withInlineSchemas } from '../helpers/openapi.js';
 
 const NUM_RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 const SEED = process.env.FUZZ_SEED === undefined || process.env.FUZZ_SEED === '' ? undefined : Number(process.env.FUZZ_SEED);
@@ -40,6 +41,7 @@ interface OpenApiOperation {
 
 interface OpenApiDocument {
   paths: Record<string, Record<string, OpenApiOperation | undefined>>;
+  components?: { schemas?: Record<string, unknown> };
 }
 
 type Method = NonNullable<InjectOptions['method']>;
@@ -66,7 +68,7 @@ function routesOf(doc: OpenApiDocument): Route[] {
       routes.push({
         method: method.toUpperCase() as Method, // one of HTTP_METHODS, upper-cased
         template,
-        guarded: op.security !== undefined,
+        guarded: op.security !== undefined && op.security.length > 0,
         query,
         body: Object.entries(bodySchema?.properties ?? {}),
         required: bodySchema?.required ?? [],
@@ -325,7 +327,7 @@ for (const engine of ENGINES) {
       t = await startApp(engine);
       const res = await t.inject({ method: 'GET', url: '/openapi.json' });
       assert.equal(res.statusCode, 200);
-      routes = routesOf(res.json<OpenApiDocument>());
+      routes = routesOf(withInlineSchemas(res.json<OpenApiDocument>()));
       adminId = (await t.ctx.users.resolve('admin')).id;
       for (const username of ['fuzz-victim-1', 'fuzz-victim-2']) victims.push((await t.ctx.pipeline.perform('user.create', { username, password: 'victim-password' }, CLI_ACTOR)).id);
     });

@@ -39,12 +39,12 @@ interface ErrorBody {
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace']);
 
-/** Every operation with a `security` entry: its method, path, scope and right. */
+/** Every operation with a `security` requirement (public ones have `security: []`): its method, path, scope and right. */
 function guardedRoutes(doc: OpenApiDocument): GuardedRoute[] {
   const routes: GuardedRoute[] = [];
   for (const [template, item] of Object.entries(doc.paths)) {
     for (const [method, operation] of Object.entries(item)) {
-      if (!HTTP_METHODS.has(method) || operation?.security === undefined) continue;
+      if (!HTTP_METHODS.has(method) || operation?.security === undefined || operation.security.length === 0) continue;
       const scope = operation.security[0]?.oauth2?.[0];
       assert.ok(scope !== undefined, `${method.toUpperCase()} ${template}: security[0].oauth2[0] names no scope`);
       const right = /; right `([^`]+)`/.exec(operation.description ?? '')?.[1];
