@@ -271,6 +271,11 @@ async function accountOf(tx: Tx, userId: number, reference: string): Promise<sto
 }
 
 /** The 404 for an account not found: most often the person is not there at all, and it says so. */
+/** The person's account, or 404 saying whether the person or only the account is missing. */
+export async function requireAccount(q: ReadTx, userId: number, reference: string): Promise<void> {
+  if ((await store.getUserAccount(q, userId, reference)) === undefined) throw await missingAccount(q, userId, reference);
+}
+
 export async function missingAccount(q: ReadTx, userId: number, reference: string): Promise<AppError> {
   if ((await store.userActive(q, userId)) === undefined) return notFound(`user ${userId} does not exist`);
   return notFound(`user ${userId} has no account "${reference}"`);

@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import { hasRight } from '../auth/scopes.js';
 import type { Db, ReadTx } from '../db/index.js';
-import { forbidden } from '../errors.js';
+import { forbidden, notFound } from '../errors.js';
 import { currencyExponent, fromMinor } from '../money.js';
 
 import { CREDIT_REFERENCE, missingAccount } from './postings.js';
@@ -46,7 +46,12 @@ export class LedgerService {
   }
 
   async accounts(userId: number): Promise<store.AccountRow[]> {
-    return this.db.read((q) => store.listUserAccounts(q, userId));
+    return this.db.read(async (q) => {
+      const accounts = await store.listUserAccounts(q, userId);
+      // Every person has a credit account from creation: none means no such person.
+      if (accounts.length === 0 && (await store.userActive(q, userId)) === undefined) throw notFound(`user ${userId} does not exist`);
+      return accounts;
+    });
   }
 
   async balanceMinor(userId: number, reference: string): Promise<number> {

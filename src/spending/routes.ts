@@ -70,7 +70,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     '/v3/users/:id/accounts/:reference/charges',
     {
       config: { auth },
-      schema: { operationId: 'listCharges', tags, summary: 'Charges of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: ChargeListQuery, response: { 200: ChargeListSchema, ...errorResponses(400, 403) } },
+      schema: { operationId: 'listCharges', tags, summary: 'Charges of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: ChargeListQuery, response: { 200: ChargeListSchema, ...errorResponses(400, 403, 404) } },
     },
     async (request) => {
       const { id, reference } = request.params;
@@ -141,7 +141,7 @@ export const spendingRoutes: FastifyPluginAsyncTypebox<SpendingRoutesOptions> = 
     '/v3/users/:id/accounts/:reference/holds',
     {
       config: { auth },
-      schema: { operationId: 'listHolds', tags, summary: 'Holds of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: HoldListQuery, response: { 200: HoldListSchema, ...errorResponses(400, 403) } },
+      schema: { operationId: 'listHolds', tags, summary: 'Holds of an account, newest first', description: "One's own; another person's needs the right chargeCredit, manageUsers or managePayments.", params: AccountParams, querystring: HoldListQuery, response: { 200: HoldListSchema, ...errorResponses(400, 403, 404) } },
     },
     async (request) => {
       const { id, reference } = request.params;

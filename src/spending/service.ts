@@ -3,8 +3,9 @@
 import { SWEEPER_ACTOR, type Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
-import type { Db } from '../db/index.js';
+import type { Db, ReadTx } from '../db/index.js';
 import { notFound } from '../errors.js';
+import { CREDIT_REFERENCE, requireAccount } from '../ledger/postings.js';
 import { mayReadCredit } from '../ledger/service.js';
 
 import * as store from './store.js';
@@ -27,8 +28,12 @@ export class SpendingService {
     return row;
   }
 
+  /** A person's account named in the filter must exist: an empty list would say it does. */
   charges(filter: store.AccountFilter, limit: number, start: number): Promise<{ rows: store.ChargeRow[]; count: number }> {
-    return this.db.read((q) => store.listCharges(q, filter, limit, start));
+    return this.db.read(async (q) => {
+      await accountNamedIn(q, filter);
+      return store.listCharges(q, filter, limit, start);
+    });
   }
 
   async refunds(chargeId: number, principal: Principal): Promise<{ charge: store.ChargeRow; refunds: store.ChargeRefundRow[] }> {
@@ -46,7 +51,10 @@ export class SpendingService {
   }
 
   holds(filter: { userId?: number; reference?: string; state?: HoldState }, limit: number, start: number): Promise<{ rows: store.HoldRow[]; count: number }> {
-    return this.db.read((q) => store.listHolds(q, filter, limit, start));
+    return this.db.read(async (q) => {
+      await accountNamedIn(q, filter);
+      return store.listHolds(q, filter, limit, start);
+    });
   }
 
   /** Holds still open, for /metrics. */
@@ -72,4 +80,8 @@ export class SpendingService {
     const rows = await this.db.read((q) => store.unpostedSpending(q));
     return rows.map((r) => `${r.what} ${r.id}: its ledger transaction is missing or moved another amount`);
   }
+}
+
+async function accountNamedIn(q: ReadTx, filter: { userId?: number; reference?: string }): Promise<void> {
+  if (filter.userId !== undefined) await requireAccount(q, filter.userId, filter.reference ?? CREDIT_REFERENCE);
 }

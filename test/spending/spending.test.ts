@@ -147,6 +147,21 @@ for (const engine of ENGINES) {
       await verify();
     });
 
+    test('accounts, charges and holds of a person or an account that does not exist are a 404, not an empty list', async () => {
+      const cases: [string, string][] = [
+        ['/v3/users/999999/accounts', 'user 999999 does not exist'],
+        ['/v3/users/999999/accounts/credit/charges', 'user 999999 does not exist'],
+        ['/v3/users/999999/accounts/credit/holds', 'user 999999 does not exist'],
+        ['/v3/users/1/accounts/zzz/charges', 'user 1 has no account "zzz"'],
+        ['/v3/users/1/accounts/zzz/holds', 'user 1 has no account "zzz"'],
+      ];
+      for (const [url, message] of cases) {
+        const res = await t.inject({ method: 'GET', url, headers: admin });
+        assert.equal(res.statusCode, 404, `${url}: ${res.body}`);
+        assert.equal(res.json<{ message: string }>().message, message, url);
+      }
+    });
+
     test('402 with both figures when the available credit does not cover a charge, a hold or a transfer; nothing changes', async () => {
       const bea = await person('bea');
       const cid = await person('cid');
