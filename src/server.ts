@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 
 import { installGuard } from './auth/guard.js';
+import { repeatedKey } from './json-keys.js';
 import { authRoutes } from './auth/routes.js';
 import type { Context } from './context.js';
 import { AppError, describeField, invalid, OAuthError, schemaProblem, type ErrorDetail } from './errors.js';
@@ -202,6 +203,11 @@ function installBodyParsers(app: FastifyInstance): void {
       const depth = nestingDepth(parsed, MAX_JSON_DEPTH);
       if (depth > MAX_JSON_DEPTH) {
         done(invalid(`body is nested deeper than ${MAX_JSON_DEPTH} levels`, [{ field: 'body', problem: `is nested deeper than ${MAX_JSON_DEPTH} levels` }]), undefined);
+        return;
+      }
+      const repeated = repeatedKey(text);
+      if (repeated !== undefined) {
+        done(invalid(`body names the field "${repeated.slice(0, 64)}" twice`, [{ field: 'body', problem: `names the field "${repeated.slice(0, 64)}" more than once` }]), undefined);
         return;
       }
       done(null, parsed);
