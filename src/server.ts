@@ -104,6 +104,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   });
   app.addHook('preValidation', async (request) => {
     dropUnknownQueryParameters(request);
+    rejectLooseIntegerIds(request.params, request.routeOptions.schema?.params);
     rejectNulCharacters(request.params, 'params');
     rejectNulCharacters(request.query, 'querystring');
     rejectNulCharacters(request.body, 'body');
@@ -116,6 +117,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   installMethodCheck(app);
   installContentTypeCheck(app);
   installBodyParsers(app);
+  installNoStore(app);
   if (ctx.config.corsOrigins.length > 0) await app.register(cors, corsOptions(ctx.config.corsOrigins));
   const registry = installMetrics(app);
   installBusinessMetrics(app, registry, ctx, app.log);
@@ -244,6 +246,29 @@ function rejectNonFiniteNumbers(value: unknown, path: string, depth = 0): void {
   }
   if (typeof value !== 'object' || value === null || depth > MAX_JSON_DEPTH) return;
   for (const [key, child] of Object.entries(value)) rejectNonFiniteNumbers(child, `${path}.${key}`, depth + 1);
+}
+
+/**
+ * An id in a path is written in digits: Ajv's coercion would read `1e3` as user 1000 and `0x10` as
+ * user 16, so that one resource had many names (and caches, logs and audits disagreed on which).
+ */
+function rejectLooseIntegerIds(params: unknown, schema: unknown): void {
+  if (typeof params !== 'object' || params === null || typeof schema !== 'object' || schema === null) return;
+  const properties = (schema as { properties?: Record<string, { type?: unknown } | undefined> }).properties ?? {};
+  for (const [key, value] of Object.entries(params)) {
+    if (properties[key]?.type !== 'integer' || typeof value !== 'string' || /^[0-9]{1,16}$/.test(value)) continue;
+    throw invalid(`${describeField(`params.${key}`)} must be a whole number`, [{ field: `params.${key}`, problem: 'must be a whole number' }]);
+  }
+}
+
+/**
+ * API answers are for the caller alone: no shared cache keeps them (they may carry balances, a
+ * secret shown once, voucher codes). A route that says otherwise keeps its own header.
+ */
+function installNoStore(app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply) => {
+    if (request.headers.authorization !== undefined && !reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+  });
 }
 
 /** Walks a parsed request part, bounded in depth, so that no step below has to care. */

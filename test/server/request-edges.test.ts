@@ -1,5 +1,6 @@
-// A body that names one field twice is refused: JSON.parse would keep the last value, while a proxy
-// or an audit tool in front of Purse may read the first.
+// Edges where readers of one request could disagree: a body that names one field twice (JSON.parse
+// keeps the last value, a proxy or an audit tool may read the first), a path id written other than
+// in digits (one user under many names); and answers no shared cache may keep.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -44,6 +45,36 @@ for (const engine of ENGINES) {
       assert.deepEqual(res.json<{ data: unknown }>().data, [{ field: 'body', problem: 'names the field "amount" more than once' }]);
       const balance = await t.inject({ method: 'GET', url: `/v3/users/${id}/accounts/credit/balance`, headers });
       assert.equal(balance.json<{ amount: number }>().amount, 0);
+    });
+  });
+}
+
+for (const engine of ENGINES) {
+  describe(`one name per resource, and no shared caching [${engine}]`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startApp(engine);
+    });
+    after(() => t.close());
+
+    test('a path id must be written in digits: 1e0, 0x1, 1.0 and " 1" are 400s, not user 1', async () => {
+      const headers = bearer(await t.adminToken());
+      assert.equal((await t.inject({ method: 'GET', url: '/v3/users/1', headers })).statusCode, 200);
+      for (const id of ['1e0', '0x1', '1.0', '%201', '+1']) {
+        const res = await t.inject({ method: 'GET', url: `/v3/users/${id}`, headers });
+        assert.equal(res.statusCode, 400, `${id}: ${res.body}`);
+        assert.equal(res.json<{ message: string }>().message, 'path parameter id must be a whole number');
+      }
+    });
+
+    test('answers to authenticated calls say no-store, the token endpoint included', async () => {
+      const headers = bearer(await t.adminToken());
+      for (const url of ['/v3/users/1', '/v3/users/1/accounts/credit/balance', '/v3/no/such/route']) {
+        assert.equal((await t.inject({ method: 'GET', url, headers })).headers['cache-control'], 'no-store', url);
+      }
+      const created = await t.inject({ method: 'POST', url: '/v3/webhooks', headers, payload: { url: 'https://example.org/hooks', events: ['payment.committed'] } });
+      assert.equal(created.statusCode, 201, created.body);
+      assert.equal(created.headers['cache-control'], 'no-store', 'the secret shown once is never cached');
     });
   });
 }
