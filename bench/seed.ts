@@ -4,6 +4,7 @@
 // balance-after, account balances — so `purse ledger verify` stays clean afterwards.
 import { CLI_ACTOR } from '../src/auth/principal.js';
 import type { Context } from '../src/context.js';
+import { CREDIT_REFERENCE, requireAccount } from '../src/ledger/postings.js';
 
 const AMOUNT_MINOR = 100;
 
@@ -24,7 +25,7 @@ export async function seedPayments(ctx: Context, users: number, perUser: number,
     await tx.run('CREATE TABLE IF NOT EXISTS seed_map (u BIGINT PRIMARY KEY, user_id BIGINT NOT NULL, account_id BIGINT NOT NULL)');
     await tx.run('DELETE FROM seed_map');
     for (const [u, userId] of userIds.entries()) {
-      const account = await ctx.ledger.creditAccount(tx, userId);
+      const account = await requireAccount(tx, userId, CREDIT_REFERENCE);
       await tx.run('INSERT INTO seed_map (u, user_id, account_id) VALUES (?, ?, ?)', [u, userId, account.id]);
     }
     const from = `FROM (${series}) s JOIN seed_map m ON m.u = (s.n - 1) / ${perUser}`;

@@ -15,7 +15,7 @@ import { createContext, type Context } from './context.js';
 import { restoreDatabase } from './db/restore.js';
 import { AppError, reasonOf } from './errors.js';
 import { PrivateFile } from './files.js';
-import { currencyExponent, formatMinor } from './money.js';
+import { moneyText } from './money.js';
 import { startSweeper } from './recharge/sweeper.js';
 import { buildServer, VERSION } from './server.js';
 import { HOLD_STATES, holdView } from './spending/views.js';
@@ -251,12 +251,12 @@ program
     await withContext(command, async (ctx) => {
       if (options.csv !== undefined) {
         const result = await ctx.pipeline.perform('credit.bulkRecharge', { csv: fs.readFileSync(options.csv, 'utf8') }, CLI_ACTOR);
-        console.log(`recharged ${result.count} rows, ${formatMinor(result.totalMinor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency} in all`);
+        console.log(`recharged ${result.count} rows, ${moneyText(result.totalMinor, ctx.config.currency)} in all`);
         return;
       }
       const target = await ctx.users.resolve(reference ?? '');
       const result = await ctx.pipeline.perform('credit.recharge', { userId: target.id, reference: 'credit', amount, description: options.description }, CLI_ACTOR);
-      console.log(`${target.username}: balance ${formatMinor(result.balanceMinor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}`);
+      console.log(`${target.username}: balance ${moneyText(result.balanceMinor, ctx.config.currency)}`);
     });
   });
 
@@ -270,7 +270,7 @@ program
     await withContext(command, async (ctx) => {
       const target = await ctx.users.resolve(reference);
       const charge = await ctx.pipeline.perform('charge.post', { userId: target.id, reference: 'credit', amount, description: options.description }, CLI_ACTOR);
-      const money = (minor: number): string => `${formatMinor(minor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}`;
+      const money = (minor: number): string => moneyText(minor, ctx.config.currency);
       console.log(`charge ${charge.id}: ${target.username} charged ${money(charge.amount_minor)}, balance ${money(charge.balance_after_minor)}`);
     });
   });
@@ -402,7 +402,7 @@ voucher
         const { batchId, codes } = await ctx.pipeline.perform('voucher.generate', input, CLI_ACTOR);
         const stats = await ctx.vouchers.batch(batchId);
         await handOver(ctx, codesCsv(stats, codes), csvFile, batchId);
-        console.error(`batch ${stats.batch.id}: ${codes.length} vouchers of ${formatMinor(stats.batch.value_minor, currencyExponent(ctx.config.currency) ?? 2)} ${ctx.config.currency}, valid until ${new Date(stats.batch.valid_until_ms).toISOString()}`);
+        console.error(`batch ${stats.batch.id}: ${codes.length} vouchers of ${moneyText(stats.batch.value_minor, ctx.config.currency)}, valid until ${new Date(stats.batch.valid_until_ms).toISOString()}`);
       });
     } catch (error) {
       csvFile?.remove();

@@ -2,7 +2,7 @@
 // transaction. Create authorizes (a decline is a 402, kept as a declined gateway payment, with no
 // recharge payment behind it); what happens inside the payment's transactions is recharge-rules.ts.
 import { invalid } from '../errors.js';
-import { currencyExponent, formatMinor, positiveMinor } from '../money.js';
+import { moneyText, positiveMinor } from '../money.js';
 import type { PrepareContext, PreparedPayment, RechargeProvider } from '../recharge/providers.js';
 
 import { authorize, type Authorization } from './authorization.js';
@@ -24,7 +24,7 @@ export class GatewayRechargeProvider implements RechargeProvider {
     if (params.amount === undefined) throw invalid('params.amount is required', [{ field: 'params.amount', problem: 'is required' }]);
     const amountMinor = positiveMinor(params.amount, context.currency, 'params.amount');
     if (context.maxAmountMinor !== undefined && amountMinor > context.maxAmountMinor) {
-      const limit = `${formatMinor(context.maxAmountMinor, currencyExponent(context.currency) ?? 2)} ${context.currency}`;
+      const limit = moneyText(context.maxAmountMinor, context.currency);
       throw invalid(`params.amount is more than the self-service top-up limit of ${limit} per payment`, [{ field: 'params.amount', problem: `at most ${limit} per payment` }]);
     }
     const instrument = this.method === 'credit_card' ? params.card : params;

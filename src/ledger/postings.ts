@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { actorLabel, type Actor } from '../auth/principal.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { AppError, conflict, invalid, notFound } from '../errors.js';
-import { assertMinor, currencyExponent, formatMinor, MAX_TOTAL_MINOR, moneyText } from '../money.js';
+import { assertMinor, MAX_TOTAL_MINOR, moneyText } from '../money.js';
 
 import * as store from './store.js';
 
@@ -28,9 +28,8 @@ export class InsufficientCredit extends AppError {
   readonly figures: string;
 
   constructor(availableMinor: number, requestedMinor: number, currency: string) {
-    const exponent = currencyExponent(currency) ?? 2;
-    const available = `${formatMinor(availableMinor, exponent)} ${currency}`;
-    const figures = `${available} available, ${formatMinor(requestedMinor, exponent)} ${currency} requested`;
+    const available = moneyText(availableMinor, currency);
+    const figures = `${available} available, ${moneyText(requestedMinor, currency)} requested`;
     super('paymentRequired', `insufficient credit: ${figures}`, [{ field: 'amount', problem: `more than the ${available} available` }]);
     this.name = 'InsufficientCredit';
     this.figures = figures;
@@ -239,7 +238,7 @@ export function byAccountLockOrder(a: { userId: number; reference?: string }, b:
 export async function postTransfer(tx: Tx, entry: TransferEntry, atMs: number): Promise<{ transactionId: number; fromBalanceMinor: number; toBalanceMinor: number }> {
   assertMinor(entry.amountMinor);
   if (entry.amountMinor <= 0) throw new Error('a transfer of nothing');
-  const from = await accountOf(tx, entry.fromUserId, entry.fromReference);
+  const from = await requireAccount(tx, entry.fromUserId, entry.fromReference);
   const to = await store.getUserAccount(tx, entry.toUserId, entry.toReference);
   if (to === undefined) throw invalid(`user ${entry.toUserId} does not exist`, [{ field: 'toUserId', problem: 'no such user' }]);
   if (from.id === to.id) throw new Error('a transfer to the same account');
@@ -264,19 +263,15 @@ export async function postTransfer(tx: Tx, entry: TransferEntry, atMs: number): 
   return { transactionId, fromBalanceMinor, toBalanceMinor };
 }
 
-async function accountOf(tx: Tx, userId: number, reference: string): Promise<store.AccountRow> {
-  const account = await store.getUserAccount(tx, userId, reference);
-  if (account === undefined) throw await missingAccount(tx, userId, reference);
+/** The person's account, or 404 saying whether the person or only the account is missing. */
+export async function requireAccount(q: ReadTx, userId: number, reference: string): Promise<store.AccountRow> {
+  const account = await store.getUserAccount(q, userId, reference);
+  if (account === undefined) throw await missingAccount(q, userId, reference);
   return account;
 }
 
 /** The 404 for an account not found: most often the person is not there at all, and it says so. */
-/** The person's account, or 404 saying whether the person or only the account is missing. */
-export async function requireAccount(q: ReadTx, userId: number, reference: string): Promise<void> {
-  if ((await store.getUserAccount(q, userId, reference)) === undefined) throw await missingAccount(q, userId, reference);
-}
-
-export async function missingAccount(q: ReadTx, userId: number, reference: string): Promise<AppError> {
+async function missingAccount(q: ReadTx, userId: number, reference: string): Promise<AppError> {
   if ((await store.userActive(q, userId)) === undefined) return notFound(`user ${userId} does not exist`);
   return notFound(`user ${userId} has no account "${reference}"`);
 }
@@ -285,7 +280,7 @@ export async function missingAccount(q: ReadTx, userId: number, reference: strin
 async function changeAccount(tx: Tx, userId: number, reference: string, change: store.AccountChange, field = 'userId'): Promise<{ id: number; balance_minor: number; held_minor: number }> {
   const row = await store.changeUserAccount(tx, userId, reference, change);
   if (row !== undefined) return row;
-  const account = await accountOf(tx, userId, reference);
+  const account = await requireAccount(tx, userId, reference);
   if (change.activeOnly && (await store.userActive(tx, userId)) !== true) throw conflict(`user ${userId} is not active`, [{ field, problem: 'is not active' }]);
   throw refusalOf(account, change) ?? insufficient(account, change);
 }

@@ -3,11 +3,11 @@
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import { hasRight } from '../auth/scopes.js';
-import type { Db, ReadTx } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import { forbidden, notFound } from '../errors.js';
 import { currencyExponent, fromMinor } from '../money.js';
 
-import { CREDIT_REFERENCE, missingAccount } from './postings.js';
+import { requireAccount } from './postings.js';
 import type { StatementEntry } from './schemas.js';
 import * as store from './store.js';
 
@@ -30,12 +30,6 @@ export class LedgerService {
     private readonly clock: Clock,
   ) {
     if (currencyExponent(currency) === undefined) throw new Error(`unknown currency ${currency}`);
-  }
-
-  async creditAccount(q: ReadTx, userId: number, reference = CREDIT_REFERENCE): Promise<store.AccountRow> {
-    const account = await store.getUserAccount(q, userId, reference);
-    if (account === undefined) throw await missingAccount(q, userId, reference);
-    return account;
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -64,7 +58,7 @@ export class LedgerService {
    */
   async balance(userId: number, reference: string): Promise<{ amountMinor: number; heldMinor: number; availableMinor: number }> {
     return this.db.read(async (q) => {
-      const account = await this.creditAccount(q, userId, reference);
+      const account = await requireAccount(q, userId, reference);
       const heldMinor = account.held_minor === 0 ? 0 : account.held_minor - (await store.overdueHeldMinor(q, userId, reference, this.clock.nowMs()));
       return { amountMinor: account.balance_minor, heldMinor, availableMinor: account.balance_minor - heldMinor + (account.overdraft_limit_minor ?? 0) };
     });
@@ -72,7 +66,7 @@ export class LedgerService {
 
   async statement(userId: number, reference: string, filter: store.StatementFilter, limit = 100, start = 0): Promise<{ entries: StatementEntry[]; count: number }> {
     return this.db.read(async (q) => {
-      const account = await this.creditAccount(q, userId, reference);
+      const account = await requireAccount(q, userId, reference);
       const { rows, count } = await store.statementPage(q, account.id, filter, limit, start);
       return { entries: rows.map((row) => this.toEntry(row)), count };
     });
@@ -80,7 +74,7 @@ export class LedgerService {
 
   /** The whole statement, page by page: memory stays flat however long it is. */
   async *statementStream(userId: number, reference: string, filter: store.StatementFilter): AsyncGenerator<StatementEntry> {
-    const account = await this.db.read((q) => this.creditAccount(q, userId, reference));
+    const account = await this.db.read((q) => requireAccount(q, userId, reference));
     let afterId = 0;
     for (;;) {
       const rows = await this.db.read((q) => store.statementAfter(q, account.id, filter, afterId, STATEMENT_PAGE_ROWS));

@@ -9,7 +9,7 @@ import type { Command, CommandDefinition, Effects, Refused } from '../commands/t
 import type { ReadTx, Tx } from '../db/index.js';
 import { AppError, conflict, forbidden, invalid, notFound } from '../errors.js';
 import { lockCreditAccount, postCredit } from '../ledger/postings.js';
-import { currencyExponent, formatMinor, withinCeiling } from '../money.js';
+import { moneyText, withinCeiling } from '../money.js';
 
 import { rulesOf, TOP_UP_LIMITED_PROVIDERS } from './provider-rules.js';
 import type { PreparedPayment, RechargeProvider, ReleaseReason } from './providers.js';
@@ -197,7 +197,7 @@ async function assertWithinDailyLimit(tx: Tx, userId: number, amountMinor: numbe
       break;
     }
   }
-  const money = (minor: number): string => `${formatMinor(minor, currencyExponent(currency) ?? 2)} ${currency}`;
+  const money = (minor: number): string => moneyText(minor, currency);
   const spent = recent.reduce((sum, row) => sum + row.amount_minor, 0);
   throw new AppError(
     'rateLimited',

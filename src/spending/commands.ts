@@ -7,7 +7,7 @@ import type { Command, CommandDefinition, Effects, Refused } from '../commands/t
 import type { ReadTx, Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { CREDIT_REFERENCE, changeHeld, InsufficientCredit, postCredit, postTransfer, SPEND_PROVIDER } from '../ledger/postings.js';
-import { currencyExponent, formatMinor, positiveMinor } from '../money.js';
+import { moneyText, positiveMinor } from '../money.js';
 
 import * as store from './store.js';
 import { chargeRefundView, chargeView, holdView, transferView } from './views.js';
@@ -53,7 +53,7 @@ export function spendingCommands(deps: SpendingDeps): {
   transfer: CommandDefinition<'transfer.post', Amount>;
 } {
   const { currency } = deps;
-  const money = (minor: number): string => `${formatMinor(minor, currencyExponent(currency) ?? 2)} ${currency}`;
+  const money = (minor: number): string => moneyText(minor, currency);
   return {
     charge: {
       name: 'charge.post',
