@@ -239,13 +239,10 @@ export function nestingDepth(value: unknown, limit: number): number {
  * Ajv's type coercion turns "Infinity" and "1e309" into ±Infinity, which then passes `integer` and
  * `maximum`; after validation no number anywhere in a request may be non-finite.
  */
-function rejectNonFiniteNumbers(value: unknown, path: string, depth = 0): void {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalid(`${path} must be a finite number`, [{ field: path, problem: 'must be a finite number' }]);
-    return;
-  }
-  if (typeof value !== 'object' || value === null || depth > MAX_JSON_DEPTH) return;
-  for (const [key, child] of Object.entries(value)) rejectNonFiniteNumbers(child, `${path}.${key}`, depth + 1);
+function rejectNonFiniteNumbers(value: unknown, part: string): void {
+  forEachLeaf(value, part, 0, (leaf, path) => {
+    if (typeof leaf === 'number' && !Number.isFinite(leaf)) throw invalid(`${path} must be a finite number`, [{ field: path, problem: 'must be a finite number' }]);
+  });
 }
 
 /**
@@ -271,15 +268,21 @@ function installNoStore(app: FastifyInstance): void {
   });
 }
 
-/** Walks a parsed request part, bounded in depth, so that no step below has to care. */
-function rejectNulCharacters(value: unknown, path: string, depth = 0): void {
-  if (typeof value === 'string') {
-    // PostgreSQL cannot store U+0000 in text, and no field of Purse has a use for it.
-    if (value.includes('\u0000')) throw invalid(`${path} must not contain NUL characters`, [{ field: path, problem: 'contains a NUL character (U+0000)' }]);
+/** PostgreSQL cannot store U+0000 in text, and no field of Purse has a use for it. */
+function rejectNulCharacters(value: unknown, part: string): void {
+  forEachLeaf(value, part, 0, (leaf, path) => {
+    if (typeof leaf === 'string' && leaf.includes('\u0000')) throw invalid(`${path} must not contain NUL characters`, [{ field: path, problem: 'contains a NUL character (U+0000)' }]);
+  });
+}
+
+/** Every value that is not an object or array in a parsed request part, with its path; bounded in depth. */
+function forEachLeaf(value: unknown, path: string, depth: number, visit: (leaf: unknown, path: string) => void): void {
+  if (typeof value !== 'object' || value === null) {
+    visit(value, path);
     return;
   }
-  if (typeof value !== 'object' || value === null || depth > MAX_JSON_DEPTH) return;
-  for (const [key, child] of Object.entries(value)) rejectNulCharacters(child, `${path}.${key}`, depth + 1);
+  if (depth > MAX_JSON_DEPTH) return;
+  for (const [key, child] of Object.entries(value)) forEachLeaf(child, `${path}.${key}`, depth + 1, visit);
 }
 
 /** The one mapping from errors to HTTP: AppError as it says, Fastify's 4xx as they are, else 500. */
