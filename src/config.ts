@@ -28,6 +28,7 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   tokenFailuresPerMinute: number;
   dbPoolSize: number;
+  workers: number;
   paymentTtlSeconds: number;
   sweepIntervalSeconds: number;
   voucherFailuresPer15Minutes: number;
@@ -74,6 +75,7 @@ export const CONFIG_ITEMS = {
   refreshTokenTtlSeconds: { env: 'PURSE_REFRESH_TOKEN_TTL_SECONDS', flag: 'refresh-token-ttl-seconds', default: '2592000', description: 'lifetime of a refresh token (30 days)' },
   tokenFailuresPerMinute: { env: 'PURSE_TOKEN_FAILURES_PER_MINUTE', flag: 'token-failures-per-minute', default: '20', description: 'failed token requests per minute before 429: per address, per client id from one address, per person logging in at a client' },
   dbPoolSize: { env: 'PURSE_DB_POOL_SIZE', flag: 'db-pool-size', default: '20', description: 'PostgreSQL connections per process' },
+  workers: { env: 'PURSE_WORKERS', flag: 'workers', default: '1', description: '`purse serve` processes sharing the port (1–64); more than 1 needs PostgreSQL' },
   paymentTtlSeconds: { env: 'PURSE_PAYMENT_TTL_SECONDS', flag: 'payment-ttl-seconds', default: '1800', description: 'an uncommitted recharge payment expires this long after creation' },
   voucherFailuresPer15Minutes: { env: 'PURSE_VOUCHER_FAILURES_PER_15_MINUTES', flag: 'voucher-failures-per-15-minutes', default: '10', description: 'wrong voucher codes per person per 15 minutes before 429' },
   sweepIntervalSeconds: { env: 'PURSE_SWEEP_INTERVAL_SECONDS', flag: 'sweep-interval-seconds', default: '30', description: 'how often overdue payments and holds are expired' },
@@ -127,6 +129,7 @@ export function loadConfig(raw: RawConfig): Config {
     refreshTokenTtlSeconds: integer(get('refreshTokenTtlSeconds'), 'refreshTokenTtlSeconds', 60, 365 * 86_400),
     tokenFailuresPerMinute: integer(get('tokenFailuresPerMinute'), 'tokenFailuresPerMinute', 1, 1_000_000),
     dbPoolSize: integer(get('dbPoolSize'), 'dbPoolSize', 1, 1000),
+    workers: integer(get('workers'), 'workers', 1, MAX_WORKERS),
     paymentTtlSeconds: integer(get('paymentTtlSeconds'), 'paymentTtlSeconds', 10, 30 * 86_400),
     sweepIntervalSeconds: integer(get('sweepIntervalSeconds'), 'sweepIntervalSeconds', 1, 3600),
     voucherFailuresPer15Minutes: integer(get('voucherFailuresPer15Minutes'), 'voucherFailuresPer15Minutes', 1, 1_000_000),
@@ -179,6 +182,8 @@ function serverLimits(get: (key: ConfigKey) => string | undefined): Pick<Config,
 
 /** Largest bulk recharge PURSE_BULK_MAX_ROWS may allow: bounds the one transaction that posts it. */
 export const MAX_BULK_ROWS = 100_000;
+/** Processes `purse serve --workers` forks at most: each holds its own pool of PostgreSQL connections. */
+export const MAX_WORKERS = 64;
 
 /** One amount can never be more than a balance may hold. */
 function ceilings(maxAmount: string | undefined, maxBalance: string | undefined, currencyCode: string): { maxAmountMinor: number; maxBalanceMinor: number } {

@@ -5,7 +5,8 @@ import { authCommands } from './auth/commands.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { Hasher } from './auth/hashing.js';
 import { PrincipalCache } from './auth/principal-cache.js';
-import { loadKeys } from './auth/keys.js';
+import { FailureWindows } from './auth/failure-windows.js';
+import { checkKeyFingerprints, loadKeys } from './auth/keys.js';
 import { AuthService } from './auth/service.js';
 import { bootstrapCommand } from './bootstrap.js';
 import { systemClock, type Clock } from './clock.js';
@@ -61,13 +62,25 @@ export interface Context {
 
 const MINUTE_MS = 60_000;
 
-/** Opens the database, applies pending migrations, builds every service and registers every command. */
-export async function createContext(config: Config, clock: Clock = systemClock): Promise<Context> {
+export interface ContextOptions {
+  /**
+   * Skip the check of the keys against the database's fingerprints: `purse restore`, which warns
+   * instead, may verify a backup whose keys are elsewhere.
+   */
+  otherKeysAllowed?: boolean;
+}
+
+/**
+ * Opens the database, applies pending migrations, checks the keys against the ones the database
+ * was first started with, builds every service and registers every command.
+ */
+export async function createContext(config: Config, clock: Clock = systemClock, options: ContextOptions = {}): Promise<Context> {
   const keys = loadKeys(config);
   const db = openDb(config.database, config.dbPoolSize, config.dbQueryTimeoutSeconds * 1000);
   let appliedMigrations: AppliedMigration[];
   try {
     appliedMigrations = await migrate(db, config.currency, clock.nowMs());
+    if (options.otherKeysAllowed !== true) await checkKeyFingerprints(db, keys, config.dataDir, clock.nowMs());
   } catch (error) {
     await db.close();
     throw error;
@@ -83,7 +96,10 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   recharge.register(externalProvider);
   recharge.register(new GatewayRechargeProvider('card', 'Card', 'Buy credit by card through Purse’s payment gateway.', 'credit_card'));
   recharge.register(new GatewayRechargeProvider('mbway', 'MB WAY', 'Buy credit with MB WAY through Purse’s payment gateway.', 'mbway'));
-  const voucherFailures = new FailureLimiter(config.voucherFailuresPer15Minutes, 15 * MINUTE_MS, clock);
+  // Several processes share a PostgreSQL database, so they share its failure counts too; SQLite's
+  // one process counts in memory (no write, no fsync, per attempt).
+  const shared = (scope: string): FailureWindows | undefined => (db.engine === 'postgres' ? new FailureWindows(db, scope) : undefined);
+  const voucherFailures = new FailureLimiter(config.voucherFailuresPer15Minutes, 15 * MINUTE_MS, clock, shared('voucher'));
   recharge.register(new VoucherProvider(vouchers, voucherFailures));
   const auth = new AuthService(db, hasher, new AccessTokens(keys.tokenKey, config.accessTokenTtlSeconds, clock), users, clock, config.refreshTokenTtlSeconds, new PrincipalCache(clock), pipeline);
 
@@ -157,7 +173,7 @@ export async function createContext(config: Config, clock: Clock = systemClock):
     audit: new AuditService(db),
     webhooks: new WebhookService(db),
     dispatcher: new WebhookDispatcher(db, hasher, clock, pipeline),
-    tokenFailures: new FailureLimiter(config.tokenFailuresPerMinute, MINUTE_MS, clock),
+    tokenFailures: new FailureLimiter(config.tokenFailuresPerMinute, MINUTE_MS, clock, shared('token')),
     voucherFailures,
     close: () => db.close(),
   };

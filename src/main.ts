@@ -9,15 +9,14 @@ import { hashKeyIsKnown } from './auth/keys.js';
 import { CLI_ACTOR } from './auth/principal.js';
 import { isRight, RIGHTS } from './auth/scopes.js';
 import { actorFilter } from './audit/service.js';
-import { bootstrap, describeBootstrap } from './bootstrap.js';
 import { CONFIG_ITEMS, loadConfig, rawFromEnv, type ConfigKey, type RawConfig } from './config.js';
-import { createContext, type Context } from './context.js';
+import { createContext, type Context, type ContextOptions } from './context.js';
 import { restoreDatabase } from './db/restore.js';
 import { AppError, reasonOf } from './errors.js';
 import { PrivateFile } from './files.js';
 import { moneyText } from './money.js';
-import { startSweeper } from './recharge/sweeper.js';
-import { buildServer, VERSION } from './server.js';
+import { serve } from './serve.js';
+import { VERSION } from './server.js';
 import { HOLD_STATES, holdView } from './spending/views.js';
 import { parseDateTime } from './time.js';
 import type { BatchStats } from './vouchers/service.js';
@@ -58,8 +57,8 @@ function idOf(text: string, what: string): number {
 }
 
 /** Runs a command against a context and always closes the database afterwards. */
-async function withContext(command: Command, fn: (ctx: Context) => Promise<void>): Promise<void> {
-  const ctx = await createContext({ ...configFrom(command), logLevel: 'silent' });
+async function withContext(command: Command, fn: (ctx: Context) => Promise<void>, options: ContextOptions = {}): Promise<void> {
+  const ctx = await createContext({ ...configFrom(command), logLevel: 'silent' }, undefined, options);
   try {
     await fn(ctx);
   } finally {
@@ -71,26 +70,7 @@ program
   .command('serve')
   .description('serve the HTTP API (what `npm start` runs); creates the schema and, on first start, the administrator')
   .action(async (_options: unknown, command: Command) => {
-    const config = configFrom(command);
-    const ctx = await createContext(config);
-    for (const line of describeBootstrap(await bootstrap(ctx))) console.log(line);
-    const app = await buildServer(ctx);
-    const sweeper = startSweeper(ctx, app.log);
-    const dispatcher = ctx.dispatcher.start((fields, message) => {
-      app.log.info(fields, message);
-    });
-    const shutdown = async (signal: string): Promise<void> => {
-      app.log.info({ signal }, 'draining in-flight requests, then stopping');
-      await app.close();
-      await sweeper.stop();
-      await dispatcher.stop();
-      await ctx.close();
-      process.exit(0);
-    };
-    process.once('SIGTERM', (signal) => void shutdown(signal));
-    process.once('SIGINT', (signal) => void shutdown(signal));
-    const address = await app.listen({ host: config.host, port: config.port });
-    console.log(`Purse ${VERSION} on ${ctx.db.engine}: listening on ${address} — API reference at ${address}/docs`);
+    await serve(configFrom(command));
   });
 
 program
@@ -125,12 +105,17 @@ program
     const restored = restoreDatabase(config.database, file, options.force === true);
     console.log(`restored ${file} as ${restored.file} (schema version ${restored.schemaVersion})`);
     if (!hashKeyIsKnown(config)) {
-      console.error(`warning: no keys.json in ${config.dataDir} and no PURSE_HASH_KEY: new keys are generated, and the login cards, PINs, voucher codes and webhook secrets of the backup will not work; restore the keys.json kept with it first`);
+      console.error(`warning: no keys.json in ${config.dataDir} and no PURSE_HASH_KEY: new keys are generated, and the login cards, PINs, voucher codes and webhook secrets of the backup will not work; restore the keys.json kept with it first (purse serve refuses keys other than those the database was first started with)`);
     }
-    await withContext(command, async (ctx) => {
-      printMigrations(ctx);
-      await verifyLedger(ctx);
-    });
+    // Its keys may be elsewhere still (warned above): the backup is verified all the same.
+    await withContext(
+      command,
+      async (ctx) => {
+        printMigrations(ctx);
+        await verifyLedger(ctx);
+      },
+      { otherKeysAllowed: true },
+    );
   });
 
 const client = program.command('client').description('API clients ("REST API applications")');

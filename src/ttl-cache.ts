@@ -1,6 +1,7 @@
 // A small cache for what every request reads and almost nothing changes: entries live TTL_MS,
 // the owner clears it whenever it changes the underlying rows, and it never grows past MAX_ENTRIES.
-// Other Purse processes on the same PostgreSQL database see a change within TTL_MS.
+// Other Purse processes on the same PostgreSQL database clear theirs when the change's notification
+// arrives; TTL_MS bounds how long one missed notification can matter.
 import type { Clock } from './clock.js';
 
 export const TTL_MS = 1000;

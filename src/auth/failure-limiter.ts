@@ -3,11 +3,19 @@
 // check it guards (argon2, a lookup), so that attempts running at the same time cannot together
 // pass the limit; a success gives its place back. Memory is bounded: past MAX_KEYS the windows
 // touched longest ago are forgotten first, and at most MAX_WAITING attempts wait for a place.
+// Given shared windows (failure-windows.ts: rows in PostgreSQL), it counts there instead, so that
+// every process sharing the database allows together what one process allows.
 import type { Clock } from '../clock.js';
 import { rateLimited } from '../errors.js';
 
+import type { FailureWindows } from './failure-windows.js';
+
 const MAX_KEYS = 100_000;
 const MAX_WAITING = 1_000;
+/** Shared windows full of attempts under way are asked again this often … */
+const SHARED_POLL_MS = 20;
+/** … for at most this long: the attempts holding the places end within a slow check. */
+const SHARED_WAIT_MS = 10_000;
 
 interface Window {
   startMs: number;
@@ -20,7 +28,7 @@ interface Window {
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** Ends an attempt: it counts as a failure against these of its keys; its other places are given back. */
-type End = (counted: readonly string[]) => void;
+type End = (counted: readonly string[]) => void | Promise<void>;
 
 export class FailureLimiter {
   private readonly windows = new Map<string, Window>();
@@ -32,6 +40,8 @@ export class FailureLimiter {
     private readonly failuresPerWindow: number,
     private readonly windowMs: number,
     private readonly clock: Clock,
+    /** Where the windows live when several processes share them; this process's memory when not given. */
+    private readonly shared?: FailureWindows,
   ) {
     if (!(failuresPerWindow >= 1 && windowMs >= 1)) throw new Error('limiter needs a positive limit and window');
   }
@@ -44,15 +54,51 @@ export class FailureLimiter {
    * their failures may use the limit up, their successes free a place.
    */
   async attempt<T>(keys: readonly string[], refusal: string, check: () => Promise<T>, countedOf: (outcome: Outcome<T>) => readonly string[]): Promise<T> {
-    const end = await this.begin([...new Set(keys)], refusal);
+    const unique = [...new Set(keys)];
+    const end = this.shared === undefined ? await this.begin(unique, refusal) : await this.beginShared(this.shared, unique, refusal);
+    let outcome: Outcome<T>;
     try {
-      const value = await check();
-      end(countedOf({ ok: true, value }));
-      return value;
+      outcome = { ok: true, value: await check() };
     } catch (error) {
-      end(countedOf({ ok: false, error }));
-      throw error;
+      outcome = { ok: false, error };
     }
+    await end(countedOf(outcome));
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  /** Forgets windows that ran out (the sweeper): shared rows are deleted; memory forgets by itself. */
+  async prune(): Promise<number> {
+    return this.shared === undefined ? 0 : this.shared.prune(this.clock.nowMs(), this.windowMs);
+  }
+
+  private async beginShared(shared: FailureWindows, keys: readonly string[], refusal: string): Promise<End> {
+    if (this.waiting.size >= MAX_WAITING) throw rateLimited(refusal, 1);
+    const giveUpAtMs = Date.now() + SHARED_WAIT_MS;
+    for (;;) {
+      const taken = await shared.take(keys, this.clock.nowMs(), this.failuresPerWindow, this.windowMs);
+      if (taken.ok) break;
+      if (taken.full === 'failures') throw rateLimited(refusal, Math.max(1, Math.ceil(taken.retryAfterMs / 1000)));
+      if (Date.now() >= giveUpAtMs) throw rateLimited(refusal, 1);
+      await this.pause(SHARED_POLL_MS);
+    }
+    return async (counted) => {
+      if (counted.length > 0) this.failuresTotal += 1;
+      await shared.end(keys, counted);
+      this.wakeWaiters(); // a place this process held is free: its waiters ask again now
+    };
+  }
+
+  /** A wait that counts against MAX_WAITING like the in-memory waiters. */
+  private async pause(ms: number): Promise<void> {
+    let wake = (): void => undefined;
+    const waited = new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, ms);
+    });
+    this.waiting.add(wake);
+    await waited;
+    this.waiting.delete(wake);
   }
 
   private async begin(keys: readonly string[], refusal: string): Promise<End> {
@@ -109,6 +155,10 @@ export class FailureLimiter {
       if (counted.includes(key)) this.current(key, now).failures += 1;
       if (window.pending === 0 && window.failures === 0) this.windows.delete(key); // nothing left to remember
     }
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
     const waiters = [...this.waiting];
     this.waiting.clear();
     for (const wake of waiters) wake();

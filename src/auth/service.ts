@@ -58,9 +58,11 @@ export class AuthService {
     private readonly pipeline: CommandPipeline,
   ) {
     this.verifiedSecrets = new TtlCache(clock, SECRET_PROOF_TTL_MS);
-    // Whatever changes a person, a client or a session may change what a token is allowed.
-    pipeline.onCommitted((events) => {
-      if (events.some((e) => /^(user|client|session)\./.test(e.type))) this.principals.clear();
+    // Whatever changes a person, a client or a session may change what a token is allowed, in any
+    // process sharing the database.
+    pipeline.invalidateOn(/^(user|client|session)\./, () => {
+      this.principals.clear();
+      this.verifiedSecrets.clear();
     });
   }
 

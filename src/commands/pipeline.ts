@@ -20,6 +20,15 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** Most events one command may emit: bounds the transaction that writes them. */
 const MAX_EVENTS_PER_COMMAND = 100_000;
 
+/** Where a commit tells every process sharing the database which cached state it changed. */
+export const CHANGES_CHANNEL = 'purse_changes';
+
+/** A cache's owner: which events change what it holds, and how it forgets. */
+interface Invalidation {
+  pattern: RegExp;
+  forget: () => void;
+}
+
 interface Key {
   scope: string;
   key: string;
@@ -114,6 +123,7 @@ function auditActor(actor: Actor): { actorUserId: number | null; actorClientId: 
 export class CommandPipeline {
   private readonly definitions = new Map<string, Registered>();
   private readonly listeners: ((events: readonly EmittedEvent[]) => void)[] = [];
+  private readonly invalidations: Invalidation[] = [];
 
   constructor(
     private readonly db: Db,
@@ -139,6 +149,38 @@ export class CommandPipeline {
     this.listeners.push(listener);
   }
 
+  /**
+   * Calls `forget` after every commit of an event whose type matches `pattern`: in this process at
+   * once, and in every other process sharing the database when it hears the commit's notification
+   * (changeNotified). For caches of state that commands change: who may act, which providers are on.
+   */
+  invalidateOn(pattern: RegExp, forget: () => void): void {
+    this.invalidations.push({ pattern, forget });
+  }
+
+  /** A notification on CHANGES_CHANNEL (from any process): the caches of the event types it names forget. */
+  changeNotified(payload: string): void {
+    this.forgetFor(payload.split(' '));
+  }
+
+  /** Every cache forgets everything: notifications may have been missed (the listening connection dropped). */
+  forgetEverything(): void {
+    for (const invalidation of this.invalidations) invalidation.forget();
+  }
+
+  private forgetFor(types: readonly string[]): void {
+    for (const invalidation of this.invalidations) {
+      if (types.some((type) => invalidation.pattern.test(type))) invalidation.forget();
+    }
+  }
+
+  /** The distinct event types of a commit that some cache holds state of; empty for most commits. */
+  private cachedTypes(events: readonly EmittedEvent[]): string[] {
+    if (this.invalidations.length === 0) return [];
+    const types = [...new Set(events.map((e) => e.type))];
+    return types.filter((type) => this.invalidations.some((invalidation) => invalidation.pattern.test(type)));
+  }
+
   async execute<N extends CommandName>(command: Command<N>): Promise<Executed<OutputOf<N>>> {
     const definition = this.definitions.get(command.name);
     if (definition === undefined) throw new Error(`no command ${command.name}`);
@@ -153,6 +195,7 @@ export class CommandPipeline {
       const prepared = definition.prepare === undefined ? undefined : await definition.prepare(command);
       const recorder = new Recorder();
       const outcome = await this.runWithCurrentActor(definition, command, prepared, recorder, key);
+      this.forgetFor(this.cachedTypes(recorder.events));
       for (const listener of this.listeners) listener(recorder.events);
       return { outcome: outcome as Outcome<OutputOf<N>>, replayed: false };
     } catch (error) {
@@ -214,6 +257,10 @@ export class CommandPipeline {
     const result = await definition.run(tx, current, prepared, recorder);
     const outcome: Outcome<unknown> = isRefused(result) ? { ok: false, error: result.refused } : { ok: true, value: result };
     store.queueEvents(tx, recorder.events.map((e) => ({ type: e.type, subject: e.subject, data: JSON.stringify(e.data) })), command.atMs);
+    // Sent when the transaction commits and only then (NOTIFY is transactional): other processes
+    // forget what this changed as it becomes visible, never before.
+    const cached = this.cachedTypes(recorder.events);
+    if (cached.length > 0) await tx.notify(CHANGES_CHANNEL, cached.join(' '));
     if (key !== null) store.queueRecord(tx, key.scope, key.key, { command: command.name, fingerprint: key.fingerprint, outcome: JSON.stringify(outcome) }, command.atMs);
     const rights = actorFirst === undefined ? actorRightsExpression(current.actor) : { sql: '?', params: [actorFirst.rights] };
     const { changes, row } = await tx.flush(store.auditStatement(this.auditRows(current, outcome, recorder), rights));

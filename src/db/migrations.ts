@@ -398,6 +398,28 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'sessions: refresh-token families by person, which a change to the person revokes',
     statements: ['CREATE INDEX token_families_user_id ON token_families (user_id)'],
   },
+  {
+    version: 9,
+    name: 'several processes: shared failure counts, the fingerprints of the server keys',
+    statements: [
+      // A failure limiter's window per key, shared by every process on PostgreSQL (auth/failure-counts.ts).
+      `CREATE TABLE failure_windows (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        window_start_ms BIGINT NOT NULL,
+        failures INTEGER NOT NULL,
+        pending INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+      )`,
+      'CREATE INDEX failure_windows_start ON failure_windows (scope, window_start_ms)',
+      // What the first start's keys hash to: a process with other keys refuses to start (auth/keys.ts).
+      `CREATE TABLE key_fingerprints (
+        name TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        recorded_at_ms BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 const ID_COLUMN: Readonly<Record<Engine, string>> = {

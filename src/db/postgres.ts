@@ -3,7 +3,7 @@
 import pg from 'pg';
 
 import { AppError, invalid, unavailable } from '../errors.js';
-import { queueIsFull, readOnly, type Db, type Dialect, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
+import { queueIsFull, readOnly, type Db, type Dialect, type Listening, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 const MAX_ATTEMPTS = 5;
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
@@ -157,6 +157,10 @@ class PgTx implements Tx {
     return rows[0];
   }
 
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.all('SELECT pg_notify(?, ?)', [channel, payload]);
+  }
+
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
     await this.drainIfFull();
     const result = await this.client.query(queryOf(sql, params));
@@ -207,7 +211,11 @@ export class PostgresDb implements Db {
   private readonly pool: pg.Pool;
   private readonly listened = new WeakSet<pg.PoolClient>();
 
-  constructor(url: string, poolSize: number, queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS) {
+  constructor(
+    private readonly url: string,
+    poolSize: number,
+    queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
+  ) {
     this.pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
@@ -279,6 +287,10 @@ export class PostgresDb implements Db {
     return Promise.reject(new AppError('invalid', 'purse backup copies a SQLite database; back PostgreSQL up with pg_dump, e.g. pg_dump --format=custom --file=purse.dump "$DATABASE_URL" (README: Backups)'));
   }
 
+  listen(channel: string, onMessage: (payload: string) => void, onGap: () => void): Listening {
+    return new PgListener(this.url, channel, onMessage, onGap);
+  }
+
   private async connect(): Promise<pg.PoolClient> {
     let client: pg.PoolClient;
     try {
@@ -298,5 +310,78 @@ export class PostgresDb implements Db {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+}
+
+/** The first wait before listening again after a drop, doubled on each failure up to the most. */
+const RELISTEN_FIRST_MS = 100;
+const RELISTEN_MOST_MS = 5_000;
+/** What the listening connection is called in pg_stat_activity. */
+export const LISTENER_APPLICATION_NAME = 'purse listen';
+
+/**
+ * One connection of its own, outside the pool (a pooled connection goes back to other work, and
+ * LISTEN lasts the session), that listens again whenever it drops. A drop reports a gap at once
+ * (caches forget now rather than hold what they may no longer hear about) and again once it
+ * listens again (what changed between the two was never heard).
+ */
+class PgListener implements Listening {
+  private client: pg.Client | undefined;
+  private stopped = false;
+  private waitMs = RELISTEN_FIRST_MS;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly channel: string,
+    private readonly onMessage: (payload: string) => void,
+    private readonly onGap: () => void,
+  ) {
+    if (!/^[a-z_]{1,63}$/.test(channel)) throw new Error(`a channel name is lower-case letters and _: ${channel}`);
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: LISTENER_APPLICATION_NAME });
+    let gone = false;
+    const drop = (): void => {
+      if (gone) return;
+      gone = true;
+      if (this.client === client) this.client = undefined;
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.onGap();
+      this.timer = setTimeout(() => void this.connect(), this.waitMs);
+      this.timer.unref();
+      this.waitMs = Math.min(this.waitMs * 2, RELISTEN_MOST_MS);
+    };
+    client.on('notification', (message) => {
+      if (message.channel === this.channel) this.onMessage(message.payload ?? '');
+    });
+    client.on('error', drop);
+    client.on('end', drop);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+    } catch {
+      drop();
+      return;
+    }
+    if (this.stopped) {
+      gone = true;
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.waitMs = RELISTEN_FIRST_MS;
+    this.onGap();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
   }
 }

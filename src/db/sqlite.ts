@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 
 import { PrivateFile } from '../files.js';
 
-import { queueIsFull, readOnly, type Db, type Dialect, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
+import { queueIsFull, readOnly, type Db, type Dialect, type Listening, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 /** Upper bound on units per transaction: bounds the work a failed COMMIT can throw away. */
 export const MAX_UNITS_PER_BATCH = 256;
@@ -63,6 +63,11 @@ class SqliteTx implements Tx {
 
   later(sql: string, params: readonly SqlValue[] = []): void {
     this.queued.push({ sql, params });
+  }
+
+  // One process: its own commits are all it could hear of.
+  notify(): Promise<void> {
+    return Promise.resolve();
   }
 
   flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
@@ -319,6 +324,10 @@ export class SqliteDb implements Db {
     return this.read(async (q) => {
       await q.get('SELECT 1');
     });
+  }
+
+  listen(): Listening {
+    return { stop: () => Promise.resolve() };
   }
 
   async backup(file: string): Promise<void> {

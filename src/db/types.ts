@@ -62,6 +62,11 @@ export interface Tx extends ReadTx {
    * CTEs), one after another on SQLite.
    */
   flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }>;
+  /**
+   * Tells every process listening on `channel` (Db.listen) `payload`, when and only if this
+   * transaction commits. Nothing on SQLite, whose one process knows its own commits.
+   */
+  notify(channel: string, payload: string): Promise<void>;
 }
 
 /**
@@ -90,7 +95,18 @@ export interface Db {
    * for this (PostgreSQL: pg_dump) refuses and names them.
    */
   backup(file: string): Promise<void>;
+  /**
+   * Hears what other processes' transactions `notify` on `channel` (this process's too), on a
+   * connection of its own that comes back after a drop: `onMessage` per notification, `onGap`
+   * whenever some may have been missed (the connection dropped). SQLite has no other process to
+   * hear: nothing is ever called.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onGap: () => void): Listening;
   close(): Promise<void>;
+}
+
+export interface Listening {
+  stop(): Promise<void>;
 }
 
 /** Bounds on queued writes: one flush stays far below PostgreSQL's 65,535 parameters a statement. */

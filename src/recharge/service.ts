@@ -16,7 +16,7 @@ const SWEEP_BATCH = 500;
 
 export class RechargeService {
   private readonly providers = new Map<string, RechargeProvider>();
-  /** Provider on/off, for the providers list; forgotten whenever a provider event commits. */
+  /** Provider on/off, for the providers list; forgotten whenever a provider event commits, in any process. */
   private readonly enabled: TtlCache<string, boolean>;
 
   constructor(
@@ -25,8 +25,8 @@ export class RechargeService {
     private readonly pipeline: CommandPipeline,
   ) {
     this.enabled = new TtlCache(clock);
-    pipeline.onCommitted((events) => {
-      if (events.some((e) => e.type.startsWith('provider.'))) this.enabled.clear();
+    pipeline.invalidateOn(/^provider\./, () => {
+      this.enabled.clear();
     });
   }
 
