@@ -2,7 +2,7 @@
 // and PostgreSQL. Prints a table and writes it to BENCHMARKS.md with the machine and the date.
 //   npm run bench -- --quick                 a few seconds per scenario (CI's smoke run)
 //   npm run bench -- --engines sqlite        one engine
-//   npm run bench -- --only recharge,list    some scenarios (ceiling recharge voucher card charge hold token list statement csv)
+//   npm run bench -- --only recharge,list    some scenarios (ceiling recharge voucher card charge hold token list statement csv scale)
 // Purse runs as its own process (`node dist/main.js serve`, as `npm start` does); autocannon
 // drives it from this process with 64 connections, the same settings for every scenario.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -156,7 +156,14 @@ const purseEnv = (db: Database): Record<string, string> => ({
   PURSE_BOOTSTRAP_CLIENT_SECRET: CLIENT_SECRET,
 });
 
-const startPurse = (db: Database): Promise<Server> => spawnServer(['dist/main.js', 'serve'], purseEnv(db));
+const startPurse = (db: Database, env: Record<string, string> = {}): Promise<Server> => spawnServer(['dist/main.js', 'serve'], { ...purseEnv(db), ...env });
+
+/** A process's resident memory with its children's (a cluster's workers), in MB. */
+function treeRssMb(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((p) => p !== '').map(Number);
+  return procStatusMb(pid, 'VmRSS') + children.reduce((sum, child) => sum + procStatusMb(child, 'VmRSS'), 0);
+}
 
 // ---- HTTP helpers -------------------------------------------------------------------------------
 
@@ -322,6 +329,31 @@ async function writeScenarios(engine: 'sqlite' | 'postgres', ceiling: number): P
   }
 }
 
+/** Worker counts of the scale scenario: what one more process buys on this machine's cores. */
+const SCALE_WORKERS = [1, 2, 4];
+
+/**
+ * Recharges (create → commit) against `purse serve --workers N` on one PostgreSQL database, the
+ * same load for each N: how throughput and p99 follow the process count.
+ */
+async function scaleScenario(ceiling: number): Promise<void> {
+  for (const workers of SCALE_WORKERS) {
+    const db = await freshDatabase('postgres');
+    const server = await startPurse(db, { PURSE_WORKERS: String(workers) });
+    try {
+      const token = await adminToken(server.url);
+      const users = await createUsers(server.url, token, CONNECTIONS, 'scale');
+      await load(server.url, rechargeLoop('external', token, () => ({ amount: 1 }), users), 2); // warm-up: every worker prepares its statements
+      const result = await load(server.url, rechargeLoop('external', token, () => ({ amount: 1 }), users));
+      const allProcesses = { ...server, rssMb: () => treeRssMb(server.child.pid) };
+      record('postgres', `scale: recharge, ${workers} worker${workers === 1 ? '' : 's'}`, result, 2, 'recharges', allProcesses, ceiling, `PURSE_WORKERS=${workers}; RSS of all its processes`);
+    } finally {
+      await server.stop();
+      await db.drop();
+    }
+  }
+}
+
 /** Reads as the store grows: the same per-person data, ten and a hundred times more around it. */
 async function growthScenarios(engine: 'sqlite' | 'postgres'): Promise<void> {
   const db = await freshDatabase(engine);
@@ -419,6 +451,7 @@ async function main(): Promise<void> {
     if (['recharge', 'voucher', 'card', 'charge', 'hold', 'token'].some(wanted)) await writeScenarios(engine, ceiling);
     if (wanted('list') || wanted('statement')) await growthScenarios(engine);
     if (wanted('csv')) await csvScenario(engine);
+    if (engine === 'postgres' && wanted('scale')) await scaleScenario(ceiling);
   }
   const table = [HEADER, '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |', ...rows.map(formatRow)].join('\n');
   const file = QUICK ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : 'BENCHMARKS.md';
