@@ -60,6 +60,12 @@ function readOrCreate(file: string): KeyFile {
   return { token_key: parsed.token_key, hash_key: parsed.hash_key };
 }
 
+interface FingerprintRow {
+  name: string;
+  fingerprint: string;
+  recorded_at_ms: number;
+}
+
 /** What each key is called in `key_fingerprints` and in the refusal. */
 const FINGERPRINTED: readonly { which: keyof ServerKeys; name: string; words: string }[] = [
   { which: 'tokenKey', name: 'token_key', words: 'access-token signing key (PURSE_TOKEN_KEY)' },
@@ -82,11 +88,13 @@ export function keyFingerprint(key: Uint8Array): string {
  */
 export async function checkKeyFingerprints(db: Db, keys: ServerKeys, dataDir: string, nowMs: number): Promise<void> {
   const mine = { tokenKey: keyFingerprint(keys.tokenKey), hashKey: keyFingerprint(keys.hashKey) };
-  const recorded = await db.write(async (tx) => {
+  const known = await db.read((q) => q.all<FingerprintRow>('SELECT name, fingerprint, recorded_at_ms FROM key_fingerprints'));
+  // Written once, by the first start; every later start (and command) only reads.
+  const recorded = known.length === FINGERPRINTED.length ? known : await db.write(async (tx) => {
     for (const { which, name } of FINGERPRINTED) {
       await tx.run('INSERT INTO key_fingerprints (name, fingerprint, recorded_at_ms) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING', [name, mine[which], nowMs]);
     }
-    return tx.all<{ name: string; fingerprint: string; recorded_at_ms: number }>('SELECT name, fingerprint, recorded_at_ms FROM key_fingerprints');
+    return tx.all<FingerprintRow>('SELECT name, fingerprint, recorded_at_ms FROM key_fingerprints');
   });
   for (const { which, name, words } of FINGERPRINTED) {
     const row = recorded.find((r) => r.name === name);
