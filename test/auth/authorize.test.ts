@@ -143,6 +143,9 @@ for (const engine of ENGINES) {
         assert.equal(res.headers.location, undefined);
         assert.match(String(res.headers['content-type']), /^text\/html/);
       }
+      const tooLong = await openPage(t, authorizeParams(challenge, { state: 'x'.repeat(2000) }));
+      assert.equal(tooLong.res.statusCode, 400);
+      assert.match(tooLong.res.body, /state/);
       const posted = await submit(t, authorizeParams(challenge, { redirect_uri: 'https://evil.example/callback' }), ALICE, { csrf: 'x'.repeat(43) });
       assert.equal(posted.statusCode, 400);
       assert.equal(posted.headers.location, undefined);
