@@ -402,7 +402,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 9,
     name: 'several processes: shared failure counts, the fingerprints of the server keys',
     statements: [
-      // A failure limiter's window per key, shared by every process on PostgreSQL (auth/failure-counts.ts).
+      // A failure limiter's window per key, shared by every process on PostgreSQL (auth/failure-windows.ts).
       `CREATE TABLE failure_windows (
         scope TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -418,6 +418,27 @@ export const MIGRATIONS: readonly Migration[] = [
         fingerprint TEXT NOT NULL,
         recorded_at_ms BIGINT NOT NULL
       )`,
+    ],
+  },
+  {
+    version: 10,
+    name: 'web login: one-time authorization codes (PKCE), stored so that any process may redeem them',
+    statements: [
+      // code_key is a keyed hash of the code; family_id is the session its tokens went to, revoked
+      // when the code is presented again (RFC 6749 §4.1.2).
+      `CREATE TABLE authorization_codes (
+        code_key TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES api_clients (id),
+        user_id BIGINT NOT NULL REFERENCES users (id),
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        expires_at_ms BIGINT NOT NULL,
+        consumed_at_ms BIGINT,
+        family_id TEXT,
+        created_at_ms BIGINT NOT NULL
+      )`,
+      'CREATE INDEX authorization_codes_expires_at ON authorization_codes (expires_at_ms)',
     ],
   },
 ];
