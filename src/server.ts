@@ -26,6 +26,7 @@ import { eventRoutes } from './events/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import { usersRoutes } from './users/routes.js';
 import { voucherRoutes } from './vouchers/routes.js';
+import { appPageFallback, loadWebApp, WEB_DIR, webRoutes } from './web/routes.js';
 import { acceptedMediaTypes, dropUnknownQueryParameters, installContentTypeCheck, installMethodCheck, unsupportedMediaType } from './routing.js';
 
 export { VERSION } from './version.js';
@@ -61,6 +62,8 @@ export const REDACT_PATHS = [
 export interface ServerOptions {
   /** Where logs go (tests capture them); stdout by default. */
   logStream?: DestinationStream;
+  /** Where the built web app is (tests point it at a build of their own); dist/web by default. */
+  webDir?: string;
 }
 
 export async function buildServer(ctx: Context, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -114,7 +117,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     rejectNonFiniteNumbers(request.query, 'querystring');
     rejectNonFiniteNumbers(request.body, 'body');
   });
-  installMethodCheck(app);
+  const web = loadWebApp(options.webDir ?? WEB_DIR, ctx.config.currency);
+  installMethodCheck(app, appPageFallback(web));
   installContentTypeCheck(app);
   installBodyParsers(app);
   installNoStore(app);
@@ -138,6 +142,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(webhookRoutes, { webhooks: ctx.webhooks, dispatcher: ctx.dispatcher, pipeline, clock });
   await app.register(eventRoutes, { events: ctx.events });
   await app.register(auditRoutes, { audit: ctx.audit });
+  await app.register(webRoutes, { web });
   return app;
 }
 
