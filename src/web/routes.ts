@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export const WEB_DIR = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
 /** Paths that belong to the API, its documents and operations, and the app's own files: never the app's pages. */
-const NOT_PAGES = /^\/(api|v3|oauth|docs|assets)(\/|$)|^\/(openapi\.json|health|ready|metrics)$/;
+const NOT_PAGES = /^\/(api|v3|oauth|docs|assets|openapi\.json|health|ready|metrics)(\/|$)/;
 
 /** Longest path the app's router ever needs; anything longer is not one of its pages. */
 const MAX_PAGE_PATH_LENGTH = 512;

@@ -1,0 +1,169 @@
+// The person's portal in a real browser: log in through Purse's login page, redeem a voucher, top up
+// by card, see the balance and the statement change without a reload, download the statement, and
+// log out — after which the session's tokens are refused by the API. Every page visited is
+// screenshotted and checked with axe-core; the same pages are checked 360 px wide.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+
+import type { Page } from 'playwright-core';
+
+import { browserSuite, PHONE, type BrowserEnv } from '../helpers/browser.js';
+
+const PERSON = { username: 'jdoe', fullname: 'John Doe', password: 'jdoe-password-1' };
+const CARD = { number: '4242 4242 4242 4242', name: 'John Doe', month: '05', year: '2030', cvv: '321' };
+
+async function arrange(env: BrowserEnv): Promise<{ userId: number; codes: string[] }> {
+  const admin = await env.adminToken();
+  const user = await env.api<{ id: number }>('POST', '/v3/users', admin, { username: PERSON.username, fullname: PERSON.fullname, password: PERSON.password });
+  assert.equal(user.status, 201, JSON.stringify(user.body));
+  const batch = await env.api<{ codes: string[] }>('POST', '/v3/vouchers/batches', admin, { quantity: 2, value: 5, validUntil: '2099-12-31' });
+  assert.equal(batch.status, 201, JSON.stringify(batch.body));
+  return { userId: user.body.id, codes: batch.body.codes };
+}
+
+async function available(page: Page): Promise<string> {
+  return (await page.getByTestId('available').textContent()) ?? '';
+}
+
+/** Money as the browser writes it in its locale (Chromium here: en-US). */
+const euros = (amount: number): string => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR' }).format(amount);
+
+async function fillCard(page: Page, amount: string, number: string): Promise<void> {
+  await page.getByLabel('Amount').fill(amount);
+  await page.getByLabel('Card number').fill(number);
+  await page.getByLabel('Name on the card').fill(CARD.name);
+  await page.getByLabel('Expiry month').fill(CARD.month);
+  await page.getByLabel('Expiry year').fill(CARD.year);
+  await page.getByLabel('Security code').fill(CARD.cvv);
+}
+
+browserSuite('web portal', (env) => {
+  let codes: string[] = [];
+
+  test('a person logs in, redeems a voucher, tops up by card, and sees balance and statement change', async () => {
+    ({ codes } = await arrange(env));
+    const tokens: { access: string[]; refresh: string[] } = { access: [], refresh: [] };
+    const page = await env.login(PERSON.username, PERSON.password);
+    page.on('request', (request) => {
+      const header = request.headers().authorization;
+      if (header?.startsWith('Bearer ') === true) tokens.access.push(header.slice('Bearer '.length));
+    });
+    page.on('response', async (response) => {
+      if (!response.url().endsWith('/api/auth/token') || response.status() !== 200) return;
+      const body = (await response.json()) as { refresh_token?: string };
+      if (body.refresh_token !== undefined) tokens.refresh.push(body.refresh_token);
+    });
+
+    await page.getByRole('heading', { name: 'Your credit' }).waitFor();
+    assert.equal(await available(page), euros(0));
+    await env.check(page, 'portal-overview-empty');
+
+    await page.getByRole('link', { name: 'Top up' }).first().click();
+    await page.getByRole('heading', { name: 'Top up' }).waitFor();
+    await page.getByLabel('Voucher').check();
+    await page.getByLabel('Voucher code').fill('NOT-A-REAL-CODE');
+    await page.getByRole('button', { name: 'Redeem voucher' }).click();
+    await page.getByRole('alert').waitFor();
+    await env.check(page, 'portal-top-up-voucher-refused');
+
+    await page.getByLabel('Voucher code').fill((codes[0] ?? '').toLowerCase());
+    await page.getByRole('button', { name: 'Redeem voucher' }).click();
+    await page.getByText(`Voucher redeemed: ${euros(5)} added to your credit.`).waitFor();
+    await page.getByTestId('available').getByText(euros(5)).waitFor();
+    await env.check(page, 'portal-top-up-voucher');
+
+    await page.getByLabel('Card', { exact: true }).check();
+    await fillCard(page, '20', '4242 4242 4242 4241');
+    await page.getByRole('button', { name: 'Pay by card' }).click();
+    // A bad card number is shown next to its field, and nothing is charged.
+    const numberField = page.locator('.field-invalid', { has: page.getByLabel('Card number') });
+    await numberField.locator('.field-problem').waitFor();
+    await env.check(page, 'portal-top-up-card-invalid');
+    assert.equal(await available(page), euros(5));
+
+    await page.getByLabel('Card number').fill(CARD.number);
+    await page.getByRole('button', { name: 'Pay by card' }).click();
+    await page.getByText(`Paid by card: ${euros(20)} added to your credit.`).waitFor();
+    await page.getByTestId('available').getByText(euros(25)).waitFor();
+    await env.check(page, 'portal-top-up-card');
+
+    await page.getByRole('link', { name: 'Statement' }).click();
+    await page.getByRole('heading', { name: 'Statement' }).waitFor();
+    const rows = page.locator('table tbody tr');
+    await rows.nth(1).waitFor();
+    assert.equal(await rows.count(), 2);
+    assert.match((await rows.nth(0).textContent()) ?? '', /voucher/);
+    assert.match((await rows.nth(1).textContent()) ?? '', /card/);
+    assert.match((await rows.nth(1).textContent()) ?? '', new RegExp(euros(25).replace(/[.$]/g, '\\$&')));
+    await page.locator('figure.chart svg').waitFor();
+    await env.check(page, 'portal-statement');
+
+    // Filtered by provider: only the card top-up.
+    await page.getByLabel('Provider').selectOption('card');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 1);
+    assert.match((await rows.nth(0).textContent()) ?? '', /card/);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const csvPath = await download.path();
+    const csv = await readFile(csvPath, 'utf8');
+    assert.match(csv, /^id,date,type,balance,value,provider,paymentId,description/);
+    assert.equal(csv.trim().split('\n').length, 2, csv);
+
+    for (const [link, heading, shot] of [
+      ['Holds and charges', 'Holds and charges', 'portal-spending'],
+      ['Password', 'Change your password', 'portal-password'],
+      ['Overview', 'Your credit', 'portal-overview'],
+    ] as const) {
+      await page.getByRole('link', { name: link, exact: true }).click();
+      await page.getByRole('heading', { name: heading }).waitFor();
+      await env.check(page, shot);
+    }
+    assert.equal(await available(page), euros(25));
+
+    // Logout revokes: the session's last access token and refresh token are refused afterwards.
+    const lastAccess = tokens.access.at(-1);
+    assert.ok(lastAccess !== undefined, 'the app sent a bearer token');
+    assert.equal((await env.api('GET', '/v3/me', lastAccess)).status, 200);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(/\/oauth\/authorize/);
+    assert.equal((await env.api('GET', '/v3/me', lastAccess)).status, 401);
+    const refused = await fetch(`${env.url}/api/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'purse-web', refresh_token: tokens.refresh.at(-1) ?? 'none-seen' }),
+    });
+    assert.equal(refused.status, 400);
+    await page.context().close();
+  });
+
+  test('the portal at 360 px: nothing wider than the screen, and no accessibility problem', async () => {
+    const page = await env.login(PERSON.username, PERSON.password, PHONE);
+    await page.getByRole('heading', { name: 'Your credit' }).waitFor();
+    for (const [href, heading, shot] of [
+      ['/', 'Your credit', 'portal-360-overview'],
+      ['/top-up', 'Top up', 'portal-360-top-up'],
+      ['/statement', 'Statement', 'portal-360-statement'],
+    ] as const) {
+      await page.locator(`nav a[href="${href}"]`).click();
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await env.check(page, shot);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${href} is ${overflow}px wider than a 360px screen`);
+    }
+    await page.context().close();
+  });
+
+  test('the app serves its routes, but never shadows the API', async () => {
+    const page = await env.newPage();
+    const deepLink = await page.request.get('/statement', { headers: { accept: 'text/html' } });
+    assert.equal(deepLink.status(), 200);
+    assert.match(deepLink.headers()['cache-control'] ?? '', /no-cache/);
+    assert.match(await deepLink.text(), /<meta name="purse-currency" content="EUR" \/>/);
+    const api = await page.request.get('/v3/nothing', { headers: { accept: 'text/html' } });
+    assert.equal(api.status(), 404);
+    assert.match(api.headers()['content-type'] ?? '', /application\/json/);
+    await page.context().close();
+  });
+});
