@@ -12,6 +12,7 @@ import { newClientSecret, type Hasher } from './auth/hashing.js';
 import { clientExists, registerClient } from './auth/commands.js';
 import { isPurseItself, type Actor } from './auth/principal.js';
 import { ALL_SCOPES } from './auth/scopes.js';
+import { ensureWebClient } from './auth/web-client.js';
 import type { CommandDefinition, Effects } from './commands/types.js';
 import type { Context } from './context.js';
 import type { Tx } from './db/index.js';
@@ -57,15 +58,21 @@ export function bootstrapCommand(hasher: Hasher, currency: string): CommandDefin
     },
     run: async (tx, { input, atMs }, prepared, effects) => {
       const claimed = await tx.run("INSERT INTO singletons (name, created_at_ms) VALUES ('bootstrap', ?) ON CONFLICT (name) DO NOTHING", [atMs]);
-      if (claimed.changes === 0) return { adminCreated: false, clientCreated: false };
-      const { adminId, adminCreated } = await ensureAdmin(tx, input.adminUsername, prepared.passwordHash, currency, atMs, effects);
-      // A configured client id that some earlier `purse client create` took is left as it is.
-      const clientCreated = !(await clientExists(tx, input.clientId));
-      if (clientCreated) await registerClient(tx, { id: input.clientId, name: 'bootstrap', scopes: [...ALL_SCOPES], userId: adminId }, prepared.secretHash, atMs, effects);
-      effects.about('bootstrap', { adminCreated, clientCreated });
-      return { adminCreated, clientCreated };
+      // After the administrator, whom it acts as; at every start, so that an older database gets it too.
+      const result = claimed.changes === 0 ? { adminCreated: false, clientCreated: false } : await firstStart(tx, input, prepared, currency, atMs, effects);
+      await ensureWebClient(tx, atMs, effects);
+      return result;
     },
   };
+}
+
+async function firstStart(tx: Tx, input: BootstrapInput, prepared: Prepared, currency: string, atMs: number, effects: Effects): Promise<BootstrapResult> {
+  const { adminId, adminCreated } = await ensureAdmin(tx, input.adminUsername, prepared.passwordHash, currency, atMs, effects);
+  // A configured client id that some earlier `purse client create` took is left as it is.
+  const clientCreated = !(await clientExists(tx, input.clientId));
+  if (clientCreated) await registerClient(tx, { id: input.clientId, name: 'bootstrap', scopes: [...ALL_SCOPES], userId: adminId }, prepared.secretHash, atMs, effects);
+  effects.about('bootstrap', { adminCreated, clientCreated });
+  return { adminCreated, clientCreated };
 }
 
 async function ensureAdmin(tx: Tx, username: string, passwordHash: string, currency: string, atMs: number, effects: Effects): Promise<{ adminId: number; adminCreated: boolean }> {

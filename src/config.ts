@@ -44,6 +44,7 @@ export interface Config {
   bulkMaxRows: number;
   dbQueryTimeoutSeconds: number;
   corsOrigins: string[];
+  publicUrl: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -90,6 +91,7 @@ export const CONFIG_ITEMS = {
   maxBalance: { env: 'PURSE_MAX_BALANCE', flag: 'max-balance', default: '10000000', description: 'most a person\'s credit account may hold, major units; a change that would take a balance over it is refused' },
   bulkMaxRows: { env: 'PURSE_BULK_MAX_ROWS', flag: 'bulk-max-rows', default: '10000', description: 'most rows in one bulk recharge CSV (1–100000)' },
   corsOrigins: { env: 'PURSE_CORS_ORIGINS', flag: 'cors-origins', description: 'comma-separated origins (https://app.example.org) whose browser apps may call the API; unset: none' },
+  publicUrl: { env: 'PURSE_PUBLIC_URL', flag: 'public-url', description: 'the origin browsers reach Purse at (https://purse.example.org), behind a proxy that changes Host or scheme: the login page then takes only <this>/callback as redirect_uri and only this Origin; unset: the origin of each request' },
 } as const satisfies Record<string, Item>;
 
 export type ConfigKey = keyof typeof CONFIG_ITEMS;
@@ -139,6 +141,7 @@ export function loadConfig(raw: RawConfig): Config {
     ...serverLimits(get),
     dbQueryTimeoutSeconds: integer(get('dbQueryTimeoutSeconds'), 'dbQueryTimeoutSeconds', 1, 3600),
     corsOrigins: origins(get('corsOrigins')),
+    publicUrl: publicUrl(get('publicUrl')),
   };
 }
 
@@ -154,6 +157,12 @@ function origins(value: string | undefined): string[] {
     if (!/^https?:\/\//.test(origin) || originOf(origin) !== origin) fail('corsOrigins', `"${origin}" is not an origin like https://app.example.org or http://localhost:3000`);
   }
   return list;
+}
+
+function publicUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^https?:\/\//.test(value) || originOf(value) !== value) fail('publicUrl', `"${value}" is not an origin like https://purse.example.org (scheme, host and port; no path)`);
+  return value;
 }
 
 function originOf(text: string): string | undefined {

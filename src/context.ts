@@ -113,6 +113,9 @@ export async function createContext(config: Config, clock: Clock = systemClock):
   pipeline.register(clients.createClient);
   pipeline.register(clients.revokeClient);
   pipeline.register(clients.issueToken);
+  pipeline.register(clients.issueCode);
+  pipeline.register(clients.revokeSession);
+  pipeline.register(clients.changePassword);
   pipeline.register(batches.generate);
   pipeline.register(batches.expireBatch);
   pipeline.register(cards.create);

@@ -53,7 +53,8 @@ export type OAuthErrorCode =
   | 'invalid_grant'
   | 'unauthorized_client'
   | 'unsupported_grant_type'
-  | 'invalid_scope';
+  | 'invalid_scope'
+  | 'unsupported_token_type';
 
 export class OAuthError extends AppError {
   constructor(

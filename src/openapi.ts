@@ -16,7 +16,7 @@ const UNAVAILABLE = 503;
 
 /** The tags, in the order the reference shows them. */
 export const TAGS = [
-  { name: 'auth', description: 'OAuth2 tokens (MyQ): client credentials, a person logging in, refresh tokens' },
+  { name: 'auth', description: 'OAuth2 tokens (MyQ): client credentials, a person logging in, refresh tokens; the web app\'s login page (authorization code with PKCE) and revocation' },
   { name: 'users', description: "People (MyQ's users API); credentials are write-only" },
   { name: 'credit', description: 'Credit accounts, balances, statements and recharges by hand' },
   { name: 'recharge', description: "Recharge providers and their payments (MyQ's credit-recharging API): create, then commit or roll back" },
@@ -107,8 +107,9 @@ function finishOperation(operation: Operation): void {
   const idempotent = (operation.parameters ?? []).some((p) => p.in === 'header' && p.name === 'Idempotency-Key');
   for (const [status, response] of Object.entries(operation.responses ?? {})) {
     if (response.description === undefined || response.description === 'Default Response') response.description = STATUS_TEXT[status] ?? 'Answer';
-    // Every refusal is the JSON error body, also where the success is CSV or Prometheus text.
-    if (Number(status) >= 400) response.content = { 'application/json': { schema: { $ref: `${SCHEMAS_PATH}Error` } } };
+    // Every refusal is the JSON error body, also where the success is CSV or Prometheus text; the
+    // login page's refusals are pages, for the person in front of it.
+    if (Number(status) >= 400 && response.content?.['text/html'] === undefined) response.content = { 'application/json': { schema: { $ref: `${SCHEMAS_PATH}Error` } } };
     const headers: Record<string, unknown> = { ...response.headers };
     if (status === '429' || status === '503') headers['Retry-After'] = RESPONSE_HEADERS.retryAfter;
     if (idempotent && REPLAYED_STATUSES.test(status)) headers['Idempotent-Replayed'] = RESPONSE_HEADERS.replayed;

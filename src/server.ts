@@ -10,6 +10,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import { installGuard } from './auth/guard.js';
 import { repeatedKey } from './json-keys.js';
 import { authRoutes } from './auth/routes.js';
+import { authorizeRoutes } from './auth/authorize-routes.js';
 import type { Context } from './context.js';
 import { AppError, describeField, invalid, OAuthError, schemaProblem, type ErrorDetail } from './errors.js';
 import { installBusinessMetrics } from './ops/business-metrics.js';
@@ -132,6 +133,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
 
   await app.register(opsRoutes, { db: ctx.db, registry, metricsToken: ctx.config.metricsToken });
   await app.register(authRoutes, { auth: ctx.auth, failures: ctx.tokenFailures });
+  await app.register(authorizeRoutes, { auth: ctx.auth, failures: ctx.tokenFailures, publicUrl: ctx.config.publicUrl });
   const { pipeline, clock } = ctx;
   await app.register(usersRoutes, { users: ctx.users, pipeline, clock });
   await app.register(ledgerRoutes, { ledger: ctx.ledger, recharge: ctx.recharge, pipeline, clock });

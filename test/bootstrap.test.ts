@@ -1,5 +1,5 @@
 // First start on one empty database by several processes at the same moment: one administrator and
-// one bootstrap client whatever the timing, with a configured client id or a generated one.
+// one bootstrap client (and one web-app client) whatever the timing, with a configured client id or a generated one.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
@@ -20,7 +20,10 @@ for (const engine of ENGINES) {
           assert.equal(reports.filter((r) => r.admin !== undefined).length, 1, 'and the administrator');
           const ctx = contexts[0];
           if (ctx === undefined) throw new Error('no context');
-          assert.equal((await ctx.auth.listClients()).length, 1);
+          // The bootstrap client, and the web app's public client, made once too.
+          const clients = await ctx.auth.listClients();
+          assert.equal(clients.length, 2);
+          assert.equal(clients.filter((c) => c.id === 'purse-web').length, 1);
           const admins = await ctx.db.read((q) => q.all<{ id: number }>("SELECT id FROM users WHERE rights LIKE '%admin%'"));
           assert.equal(admins.length, 1);
           // A later start changes nothing and reports nothing.

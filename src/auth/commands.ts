@@ -1,7 +1,8 @@
-// API clients and refresh tokens as commands. Secrets and tokens are made and hashed before the
+// API clients, refresh tokens, authorization codes and sessions as commands. Secrets and tokens are made and hashed before the
 // transaction; only their hashes reach it.
-import { actorHasRight } from './principal.js';
-import type { CommandDefinition, Effects } from '../commands/types.js';
+import { actorHasRight, actorUserId, isPurseItself } from './principal.js';
+import { WEB_CLIENT_ID } from './web-client.js';
+import type { CommandDefinition, Effects, Refused } from '../commands/types.js';
 import { uniqueViolation, type ReadTx, type Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { refuse } from '../commands/pipeline.js';
@@ -27,6 +28,26 @@ export interface TokenIssue {
   rotation: { familyId: string; usedKey: string } | null;
   /** The successor to store: its keyed hash and family (new on a first grant). */
   refresh: { tokenKey: string; familyId: string; expiresAtMs: number } | null;
+  /** On an authorization_code grant: the code's keyed hash, used up here, and the new session's family. */
+  code: { codeKey: string; familyId: string } | null;
+}
+
+export interface CodeIssue {
+  codeKey: string;
+  clientId: string;
+  userId: number;
+  redirectUri: string;
+  challenge: string;
+  scopes: Scope[];
+  expiresAtMs: number;
+}
+
+export interface PasswordChange {
+  userId: number;
+  /** In the clear: hashed in prepare, never stored or logged. */
+  password: string;
+  /** The session that asked, which stays open; null for a token outside any session. */
+  keepFamilyId: string | null;
 }
 
 declare module '../commands/types.js' {
@@ -34,6 +55,9 @@ declare module '../commands/types.js' {
     'client.create': { input: NewClient; output: { id: string } };
     'client.revoke': { input: { id: string }; output: { id: string } };
     'token.issue': { input: TokenIssue; output: { issued: true } };
+    'code.issue': { input: CodeIssue; output: { issued: true } };
+    'session.revoke': { input: { familyId: string }; output: { revoked: boolean } };
+    'password.change': { input: PasswordChange; output: { changed: true } };
   }
 }
 
@@ -65,11 +89,15 @@ export async function endSessions(tx: Tx, userId: number, reason: string, atMs: 
 }
 
 export const REFRESH_REFUSED = 'refresh token was already used, has expired or was revoked; its family is now revoked';
+export const CODE_REFUSED = 'authorization code was already used or has expired; the tokens it gave are now revoked';
 
 export function authCommands(hasher: Hasher): {
   createClient: CommandDefinition<'client.create', { secretHash: string }>;
   revokeClient: CommandDefinition<'client.revoke'>;
   issueToken: CommandDefinition<'token.issue'>;
+  issueCode: CommandDefinition<'code.issue'>;
+  revokeSession: CommandDefinition<'session.revoke'>;
+  changePassword: CommandDefinition<'password.change', { passwordHash: string }>;
 } {
   return {
     createClient: {
@@ -81,8 +109,11 @@ export function authCommands(hasher: Hasher): {
         if (input.scopes.length === 0) throw invalid('scopes must not be empty', [{ field: 'scopes', problem: 'none given' }]);
         return { secretHash: await hasher.slowHash(input.secret) };
       },
-      authorize: async (_q, { actor }) => {
-        if (!actorHasRight(actor, 'admin')) throw forbidden('registering an API client needs the admin right');
+      // A client acts with its user's rights: below admin, one may register clients only for oneself,
+      // or manageSettings would reach every right through a client acting as the administrator.
+      authorize: async (_q, { input, actor }) => {
+        if (!actorHasRight(actor, 'manageSettings')) throw forbidden('registering an API client needs the manageSettings right');
+        if (!actorHasRight(actor, 'admin') && actorUserId(actor) !== input.userId) throw forbidden('only an administrator may register a client acting as another user');
       },
       run: async (tx, { input, atMs }, { secretHash }, effects) => {
         await registerClient(tx, input, secretHash, atMs, effects);
@@ -92,8 +123,9 @@ export function authCommands(hasher: Hasher): {
     revokeClient: {
       name: 'client.revoke',
       changesActors: true,
-      authorize: async (_q, { actor }) => {
-        if (!actorHasRight(actor, 'admin')) throw forbidden('revoking an API client needs the admin right');
+      authorize: async (_q, { input, actor }) => {
+        if (!actorHasRight(actor, 'manageSettings')) throw forbidden('revoking an API client needs the manageSettings right');
+        if (input.id === WEB_CLIENT_ID) throw conflict(`${WEB_CLIENT_ID} is Purse's own web app and cannot be revoked`, [{ field: 'id', problem: 'is the web app' }]);
       },
       run: async (tx, { input, atMs }, _prepared, effects) => {
         if (!(await store.revokeClient(tx, input.id, atMs))) throw notFound(`no active client "${input.id}"`);
@@ -119,11 +151,77 @@ export function authCommands(hasher: Hasher): {
           effects.emit('session.revoked', `user:${input.userId}`, { userId: input.userId, clientId: input.clientId, reason: 'refresh token reused' });
           return refuse(invalid(REFRESH_REFUSED));
         }
+        const { code } = input;
+        if (code !== null && !(await store.consumeAuthorizationCode(tx, code.codeKey, code.familyId, atMs))) return refuseCodeReplay(tx, code.codeKey, input, atMs, effects);
+        if (code !== null) await store.insertFamily(tx, code.familyId, input.clientId, input.userId, atMs);
         if (refresh === null) return { issued: true };
-        if (rotation === null) await store.insertFamily(tx, refresh.familyId, input.clientId, input.userId, atMs);
+        if (rotation === null && code === null) await store.insertFamily(tx, refresh.familyId, input.clientId, input.userId, atMs);
         await store.insertRefreshToken(tx, refresh.tokenKey, refresh.familyId, formatScopes(input.scopes), refresh.expiresAtMs, atMs);
         return { issued: true };
       },
     },
+    /** Stores a one-time code of the login page, as a keyed hash: the code itself is never stored. */
+    issueCode: {
+      name: 'code.issue',
+      idempotent: false,
+      authorize: async () => undefined,
+      run: async (tx, { input, atMs }, _prepared, effects) => {
+        effects.about(`client:${input.clientId}`, { userId: input.userId, scopes: formatScopes(input.scopes) });
+        await store.insertAuthorizationCode(
+          tx,
+          input.codeKey,
+          { client_id: input.clientId, user_id: input.userId, redirect_uri: input.redirectUri, code_challenge: input.challenge, scopes: formatScopes(input.scopes), expires_at_ms: input.expiresAtMs },
+          atMs,
+        );
+        return { issued: true };
+      },
+    },
+    /** Ends one session (RFC 7009): its refresh tokens stop refreshing and its access tokens are refused. */
+    revokeSession: {
+      name: 'session.revoke',
+      changesActors: true,
+      authorize: async (q, { input, actor }) => {
+        const family = await store.getFamily(q, input.familyId);
+        // The service looked the family up through the caller's own client; this keeps it so.
+        if (family !== undefined && !isPurseItself(actor) && family.client_id !== actor.clientId) throw forbidden('a client may revoke only its own tokens');
+      },
+      run: async (tx, { input, atMs }, _prepared, effects) => {
+        const family = await store.getFamily(tx, input.familyId);
+        if (family === undefined || !(await store.revokeFamily(tx, input.familyId, atMs))) return { revoked: false };
+        effects.about(`user:${family.user_id}`, { clientId: family.client_id });
+        effects.emit('session.revoked', `user:${family.user_id}`, { userId: family.user_id, clientId: family.client_id, reason: 'revoked by the client' });
+        return { revoked: true };
+      },
+    },
+    /** A person's new password; their other sessions end with it, the one that asked stays open. */
+    changePassword: {
+      name: 'password.change',
+      changesActors: true,
+      idempotent: false,
+      prepare: async ({ input }) => ({ passwordHash: await hasher.slowHash(input.password) }),
+      authorize: async (_q, { input, actor }) => {
+        if (actor.kind !== 'person' || actor.userId !== input.userId) throw forbidden('only the person themselves may change their password this way');
+      },
+      run: async (tx, { input, atMs }, { passwordHash }, effects) => {
+        await tx.run('UPDATE users SET password_hash = ?, updated_at_ms = ? WHERE id = ?', [passwordHash, atMs, input.userId]);
+        effects.about(`user:${input.userId}`, { password: 'changed' });
+        if ((await store.revokeOtherFamiliesOfUser(tx, input.userId, input.keepFamilyId, atMs)) > 0) {
+          effects.emit('session.revoked', `user:${input.userId}`, { userId: input.userId, clientId: null, reason: 'password changed' });
+        }
+        return { changed: true };
+      },
+    },
   };
+}
+
+/**
+ * A code presented again (or too late): whatever its first use issued is revoked (RFC 6749 §4.1.2),
+ * since one of the two presenters stole it. The revocation is kept and the grant refused.
+ */
+async function refuseCodeReplay(tx: Tx, codeKey: string, input: TokenIssue, atMs: number, effects: Effects): Promise<Refused> {
+  const row = await store.getAuthorizationCode(tx, codeKey);
+  if (row?.family_id !== null && row?.family_id !== undefined && (await store.revokeFamily(tx, row.family_id, atMs))) {
+    effects.emit('session.revoked', `user:${row.user_id}`, { userId: row.user_id, clientId: input.clientId, reason: 'authorization code reused' });
+  }
+  return refuse(invalid(CODE_REFUSED));
 }

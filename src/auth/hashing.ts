@@ -1,7 +1,7 @@
 // Two kinds of hash:
 // - slow (argon2id) for what people choose: passwords, PINs, and client secrets;
 // - keyed (HMAC-SHA256) for what must be looked up but never read back: login cards, PINs for
-//   PIN-only login, refresh tokens. Without the key, the stored values cannot be brute-forced.
+//   PIN-only login, refresh tokens, authorization codes. Without the key, the stored values cannot be brute-forced.
 import crypto from 'node:crypto';
 
 import argon2 from 'argon2';
@@ -9,7 +9,7 @@ import argon2 from 'argon2';
 // OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): ~20 ms here, bounded memory per login.
 const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-export type KeyedHashKind = 'card' | 'pin' | 'refresh' | 'voucher' | 'secret' | 'idempotency';
+export type KeyedHashKind = 'card' | 'pin' | 'refresh' | 'code' | 'voucher' | 'secret' | 'idempotency';
 
 export class Hasher {
   private dummyHash: Promise<string> | undefined;

@@ -1,4 +1,5 @@
-// POST /api/auth/token — MyQ's token endpoint (JSON or form-encoded), RFC 6749 errors.
+// POST /api/auth/token — MyQ's token endpoint (JSON or form-encoded), RFC 6749 errors — and
+// POST /api/auth/revoke (RFC 7009).
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
@@ -7,8 +8,8 @@ import { OAuthError, schemaProblem } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 
 import type { FailureLimiter } from './failure-limiter.js';
-import { TokenRequestSchema, TokenResponseSchema } from './schemas.js';
-import type { AuthService, TokenRequest } from './service.js';
+import { RevokeRequestSchema, TokenRequestSchema, TokenResponseSchema } from './schemas.js';
+import type { AuthService, RevokeRequest, TokenRequest } from './service.js';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
@@ -36,12 +37,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       },
     },
     async (request, reply) => {
-      if (request.validationError !== undefined) {
-        const detail = (request.validationError.validation as FastifySchemaValidationError[])[0];
-        const field = detail?.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'body';
-        const problem = detail === undefined ? 'is not valid' : schemaProblem(detail);
-        throw new OAuthError('invalid_request', `${field} ${problem}`, [{ field, problem }]);
-      }
+      if (request.validationError !== undefined) throw oauthValidationError(request.validationError.validation as FastifySchemaValidationError[]);
       const body: TokenRequest = { ...request.body, ...basicCredentials(request.headers.authorization) };
       const keys = attemptKeys(`ip:${request.ip}`, body.client_id, auth.loginAttemptKey(body));
       const token = await failures.attempt(Object.values(keys), 'too many failed token requests; try again later', () => auth.grant(body), (outcome) => (outcome.ok ? [] : countedKeys(outcome.error, keys)));
@@ -49,9 +45,43 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       return token;
     },
   );
+
+  app.post(
+    '/api/auth/revoke',
+    {
+      attachValidation: true,
+      schema: {
+        operationId: 'revokeToken',
+        tags: ['auth'],
+        summary: 'Revoke a token (log out)',
+        description:
+          'RFC 7009. Revoking a refresh token or an access token ends its session: the refresh token no longer refreshes and the access tokens of the session are refused at once. ' +
+          'Answers 200 also for an unknown, foreign or already revoked token. An access token outside any session (client_credentials, or login_info without offline.access) cannot be revoked: 400 unsupported_token_type; it expires by itself. ' +
+          'Client authentication as at the token endpoint; `purse-web` sends its client_id alone.',
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
+        body: RevokeRequestSchema,
+        response: { 200: { description: 'Revoked, or nothing to revoke; no body', type: 'null' }, ...errorResponses(400, 401, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      if (request.validationError !== undefined) throw oauthValidationError(request.validationError.validation as FastifySchemaValidationError[]);
+      const body: RevokeRequest = { ...request.body, ...basicCredentials(request.headers.authorization) };
+      const keys = attemptKeys(`ip:${request.ip}`, body.client_id, undefined);
+      await failures.attempt(Object.values(keys), 'too many failed revocation requests; try again later', () => auth.revoke(body), (outcome) => (outcome.ok ? [] : countedKeys(outcome.error, keys)));
+      return reply.header('cache-control', 'no-store').code(200).send(null);
+    },
+  );
 };
 
-interface AttemptKeys {
+/** A body the schema refuses, as an RFC 6749 invalid_request naming the field. */
+function oauthValidationError(validation: FastifySchemaValidationError[]): OAuthError {
+  const detail = validation[0];
+  const field = detail?.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'body';
+  const problem = detail === undefined ? 'is not valid' : schemaProblem(detail);
+  return new OAuthError('invalid_request', `${field} ${problem}`, [{ field, problem }]);
+}
+
+export interface AttemptKeys {
   address: string;
   /** The client id as typed, from this address. */
   clientAtAddress?: string;
@@ -59,7 +89,7 @@ interface AttemptKeys {
   person?: string;
 }
 
-function attemptKeys(address: string, clientId: string | undefined, person: string | undefined): AttemptKeys {
+export function attemptKeys(address: string, clientId: string | undefined, person: string | undefined): AttemptKeys {
   return {
     address,
     ...(clientId === undefined ? {} : { clientAtAddress: `${address} client:${clientId}` }),
@@ -74,14 +104,14 @@ function attemptKeys(address: string, clientId: string | undefined, person: stri
  * client, from any address, and never against the client itself: one person guessing must not lock
  * out the client's own grants or anyone else's logins.
  */
-function countedKeys(error: unknown, keys: AttemptKeys): string[] {
+export function countedKeys(error: unknown, keys: AttemptKeys): string[] {
   if (!(error instanceof OAuthError)) return []; // Purse's trouble, not the caller's guess
   const subject = error.oauthCode === 'invalid_client' ? keys.clientAtAddress : error.oauthCode === 'invalid_grant' ? keys.person : undefined;
   return subject === undefined ? [keys.address] : [keys.address, subject];
 }
 
 /** RFC 6749 §2.3.1: client credentials may come as HTTP Basic instead of in the body. */
-function basicCredentials(header: string | undefined): Pick<TokenRequest, 'client_id' | 'client_secret'> {
+function basicCredentials(header: string | undefined): { client_id?: string; client_secret?: string } {
   const match = header === undefined ? null : /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header);
   if (match?.[1] === undefined) return {};
   const text = Buffer.from(match[1], 'base64').toString('utf8');

@@ -20,12 +20,15 @@ const LoginInfoSchema = named(
 // unsupported_grant_type …), which a schema failure could not.
 export const TokenRequestSchema = Type.Object(
   {
-    grant_type: Type.Optional(Type.String({ maxLength: 64, description: 'client_credentials, login_info or refresh_token' })),
+    grant_type: Type.Optional(Type.String({ maxLength: 64, description: 'client_credentials, login_info, refresh_token or authorization_code' })),
     client_id: Type.Optional(Type.String({ maxLength: 128 })),
     client_secret: Type.Optional(Type.String({ maxLength: 256 })),
     scope: Type.Optional(Type.String({ maxLength: 512, description: 'space-separated; granted = requested ∩ allowed' })),
     refresh_token: Type.Optional(Type.String({ maxLength: 256 })),
     login_info: Type.Optional(Type.Union([LoginInfoSchema, Type.String({ maxLength: 2048, description: 'the object as JSON text (form bodies)' })])),
+    code: Type.Optional(Type.String({ maxLength: 256, description: 'authorization_code: the code the login page gave' })),
+    redirect_uri: Type.Optional(Type.String({ maxLength: 2048, description: 'authorization_code: the redirect_uri the code was asked for with' })),
+    code_verifier: Type.Optional(Type.String({ maxLength: 128, description: 'authorization_code: the PKCE verifier (RFC 7636) whose S256 hash was the code_challenge' })),
   },
   { examples: [{ grant_type: 'client_credentials', scope: 'credit users payments settings', client_id: 'your-client-id', client_secret: 'your-client-secret' }] },
 );
@@ -40,3 +43,35 @@ export const TokenResponseSchema = named(
     refresh_token: Type.Optional(Type.String({ description: 'with offline.access; works once' })),
   }),
 );
+
+export const RevokeRequestSchema = Type.Object(
+  {
+    token: Type.Optional(Type.String({ maxLength: 4096, description: 'the refresh token or access token to revoke' })),
+    token_type_hint: Type.Optional(Type.Union([Type.Literal('refresh_token'), Type.Literal('access_token')])),
+    client_id: Type.Optional(Type.String({ maxLength: 128 })),
+    client_secret: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { examples: [{ token: 'the-refresh-token', token_type_hint: 'refresh_token', client_id: 'purse-web' }] },
+);
+
+/** The query of GET /oauth/authorize; loose, since the page answers each problem itself (RFC 6749 §4.1.2.1). */
+export const AuthorizeQuerySchema = Type.Object({
+  response_type: Type.Optional(Type.String({ maxLength: 64 })),
+  client_id: Type.Optional(Type.String({ maxLength: 128 })),
+  redirect_uri: Type.Optional(Type.String({ maxLength: 2048 })),
+  code_challenge: Type.Optional(Type.String({ maxLength: 128, description: 'BASE64URL(SHA-256(code_verifier))' })),
+  code_challenge_method: Type.Optional(Type.String({ maxLength: 16, description: 'only S256' })),
+  state: Type.Optional(Type.String({ maxLength: 1024 })),
+  scope: Type.Optional(Type.String({ maxLength: 512 })),
+});
+
+/** The login form: the authorization request again, the CSRF token, and one of the two ways in. */
+export const AuthorizeFormSchema = Type.Object({
+  ...AuthorizeQuerySchema.properties,
+  csrf: Type.Optional(Type.String({ maxLength: 128 })),
+  method: Type.Optional(Type.Union([Type.Literal('password'), Type.Literal('card')])),
+  username: Type.Optional(Type.String({ maxLength: 256 })),
+  password: Type.Optional(Type.String({ maxLength: 256 })),
+  card: Type.Optional(Type.String({ maxLength: 256 })),
+  pin: Type.Optional(Type.String({ maxLength: 256 })),
+});

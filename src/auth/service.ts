@@ -1,5 +1,5 @@
-// The OAuth2 rules: API clients, the three grants, refresh rotation with reuse detection, and the
-// check every guarded request goes through.
+// The OAuth2 rules: API clients, the four grants, refresh rotation with reuse detection, one-time
+// authorization codes (PKCE), revocation, and the check every guarded request goes through.
 import crypto from 'node:crypto';
 
 import type { Clock } from '../clock.js';
@@ -10,8 +10,9 @@ import type { LoginInfo, UsersService } from '../users/service.js';
 
 import type { AccessTokens } from './access-tokens.js';
 import { newClientSecret, randomToken, type Hasher } from './hashing.js';
-import type { Actor, Principal } from './principal.js';
+import { actorOf, type Actor, type Principal } from './principal.js';
 import { TtlCache } from '../ttl-cache.js';
+import { WEB_CLIENT_ID } from './web-client.js';
 
 import type { PrincipalCache } from './principal-cache.js';
 import { ALL_SCOPES, formatScopes, hasRight, parseRights, parseScopes, type Right, type Scope } from './scopes.js';
@@ -24,6 +25,26 @@ export interface TokenRequest {
   scope?: string;
   refresh_token?: string;
   login_info?: unknown;
+  code?: string;
+  redirect_uri?: string;
+  code_verifier?: string;
+}
+
+/** RFC 7009: the token to revoke and the client asking. */
+export interface RevokeRequest {
+  token?: string;
+  token_type_hint?: string;
+  client_id?: string;
+  client_secret?: string;
+}
+
+/** What the login page asks for a code with, once the person is known. */
+export interface CodeRequest {
+  clientId: string;
+  userId: number;
+  redirectUri: string;
+  challenge: string;
+  scopes: Scope[];
 }
 
 export interface TokenResponse {
@@ -45,6 +66,11 @@ export interface ClientView {
 
 const MAX_SECRET_LENGTH = 256;
 const SECRET_PROOF_TTL_MS = 5 * 60_000;
+
+const WEB_CLIENT_GRANTS: readonly string[] = ['authorization_code', 'refresh_token'];
+/** How long a login page's code may wait to be redeemed. */
+const CODE_TTL_MS = 60_000;
+const GRANT_TYPES = ['client_credentials', 'login_info', 'refresh_token', 'authorization_code'];
 
 export class AuthService {
   constructor(
@@ -76,19 +102,22 @@ export class AuthService {
   async grant(request: TokenRequest): Promise<TokenResponse> {
     const grantType = request.grant_type;
     if (grantType === undefined || grantType === '') throw new OAuthError('invalid_request', 'grant_type is required', [{ field: 'grant_type', problem: 'is required' }]);
-    if (grantType !== 'client_credentials' && grantType !== 'login_info' && grantType !== 'refresh_token') {
-      throw new OAuthError('unsupported_grant_type', `grant type "${grantType}" is not supported`, [{ field: 'grant_type', problem: 'must be client_credentials, login_info or refresh_token' }]);
+    if (!GRANT_TYPES.includes(grantType)) {
+      throw new OAuthError('unsupported_grant_type', `grant type "${grantType}" is not supported`, [{ field: 'grant_type', problem: 'must be client_credentials, login_info, refresh_token or authorization_code' }]);
     }
     const loginInfo = grantType === 'login_info' ? parseLoginInfo(request.login_info) : undefined;
-    if (grantType === 'refresh_token' && (request.refresh_token === undefined || request.refresh_token === '')) {
-      throw new OAuthError('invalid_request', 'refresh_token is required', [{ field: 'refresh_token', problem: 'is required' }]);
+    const required = grantType === 'refresh_token' ? ['refresh_token'] : grantType === 'authorization_code' ? ['code', 'redirect_uri', 'code_verifier'] : [];
+    for (const field of required) {
+      const value = request[field as keyof TokenRequest];
+      if (value === undefined || value === '') throw new OAuthError('invalid_request', `${field} is required`, [{ field, problem: 'is required' }]);
     }
-    const client = await this.authenticateClient(request.client_id, request.client_secret);
+    const client = await this.authenticateClient(request.client_id, request.client_secret, grantType);
     if (grantType === 'refresh_token') return this.refresh(client, request.refresh_token ?? '', request.scope);
+    if (grantType === 'authorization_code') return this.redeemCode(client, request.code ?? '', request.redirect_uri ?? '', request.code_verifier ?? '');
     const scopes = grantedScopes(request.scope, parseScopes(client.scopes).known);
     const userId = loginInfo === undefined ? client.user_id : await this.users.login(loginInfo);
     if (userId === null) throw new OAuthError('invalid_grant', 'the login credentials are not valid');
-    return this.issue(loginInfo === undefined ? 'client' : 'person', client.id, userId, scopes, null);
+    return this.issue(loginInfo === undefined ? 'client' : 'person', client.id, userId, scopes, null, null);
   }
 
   /**
@@ -101,7 +130,9 @@ export class AuthService {
     return subject === undefined ? undefined : `client:${request.client_id} ${subject}`;
   }
 
-  private async authenticateClient(clientId: string | undefined, secret: string | undefined): Promise<store.ClientRow> {
+  /** The client a request names, authenticated: by its secret, or for the public client by its id and grant alone. */
+  private async authenticateClient(clientId: string | undefined, secret: string | undefined, grantType: string): Promise<store.ClientRow> {
+    if (clientId === WEB_CLIENT_ID) return this.publicClient(secret, grantType);
     if (clientId === undefined || secret === undefined || clientId === '' || secret.length > MAX_SECRET_LENGTH) {
       throw new OAuthError('invalid_client', 'client authentication failed');
     }
@@ -113,6 +144,32 @@ export class AuthService {
     return client;
   }
 
+  private async publicClient(secret: string | undefined, grantType: string): Promise<store.ClientRow> {
+    // A secret sent by a client that has none is a confused or forged caller: refuse, do not ignore.
+    if (secret !== undefined && secret !== '') throw new OAuthError('invalid_client', 'client authentication failed');
+    const client = await this.db.read((q) => store.getClient(q, WEB_CLIENT_ID));
+    if (client === undefined || client.revoked_at_ms !== null) throw new OAuthError('invalid_client', 'client authentication failed');
+    if (!WEB_CLIENT_GRANTS.includes(grantType)) throw new OAuthError('unauthorized_client', `the public client ${WEB_CLIENT_ID} may use only ${WEB_CLIENT_GRANTS.join(' and ')}`, [{ field: 'grant_type', problem: `must be ${WEB_CLIENT_GRANTS.join(' or ')} for ${WEB_CLIENT_ID}` }]);
+    return client;
+  }
+
+  /**
+   * RFC 7636 §4.6: the code must be live, issued to this client for this redirect URI, and the
+   * verifier must hash to its challenge. A failed check leaves the code as it is; using it up
+   * happens in the transaction that stores the session (token.issue), so that it works once.
+   */
+  private async redeemCode(client: store.ClientRow, code: string, redirectUri: string, verifier: string): Promise<TokenResponse> {
+    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) {
+      throw new OAuthError('invalid_request', 'code_verifier must be 43–128 characters of A–Z, a–z, 0–9, "-", ".", "_" and "~"', [{ field: 'code_verifier', problem: 'is not an RFC 7636 verifier' }]);
+    }
+    const codeKey = this.hasher.keyed('code', code);
+    const row = await this.db.read((q) => store.getAuthorizationCode(q, codeKey));
+    if (row === undefined || row.client_id !== client.id || row.redirect_uri !== redirectUri) throw new OAuthError('invalid_grant', 'authorization code is not valid for this client and redirect_uri');
+    if (row.consumed_at_ms === null && row.expires_at_ms <= this.clock.nowMs()) throw new OAuthError('invalid_grant', 'authorization code has expired');
+    if (!challengeMatches(row.code_challenge, verifier)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+    return this.issue('person', client.id, row.user_id, parseScopes(row.scopes).known, null, codeKey);
+  }
+
   private async refresh(client: store.ClientRow, refreshToken: string, requestedScope: string | undefined): Promise<TokenResponse> {
     const usedKey = this.hasher.keyed('refresh', refreshToken);
     const row = await this.db.read((q) => store.getRefreshToken(q, usedKey));
@@ -121,26 +178,31 @@ export class AuthService {
     // RFC 6749 §6: a refresh may narrow the scope, never widen it; the client may have lost some too.
     const allowed = parseScopes(client.scopes).known.filter((s) => original.includes(s));
     const scopes = grantedScopes(requestedScope ?? formatScopes(original), allowed);
-    return this.issue(row.user_id === client.user_id ? 'client' : 'person', client.id, row.user_id, scopes, { familyId: row.family_id, usedKey });
+    // A family of the public client is always a person's session, even the person the client acts as.
+    const kind = row.user_id === client.user_id && client.id !== WEB_CLIENT_ID ? 'client' : 'person';
+    return this.issue(kind, client.id, row.user_id, scopes, { familyId: row.family_id, usedKey }, null);
   }
 
   /**
    * Issues an access token and, when offline.access is granted, a refresh token. On a refresh, the
    * presented token is marked used in the same transaction that stores its successor; a token
    * that cannot be used (already used, expired, revoked) kills its whole family (RFC 9700 §4.14.2).
+   * A code always opens a session (a family), refresh token or not, so that the app's logout and a
+   * replayed code can end it.
    */
-  private async issue(kind: 'person' | 'client', clientId: string, userId: number, scopes: Scope[], rotation: { familyId: string; usedKey: string } | null): Promise<TokenResponse> {
+  private async issue(kind: 'person' | 'client', clientId: string, userId: number, scopes: Scope[], rotation: { familyId: string; usedKey: string } | null, codeKey: string | null): Promise<TokenResponse> {
     const state = await this.db.read((q) => store.getPrincipalState(q, userId, clientId, rotation?.familyId ?? null));
     if (state === undefined || state.active !== 1) throw new OAuthError('invalid_grant', 'the user is not active');
     const refreshToken = scopes.includes('offline.access') ? randomToken() : undefined;
-    const familyId = rotation?.familyId ?? (refreshToken === undefined ? null : crypto.randomUUID());
-    // A grant without a refresh token to store or use up changes nothing: no command.
-    if (rotation !== null || (refreshToken !== undefined && familyId !== null)) {
+    const familyId = rotation?.familyId ?? (refreshToken === undefined && codeKey === null ? null : crypto.randomUUID());
+    // A grant without a refresh token or code to store or use up changes nothing: no command.
+    if (familyId !== null) {
       const atMs = this.clock.nowMs();
-      const refresh = refreshToken === undefined || familyId === null ? null : { tokenKey: this.hasher.keyed('refresh', refreshToken), familyId, expiresAtMs: atMs + this.refreshTtlSeconds * 1000 };
+      const refresh = refreshToken === undefined ? null : { tokenKey: this.hasher.keyed('refresh', refreshToken), familyId, expiresAtMs: atMs + this.refreshTtlSeconds * 1000 };
+      const code = codeKey === null ? null : { codeKey, familyId };
       const { outcome } = await this.pipeline.execute({
         name: 'token.issue',
-        input: { clientId, userId, scopes, rotation, refresh },
+        input: { clientId, userId, scopes, rotation, refresh, code },
         actor: { kind, userId, clientId, familyId: null, scopes, rights: [] },
         atMs,
       });
@@ -154,6 +216,70 @@ export class AuthService {
       scope: formatScopes(scopes),
       ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
     };
+  }
+
+  // ---- the login page, revocation ---------------------------------------------------------------
+
+  /**
+   * Checks a login of the page exactly as the login_info grant does, and answers a one-time code
+   * for the person; wrong credentials are an invalid_grant, which the failure limit counts as the
+   * token endpoint's.
+   */
+  async loginForCode(info: LoginInfo, request: Omit<CodeRequest, 'userId'>): Promise<string> {
+    const userId = await this.users.login(info);
+    if (userId === null) throw new OAuthError('invalid_grant', 'the login credentials are not valid');
+    const code = randomToken();
+    const atMs = this.clock.nowMs();
+    const actor: Actor = { kind: 'person', userId, clientId: request.clientId, familyId: null, scopes: request.scopes, rights: [] };
+    const input = { codeKey: this.hasher.keyed('code', code), ...request, userId, expiresAtMs: atMs + CODE_TTL_MS };
+    const { outcome } = await this.pipeline.execute({ name: 'code.issue', input, actor, atMs });
+    if (!outcome.ok) throw new OAuthError('invalid_grant', outcome.error.message);
+    return code;
+  }
+
+  /** Whom a login of the page names, as the failure-limit key the token endpoint uses for it. */
+  loginKeyOf(clientId: string, info: LoginInfo): string | undefined {
+    const subject = this.users.loginSubject(info);
+    return subject === undefined ? undefined : `client:${clientId} ${subject}`;
+  }
+
+  /**
+   * RFC 7009: ends the session a refresh or access token belongs to, when it belongs to the client
+   * asking. An unknown, foreign or already revoked token changes nothing and is no error (§2.2). An
+   * access token outside any session (client_credentials, login_info without offline.access) is a
+   * signed JWT that nothing stored can end before it expires: unsupported_token_type (§2.2.1).
+   */
+  async revoke(request: RevokeRequest): Promise<void> {
+    if (request.token === undefined || request.token === '') throw new OAuthError('invalid_request', 'token is required', [{ field: 'token', problem: 'is required' }]);
+    const client = await this.authenticateClient(request.client_id, request.client_secret, 'refresh_token');
+    const familyId = request.token_type_hint === 'access_token' ? ((await this.accessFamily(client, request.token)) ?? (await this.refreshFamily(client, request.token))) : ((await this.refreshFamily(client, request.token)) ?? (await this.accessFamily(client, request.token)));
+    if (familyId === undefined) return;
+    const family = await this.db.read((q) => store.getFamily(q, familyId));
+    if (family === undefined || family.revoked_at_ms !== null) return;
+    const actor: Actor = { kind: 'person', userId: family.user_id, clientId: client.id, familyId: null, scopes: [], rights: [] };
+    await this.pipeline.perform('session.revoke', { familyId }, actor);
+  }
+
+  private async refreshFamily(client: store.ClientRow, token: string): Promise<string | undefined> {
+    const row = await this.db.read((q) => store.getRefreshToken(q, this.hasher.keyed('refresh', token)));
+    return row?.client_id === client.id ? row.family_id : undefined;
+  }
+
+  private async accessFamily(client: store.ClientRow, token: string): Promise<string | undefined> {
+    const claims = await this.accessTokens.verify(token).catch(() => undefined);
+    if (claims === undefined || claims.clientId !== client.id) return undefined;
+    if (claims.familyId === null) throw new OAuthError('unsupported_token_type', 'this access token belongs to no session and cannot be revoked; it expires by itself', [{ field: 'token', problem: 'is an access token without a session' }]);
+    return claims.familyId;
+  }
+
+  // ---- the person behind a token -----------------------------------------------------------------
+
+  /** A person's new password, checked against the current one; their other sessions end. */
+  async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
+    const me = await this.users.getAny(principal.userId);
+    const userId = await this.users.login({ type: 3, user: me.username, pwd: currentPassword });
+    if (userId !== principal.userId) throw invalid('currentPassword is not valid', [{ field: 'currentPassword', problem: 'is not the current password' }]);
+    await this.pipeline.perform('password.change', { userId, password: newPassword, keepFamilyId: principal.familyId }, actorOf(principal));
   }
 
   // ---- the request guard ------------------------------------------------------------------------
@@ -180,9 +306,9 @@ export class AuthService {
     return state;
   }
 
-  /** The route's scope must be in the token and its right on the user. */
-  authorize(principal: Principal, scope: Scope, right: Right | undefined): void {
-    if (!principal.scopes.has(scope)) throw forbidden(`this token lacks the scope "${scope}"`);
+  /** The route's scope (when it names one) must be in the token and its right on the user. */
+  authorize(principal: Principal, scope: Scope | undefined, right: Right | undefined): void {
+    if (scope !== undefined && !principal.scopes.has(scope)) throw forbidden(`this token lacks the scope "${scope}"`);
     if (right !== undefined && !hasRight(principal.rights, right)) throw forbidden(`this needs the right "${right}"`);
   }
 
@@ -223,7 +349,7 @@ export class AuthService {
  * does not know are left out rather than refused (RFC 6749 §3.3: the server may grant less and says
  * what it granted in `scope`), so a client written for a server with more scopes still gets a token.
  */
-function grantedScopes(requested: string | undefined, allowed: readonly Scope[]): Scope[] {
+export function grantedScopes(requested: string | undefined, allowed: readonly Scope[]): Scope[] {
   if (requested === undefined || requested.trim() === '') return [...allowed];
   const { known } = parseScopes(requested);
   const granted = known.filter((s) => allowed.includes(s));
@@ -265,4 +391,11 @@ function parseLoginInfo(raw: unknown): LoginInfo {
     if (v.includes('\u0000')) throw new OAuthError('invalid_request', `login_info.${field} must not contain NUL characters`, [{ field: `login_info.${field}`, problem: 'contains a NUL character (U+0000)' }]);
   }
   return info as unknown as LoginInfo;
+}
+
+/** RFC 7636 §4.6 (S256): BASE64URL(SHA-256(verifier)) equals the challenge, compared in constant time. */
+function challengeMatches(challenge: string, verifier: string): boolean {
+  const expected = Buffer.from(crypto.createHash('sha256').update(verifier, 'ascii').digest('base64url'));
+  const given = Buffer.from(challenge);
+  return expected.length === given.length && crypto.timingSafeEqual(expected, given);
 }

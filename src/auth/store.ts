@@ -1,4 +1,4 @@
-// SQL of the auth module: API clients, refresh-token families and refresh tokens.
+// SQL of the auth module: API clients, refresh-token families, refresh tokens and authorization codes.
 import type { ReadTx, Tx } from '../db/index.js';
 
 export interface ClientRow {
@@ -39,8 +39,27 @@ export async function insertFamily(tx: Tx, id: string, clientId: string, userId:
   await tx.run('INSERT INTO token_families (id, client_id, user_id, created_at_ms) VALUES (?, ?, ?, ?)', [id, clientId, userId, nowMs]);
 }
 
-export async function revokeFamily(tx: Tx, id: string, nowMs: number): Promise<void> {
-  await tx.run('UPDATE token_families SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL', [nowMs, id]);
+/** Revokes a live family; false when it was revoked already (or does not exist). */
+export async function revokeFamily(tx: Tx, id: string, nowMs: number): Promise<boolean> {
+  const result = await tx.run('UPDATE token_families SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL', [nowMs, id]);
+  return result.changes === 1;
+}
+
+export interface FamilyRow {
+  id: string;
+  client_id: string;
+  user_id: number;
+  revoked_at_ms: number | null;
+}
+
+export function getFamily(q: ReadTx, id: string): Promise<FamilyRow | undefined> {
+  return q.get<FamilyRow>('SELECT id, client_id, user_id, revoked_at_ms FROM token_families WHERE id = ?', [id]);
+}
+
+/** Revokes every live family of a person but one (the session that asked); how many there were. */
+export async function revokeOtherFamiliesOfUser(tx: Tx, userId: number, keepFamilyId: string | null, nowMs: number): Promise<number> {
+  const result = await tx.run('UPDATE token_families SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL AND id <> ?', [nowMs, userId, keepFamilyId ?? '']);
+  return result.changes;
 }
 
 /** Revokes every live family of a person; how many there were. */
@@ -103,4 +122,45 @@ export function getPrincipalState(q: ReadTx, userId: number, clientId: string, f
      FROM users u, api_clients c WHERE u.id = ? AND c.id = ?`,
     [familyId, userId, clientId],
   );
+}
+
+export interface AuthorizationCodeRow {
+  client_id: string;
+  user_id: number;
+  redirect_uri: string;
+  code_challenge: string;
+  scopes: string;
+  expires_at_ms: number;
+  consumed_at_ms: number | null;
+  family_id: string | null;
+}
+
+/** Codes expired this long ago are deleted as new ones are stored: long past any replay worth revoking. */
+const CODE_KEEP_AFTER_EXPIRY_MS = 60 * 60_000;
+
+export async function insertAuthorizationCode(tx: Tx, codeKey: string, row: Omit<AuthorizationCodeRow, 'consumed_at_ms' | 'family_id'>, nowMs: number): Promise<void> {
+  await tx.run('DELETE FROM authorization_codes WHERE expires_at_ms < ?', [nowMs - CODE_KEEP_AFTER_EXPIRY_MS]);
+  await tx.run(
+    'INSERT INTO authorization_codes (code_key, client_id, user_id, redirect_uri, code_challenge, scopes, expires_at_ms, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    [codeKey, row.client_id, row.user_id, row.redirect_uri, row.code_challenge, row.scopes, row.expires_at_ms, nowMs],
+  );
+}
+
+export function getAuthorizationCode(q: ReadTx, codeKey: string): Promise<AuthorizationCodeRow | undefined> {
+  return q.get<AuthorizationCodeRow>(
+    'SELECT client_id, user_id, redirect_uri, code_challenge, scopes, expires_at_ms, consumed_at_ms, family_id FROM authorization_codes WHERE code_key = ?',
+    [codeKey],
+  );
+}
+
+/**
+ * Uses a code up for the session it opens: one conditional UPDATE, so of two processes redeeming
+ * the same code at once exactly one wins. False when it was used already or has expired.
+ */
+export async function consumeAuthorizationCode(tx: Tx, codeKey: string, familyId: string, nowMs: number): Promise<boolean> {
+  const result = await tx.run(
+    'UPDATE authorization_codes SET consumed_at_ms = ?, family_id = ? WHERE code_key = ? AND consumed_at_ms IS NULL AND expires_at_ms > ?',
+    [nowMs, familyId, codeKey, nowMs],
+  );
+  return result.changes === 1;
 }

@@ -398,6 +398,27 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'sessions: refresh-token families by person, which a change to the person revokes',
     statements: ['CREATE INDEX token_families_user_id ON token_families (user_id)'],
   },
+  {
+    version: 9,
+    name: 'web login: one-time authorization codes (PKCE), stored so that any process may redeem them',
+    statements: [
+      // code_key is a keyed hash of the code; family_id is the session its tokens went to, revoked
+      // when the code is presented again (RFC 6749 §4.1.2).
+      `CREATE TABLE authorization_codes (
+        code_key TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES api_clients (id),
+        user_id BIGINT NOT NULL REFERENCES users (id),
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        expires_at_ms BIGINT NOT NULL,
+        consumed_at_ms BIGINT,
+        family_id TEXT,
+        created_at_ms BIGINT NOT NULL
+      )`,
+      'CREATE INDEX authorization_codes_expires_at ON authorization_codes (expires_at_ms)',
+    ],
+  },
 ];
 
 const ID_COLUMN: Readonly<Record<Engine, string>> = {
