@@ -23,6 +23,7 @@ const REQUIRED = process.env.PURSE_REQUIRE_BROWSER === '1';
 /** The flags the issue names: no sandbox (root in CI), no GPU, and no calls home on a closed network. */
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_RUN = `axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))`;
 /** The waits of a journey: long enough for a loaded 2-core machine, short enough to fail a stuck page soon. */
 const STEP_TIMEOUT_MS = 15_000;
 
@@ -50,7 +51,7 @@ export interface BrowserEnv {
   /** An access token of the bootstrap client (acting as the administrator), for arranging data through the API. */
   adminToken(): Promise<string>;
   /** A JSON call to the API under test. */
-  api<T>(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }>;
+  api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: unknown }>;
 }
 
 class Running implements BrowserEnv {
@@ -123,7 +124,7 @@ class Running implements BrowserEnv {
     await this.check(page, `login-${viewport.width}`);
     await page.getByLabel(/username/i).fill(username);
     await page.getByLabel(/^password/i).fill(password);
-    await page.getByRole('button', { name: /log ?in|sign ?in/i }).first().click();
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await page.getByRole('button', { name: 'Log out' }).waitFor();
     return page;
   }
@@ -135,11 +136,8 @@ class Running implements BrowserEnv {
     // Evaluated through the DevTools protocol, which the page's CSP does not govern; a <script> tag
     // with axe's text would be refused by script-src 'self', as it should be.
     await page.evaluate(AXE_SOURCE);
-    const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe;
-      const result = await axe.run(document, { resultTypes: ['violations'] });
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
-    });
+    // A string, run in the page: this program is compiled without the DOM's types.
+    const violations = await page.evaluate<AxeViolation[]>(AXE_RUN);
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     if (serious.length > 0) throw new Error(`${name}: axe-core found ${serious.length} serious or critical problems:\n${serious.map((v) => `- ${v.id} (${v.impact ?? ''}): ${v.help} at ${JSON.stringify(v.nodes.slice(0, 3).map((n) => n.target))}`).join('\n')}`);
     const refused = this.refusals.get(page) ?? [];
@@ -157,14 +155,14 @@ class Running implements BrowserEnv {
     return body.access_token;
   }
 
-  async api<T>(method: string, urlPath: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async api(method: string, urlPath: string, token: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const res = await fetch(`${this.url}${urlPath}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
   }
 }
 

@@ -13,13 +13,13 @@ import { browserSuite, PHONE, type BrowserEnv } from '../helpers/browser.js';
 const PERSON = { username: 'jdoe', fullname: 'John Doe', password: 'jdoe-password-1' };
 const CARD = { number: '4242 4242 4242 4242', name: 'John Doe', month: '05', year: '2030', cvv: '321' };
 
-async function arrange(env: BrowserEnv): Promise<{ userId: number; codes: string[] }> {
+async function arrange(env: BrowserEnv): Promise<string[]> {
   const admin = await env.adminToken();
-  const user = await env.api<{ id: number }>('POST', '/v3/users', admin, { username: PERSON.username, fullname: PERSON.fullname, password: PERSON.password });
+  const user = await env.api('POST', '/v3/users', admin, { username: PERSON.username, fullname: PERSON.fullname, password: PERSON.password });
   assert.equal(user.status, 201, JSON.stringify(user.body));
-  const batch = await env.api<{ codes: string[] }>('POST', '/v3/vouchers/batches', admin, { quantity: 2, value: 5, validUntil: '2099-12-31' });
+  const batch = await env.api('POST', '/v3/vouchers/batches', admin, { quantity: 2, value: 5, validUntil: '2099-12-31' });
   assert.equal(batch.status, 201, JSON.stringify(batch.body));
-  return { userId: user.body.id, codes: batch.body.codes };
+  return (batch.body as { codes: string[] }).codes;
 }
 
 async function available(page: Page): Promise<string> {
@@ -39,10 +39,8 @@ async function fillCard(page: Page, amount: string, number: string): Promise<voi
 }
 
 browserSuite('web portal', (env) => {
-  let codes: string[] = [];
-
   test('a person logs in, redeems a voucher, tops up by card, and sees balance and statement change', async () => {
-    ({ codes } = await arrange(env));
+    const codes = await arrange(env);
     const tokens: { access: string[]; refresh: string[] } = { access: [], refresh: [] };
     const page = await env.login(PERSON.username, PERSON.password);
     page.on('request', (request) => {
@@ -102,7 +100,7 @@ browserSuite('web portal', (env) => {
     // Filtered by provider: only the card top-up.
     await page.getByLabel('Provider').selectOption('card');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 1);
+    await page.waitForFunction("document.querySelectorAll('table tbody tr').length === 1");
     assert.match((await rows.nth(0).textContent()) ?? '', /card/);
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
@@ -149,7 +147,7 @@ browserSuite('web portal', (env) => {
       await page.locator(`nav a[href="${href}"]`).click();
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await env.check(page, shot);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
       assert.ok(overflow <= 0, `${href} is ${overflow}px wider than a 360px screen`);
     }
     await page.context().close();
