@@ -45,8 +45,10 @@ export interface BrowserEnv {
   readonly browser: Browser;
   /** A fresh browser context (no shared memory, so no shared session) and its page. */
   newPage(viewport?: { width: number; height: number }): Promise<Page>;
-  /** Opens the app, logs in through Purse's own /oauth/authorize page, and waits for the signed-in shell. */
+  /** A new page that opens the app, logs in through Purse's own /oauth/authorize page, and waits for the signed-in shell. */
   login(username: string, password: string, viewport?: { width: number; height: number }): Promise<Page>;
+  /** The same on a page the test already has (listening to its requests, say). */
+  logIn(page: Page, username: string, password: string): Promise<void>;
   /** Saves a screenshot as test-output/screenshots/NAME.png and fails on a serious or critical axe-core violation or a CSP refusal. */
   check(page: Page, name: string): Promise<void>;
   /** An access token of the bootstrap client (acting as the administrator), for arranging data through the API. */
@@ -120,9 +122,14 @@ class Running implements BrowserEnv {
 
   async login(username: string, password: string, viewport = DESKTOP): Promise<Page> {
     const page = await this.newPage(viewport);
+    await this.logIn(page, username, password);
+    return page;
+  }
+
+  async logIn(page: Page, username: string, password: string): Promise<void> {
     await page.goto('/');
     await page.waitForURL(/\/oauth\/authorize/);
-    await this.check(page, `login-${viewport.width}`);
+    await this.check(page, `login-${page.viewportSize()?.width ?? 0}`);
     await page.getByLabel(/username/i).fill(username);
     await page.getByLabel(/^password/i).fill(password);
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
@@ -133,7 +140,6 @@ class Running implements BrowserEnv {
       const text = await page.locator('body').innerText();
       throw new Error(`${username} did not reach the app: at ${page.url()}, the page says: ${text.slice(0, 500)}; problems: ${(this.refusals.get(page) ?? []).join('; ')}`, { cause: error });
     }
-    return page;
   }
 
   async check(page: Page, name: string): Promise<void> {

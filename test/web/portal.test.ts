@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 
 import { browserSuite, PHONE, type BrowserEnv } from '../helpers/browser.js';
+import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET } from '../helpers/harness.js';
 
 const PERSON = { username: 'jdoe', fullname: 'John Doe', password: 'jdoe-password-1' };
 const CARD = { number: '4242 4242 4242 4242', name: 'John Doe', month: '05', year: '2030', cvv: '321' };
@@ -51,17 +52,23 @@ async function fillCard(page: Page, amount: string, number: string): Promise<voi
 browserSuite('web portal', (env) => {
   test('a person logs in, redeems a voucher, tops up by card, and sees balance and statement change', async () => {
     const codes = await arrange(env);
+    // What the app holds in memory, seen on the wire: the bearer tokens it sends, the refresh token it got.
     const tokens: { access: string[]; refresh: string[] } = { access: [], refresh: [] };
-    const page = await env.login(PERSON.username, PERSON.password);
+    const page = await env.newPage();
     page.on('request', (request) => {
       const header = request.headers().authorization;
       if (header?.startsWith('Bearer ') === true) tokens.access.push(header.slice('Bearer '.length));
     });
-    page.on('response', async (response) => {
+    page.on('response', (response) => {
       if (!response.url().endsWith('/api/auth/token') || response.status() !== 200) return;
-      const body = (await response.json()) as { refresh_token?: string };
-      if (body.refresh_token !== undefined) tokens.refresh.push(body.refresh_token);
+      response.json().then(
+        (body: { refresh_token?: string }) => {
+          if (body.refresh_token !== undefined) tokens.refresh.push(body.refresh_token);
+        },
+        () => undefined,
+      );
     });
+    await env.logIn(page, PERSON.username, PERSON.password);
 
     await page.getByRole('heading', { name: 'Your credit' }).waitFor();
     assert.equal(await available(page), euros(4.6));
@@ -143,12 +150,15 @@ browserSuite('web portal', (env) => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(/\/oauth\/authorize/);
     assert.equal((await env.api('GET', '/v3/me', lastAccess)).status, 401);
+    const lastRefresh = tokens.refresh.at(-1);
+    assert.ok(lastRefresh !== undefined, 'the login gave the app a refresh token');
     const refused = await fetch(`${env.url}/api/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'purse-web', refresh_token: tokens.refresh.at(-1) ?? 'none-seen' }),
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'purse-web', refresh_token: lastRefresh }),
     });
     assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error?: string }).error, 'invalid_grant');
     await page.context().close();
   });
 
@@ -166,6 +176,40 @@ browserSuite('web portal', (env) => {
       const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
       assert.ok(overflow <= 0, `${href} is ${overflow}px wider than a 360px screen`);
     }
+    await page.context().close();
+  });
+
+  test('a person tops up with MB WAY and changes their password; a wrong current password is named at its field', async () => {
+    const page = await env.login(PERSON.username, PERSON.password, PHONE);
+    await page.locator('nav a[href="/top-up"]').click();
+    await page.getByLabel('MB WAY').check();
+    await page.getByLabel('Amount').fill('5');
+    await page.getByLabel('Mobile number').fill('912345678');
+    await page.getByRole('button', { name: 'Pay with MB WAY' }).click();
+    await page.getByText(`Paid with MB WAY: ${euros(5)} added to your credit.`).waitFor();
+    await page.getByTestId('available').getByText(euros(34.6)).waitFor();
+    await env.check(page, 'portal-360-top-up-mbway');
+
+    await page.locator('nav a[href="/password"]').click();
+    await page.getByLabel('Current password').fill('not-my-password');
+    await page.getByLabel('New password').fill('jdoe-new-password-2');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    const current = page.locator('.field-invalid', { has: page.getByLabel('Current password') });
+    await current.locator('.field-problem').waitFor();
+    await env.check(page, 'portal-360-password-refused');
+    await page.getByLabel('Current password').fill(PERSON.password);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Password changed.').waitFor();
+    // This session goes on; the old password no longer logs in.
+    await page.locator('nav a[href="/"]').click();
+    await page.getByTestId('available').getByText(euros(34.6)).waitFor();
+    const oldLogin = await fetch(`${env.url}/api/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'login_info', client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET, login_info: { type: 3, user: PERSON.username, pwd: PERSON.password } }),
+    });
+    assert.equal(oldLogin.status, 400);
+    assert.equal(((await oldLogin.json()) as { error?: string }).error, 'invalid_grant');
     await page.context().close();
   });
 

@@ -1,14 +1,16 @@
 // Forms whose API errors land next to their fields: <Form> runs the submit and keeps the API's error
 // body; each <Field> shows the problem the body names for it (`data: [{field, problem}]`), and the
-// form's summary at the top says what went wrong as a whole.
+// form's summary at the top says what went wrong as a whole, or points to the fields.
 import { createContext, type ComponentChildren, type JSX, type PartialInputHTMLAttributes } from 'preact';
-import { useContext, useId, useState } from 'preact/hooks';
+import { useContext, useId, useRef, useState } from 'preact/hooks';
 
 import type { ApiProblem } from '../api/client';
 
 import { changed, problemOf } from './load';
 
 const FormProblem = createContext<ApiProblem | undefined>(undefined);
+/** The names of the fields a form shows, so that its summary knows which problems they already say. */
+const FormFields = createContext<Set<string> | undefined>(undefined);
 
 /**
  * Whether an API field names this form field: the API says `body.params.amount` or
@@ -26,6 +28,7 @@ export const FieldProblems = FormProblem.Provider;
 
 /** The problems of one field, or none. */
 export function useFieldProblem(name: string): string | undefined {
+  useContext(FormFields)?.add(name);
   const problem = useContext(FormProblem);
   const found = problem?.data.filter((detail) => fieldMatches(detail.field, name)).map((detail) => detail.problem);
   return found === undefined || found.length === 0 ? undefined : found.join('; ');
@@ -44,7 +47,17 @@ interface FormProps {
   refresh?: boolean;
 }
 
+/**
+ * What the top of a form says: the API's message when some problem is not shown at a field of the
+ * form (or none names a field), else a pointer to the fields, which say it in the person's terms.
+ */
+function summaryOf(problem: ApiProblem, fields: ReadonlySet<string>): string {
+  const atFields = problem.data.length > 0 && problem.data.every((detail) => [...fields].some((name) => fieldMatches(detail.field, name)));
+  return atFields ? 'Please correct what is marked below.' : problem.message;
+}
+
 export function Form({ onSubmit, submitLabel, children, class: className, refresh = true }: FormProps): JSX.Element {
+  const fields = useRef(new Set<string>()).current;
   const [problem, setProblem] = useState<ApiProblem | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState('');
@@ -68,10 +81,12 @@ export function Form({ onSubmit, submitLabel, children, class: className, refres
     <form class={className === undefined ? 'form' : `form ${className}`} onSubmit={(event) => void submit(event)} noValidate>
       {problem === undefined ? null : (
         <div class="alert alert-error" role="alert">
-          {problem.message}
+          {summaryOf(problem, fields)}
         </div>
       )}
-      <FormProblem.Provider value={problem}>{children}</FormProblem.Provider>
+      <FormFields.Provider value={fields}>
+        <FormProblem.Provider value={problem}>{children}</FormProblem.Provider>
+      </FormFields.Provider>
       <p class="form-done" role="status">
         {done}
       </p>
