@@ -65,8 +65,9 @@ function notFound(table: RouteTable, request: FastifyRequest, reply: FastifyRepl
   const path = request.url.split('?')[0] ?? '';
   const allowed = table.methodsOf(path);
   if (allowed.length === 0) return fallback?.(request, reply) ?? noRoute(request, path, reply);
-  // A route of this method that found nothing itself (a static file that is not there).
-  if (allowed.includes(request.method)) return noRoute(request, path, reply);
+  // A route of this method that found nothing itself (a static file that is not there); OPTIONS is
+  // answered below whatever routes it.
+  if (request.method !== 'OPTIONS' && allowed.includes(request.method)) return noRoute(request, path, reply);
   const allow = allowed.join(', ');
   if (request.method === 'OPTIONS') return reply.code(204).header('allow', allow).send();
   const message = `${request.method} is not allowed on ${path}; it answers ${allow}`;
