@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const LAYERING = "modules talk through services or the command registry, never another module's store or routes (docs/architecture.md)";
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'tmp/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'tmp/**', 'test-output/**', 'web/src/api/schema.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -26,8 +26,9 @@ const filter = process.argv.slice(2);
 const pgUrl = process.env.PURSE_TEST_DATABASE_URL;
 
 if (filter.length === 0) {
-  console.log('» typecheck');
+  console.log('» typecheck (server, then web app)');
   run('npx', ['tsc', '-p', 'tsconfig.json']);
+  run('npx', ['tsc', '-p', 'web/tsconfig.json']);
   console.log('» lint');
   run('npx', ['eslint', '.']);
 }

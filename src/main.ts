@@ -2,6 +2,8 @@
 // The `purse` command line. Every setting of config.ts is also a flag here; errors are one line
 // on stderr and a non-zero exit.
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import { Command, Option } from 'commander';
 
@@ -118,6 +120,39 @@ program
       { otherKeysAllowed: true },
     );
   });
+
+program
+  .command('openapi')
+  .description("print Purse's OpenAPI document (what /openapi.json serves) without a database or a listening port")
+  .option('--output <file>', 'write it to FILE instead of standard output')
+  .action(async (options: { output?: string }, command: Command) => {
+    const text = `${JSON.stringify(await openApiDocument(command), null, 2)}\n`;
+    if (options.output === undefined) process.stdout.write(text);
+    else fs.writeFileSync(options.output, text);
+  });
+
+/**
+ * The document of a server built over a throwaway SQLite file in a temporary directory: the routes
+ * make the document, the data does not, so the build needs neither the real database nor its keys.
+ */
+async function openApiDocument(command: Command): Promise<unknown> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'purse-openapi-'));
+  try {
+    const config = { ...configFrom(command), dataDir, database: { engine: 'sqlite' as const, file: path.join(dataDir, 'purse.db') }, logLevel: 'silent' as const };
+    const ctx = await createContext(config);
+    try {
+      const app = await buildServer(ctx);
+      await app.ready();
+      const document: unknown = app.swagger();
+      await app.close();
+      return document;
+    } finally {
+      await ctx.close();
+    }
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 
 const client = program.command('client').description('API clients ("REST API applications")');
 

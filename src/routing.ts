@@ -50,22 +50,32 @@ function patternOf(url: string): RegExp {
  * method it lacks 405 with Allow, and OPTIONS on a known path 204 with Allow (a browser's CORS
  * preflight is answered before this, by @fastify/cors, when PURSE_CORS_ORIGINS allows its origin).
  */
-export function installMethodCheck(app: FastifyInstance): void {
+/** Answers an unrouted request itself (the web app's pages), or leaves it to the 404. */
+export type Fallback = (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined;
+
+export function installMethodCheck(app: FastifyInstance, fallback?: Fallback): void {
   const table = new RouteTable();
   app.addHook('onRoute', (route) => {
     table.add(route.url, Array.isArray(route.method) ? route.method : [route.method]);
   });
-  app.setNotFoundHandler((request, reply) => notFound(table, request, reply));
+  app.setNotFoundHandler((request, reply) => notFound(table, request, reply, fallback));
 }
 
-function notFound(table: RouteTable, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function notFound(table: RouteTable, request: FastifyRequest, reply: FastifyReply, fallback: Fallback | undefined): FastifyReply {
   const path = request.url.split('?')[0] ?? '';
   const allowed = table.methodsOf(path);
-  if (allowed.length === 0) return reply.code(404).send({ code: 404, message: `no route ${request.method} ${path}`, data: [] } satisfies ErrorBody);
+  if (allowed.length === 0) return fallback?.(request, reply) ?? noRoute(request, path, reply);
+  // A route of this method that found nothing itself (a static file that is not there); OPTIONS is
+  // answered below whatever routes it.
+  if (request.method !== 'OPTIONS' && allowed.includes(request.method)) return noRoute(request, path, reply);
   const allow = allowed.join(', ');
   if (request.method === 'OPTIONS') return reply.code(204).header('allow', allow).send();
   const message = `${request.method} is not allowed on ${path}; it answers ${allow}`;
   return reply.code(405).header('allow', allow).send({ code: 405, message, data: [{ field: 'method', problem: `must be one of ${allow}` }] } satisfies ErrorBody);
+}
+
+function noRoute(request: FastifyRequest, path: string, reply: FastifyReply): FastifyReply {
+  return reply.code(404).send({ code: 404, message: `no route ${request.method} ${path}`, data: [] } satisfies ErrorBody);
 }
 
 /** The media types a route takes its body in: its per-type body schemas, its `consumes`, else JSON. */

@@ -29,6 +29,7 @@ import { eventRoutes } from './events/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import { usersRoutes } from './users/routes.js';
 import { voucherRoutes } from './vouchers/routes.js';
+import { appPageFallback, loadWebApp, WEB_DIR, webRoutes } from './web/routes.js';
 import { acceptedMediaTypes, dropUnknownQueryParameters, installContentTypeCheck, installMethodCheck, unsupportedMediaType } from './routing.js';
 
 export { VERSION } from './version.js';
@@ -69,6 +70,8 @@ export const REDACT_PATHS = [
 export interface ServerOptions {
   /** Where logs go (tests capture them); stdout by default. */
   logStream?: DestinationStream;
+  /** Where the built web app is (tests point it at a build of their own); dist/web by default. */
+  webDir?: string;
 }
 
 export async function buildServer(ctx: Context, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -122,7 +125,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     rejectNonFiniteNumbers(request.query, 'querystring');
     rejectNonFiniteNumbers(request.body, 'body');
   });
-  installMethodCheck(app);
+  const web = loadWebApp(options.webDir ?? WEB_DIR, ctx.config.currency);
+  installMethodCheck(app, appPageFallback(web));
   installContentTypeCheck(app);
   installBodyParsers(app);
   installNoStore(app);
@@ -149,6 +153,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(webhookRoutes, { webhooks: ctx.webhooks, dispatcher: ctx.dispatcher, pipeline, clock });
   await app.register(eventRoutes, { events: ctx.events });
   await app.register(auditRoutes, { audit: ctx.audit });
+  await app.register(webRoutes, { web });
   return app;
 }
 
@@ -182,6 +187,10 @@ function corsOptions(origins: readonly string[]): FastifyCorsOptions {
  * http://127.0.0.1. Swagger UI at /docs sets its own (openapi.ts).
  */
 const HELMET_OPTIONS = {
+  // Not helmet's no-referrer: under it a browser sends `Origin: null` with the login form's POST,
+  // which the form's CSRF check (the Origin must be this Purse's) then refuses. same-origin still
+  // tells no other site where a person came from.
+  referrerPolicy: { policy: 'same-origin' as const },
   contentSecurityPolicy: {
     useDefaults: false,
     directives: {
