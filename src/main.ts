@@ -24,6 +24,7 @@ import { HOLD_STATES, holdView } from './spending/views.js';
 import { parseDateTime } from './time.js';
 import type { BatchStats } from './vouchers/service.js';
 import { batchView, codesCsv } from './vouchers/views.js';
+import { verifyBooks } from './ledger/verify.js';
 
 const program = new Command('purse')
   .description('Purse: prepaid credit and the payments that fund it')
@@ -555,7 +556,7 @@ function printMigrations(ctx: Context): void {
 
 /** `ledger verify`: prints the result; a problem makes the exit code 1. */
 async function verifyLedger(ctx: Context): Promise<void> {
-  const problems = [...(await ctx.ledger.verify()), ...(await ctx.recharge.verify()), ...(await ctx.spending.verify())];
+  const problems = await verifyBooks(ctx);
   if (problems.length === 0) {
     console.log('ledger verified: every transaction balances, every balance matches its postings');
     return;

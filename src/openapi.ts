@@ -165,6 +165,9 @@ const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="150" height="40" vi
 export function swaggerUiOptions(): FastifySwaggerUiOptions {
   return {
     routePrefix: '/docs',
+    // Swagger UI styles elements inline, which the pages' strict policy (server.ts) forbids; its
+    // own scripts stay 'self' only.
+    staticCSP: "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
     logo: { type: 'image/svg+xml', content: Buffer.from(LOGO) },
     theme: {
       title: 'Purse — API reference',

@@ -2,6 +2,7 @@
 // place where errors become HTTP responses.
 import type { DestinationStream } from 'pino';
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -11,6 +12,7 @@ import { installGuard } from './auth/guard.js';
 import { repeatedKey } from './json-keys.js';
 import { authRoutes } from './auth/routes.js';
 import { authorizeRoutes } from './auth/authorize-routes.js';
+import { accountRoutes } from './auth/account-routes.js';
 import type { Context } from './context.js';
 import { AppError, describeField, invalid, OAuthError, schemaProblem, type ErrorDetail } from './errors.js';
 import { installBusinessMetrics } from './ops/business-metrics.js';
@@ -124,6 +126,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   installBodyParsers(app);
   installNoStore(app);
   if (ctx.config.corsOrigins.length > 0) await app.register(cors, corsOptions(ctx.config.corsOrigins));
+  await app.register(helmet, HELMET_OPTIONS);
   const registry = installMetrics(app);
   installBusinessMetrics(app, registry, ctx, app.log);
   installGuard(app, ctx.auth);
@@ -136,7 +139,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(authorizeRoutes, { auth: ctx.auth, failures: ctx.tokenFailures, publicUrl: ctx.config.publicUrl });
   const { pipeline, clock } = ctx;
   await app.register(usersRoutes, { users: ctx.users, pipeline, clock });
-  await app.register(ledgerRoutes, { ledger: ctx.ledger, recharge: ctx.recharge, pipeline, clock });
+  await app.register(accountRoutes, { auth: ctx.auth, failures: ctx.tokenFailures, pipeline, clock });
+  await app.register(ledgerRoutes, { ledger: ctx.ledger, recharge: ctx.recharge, spending: ctx.spending, pipeline, clock });
   await app.register(rechargeRoutes, { recharge: ctx.recharge, pipeline, clock });
   await app.register(voucherRoutes, { vouchers: ctx.vouchers, pipeline, clock });
   await app.register(gatewayRoutes, { gateway: ctx.gateway, pipeline, clock });
@@ -169,6 +173,30 @@ function corsOptions(origins: readonly string[]): FastifyCorsOptions {
     strictPreflight: false,
   };
 }
+
+/**
+ * The usual security headers on every answer (@fastify/helmet), and one strict Content-Security-
+ * Policy for every page Purse serves (the web app, the login page): only its own scripts, styles,
+ * images and API, no inline code, no framing, forms only to itself. Spelled out in full rather than
+ * helmet's defaults, which add upgrade-insecure-requests and so break a Purse on plain
+ * http://127.0.0.1. Swagger UI at /docs sets its own (openapi.ts).
+ */
+const HELMET_OPTIONS = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+  },
+};
 
 /** How long a browser may reuse a preflight's answer. */
 const CORS_MAX_AGE_SECONDS = 600;

@@ -10,7 +10,8 @@ import type { Right, Scope } from './scopes.js';
 import type { AuthService } from './service.js';
 
 export interface RouteAuth {
-  scope: Scope;
+  /** Left out: any valid token will do (GET /v3/me, which every app asks first). */
+  scope?: Scope;
   right?: Right;
 }
 
@@ -31,10 +32,11 @@ export function installGuard(app: FastifyInstance, auth: AuthService): void {
     if (routeAuth === undefined) return;
     const schema = route.schema ?? {};
     const response = (schema.response ?? {}) as Record<number, unknown>;
+    const needs = routeAuth.scope === undefined ? 'Any valid token' : `Scope \`${routeAuth.scope}\``;
     route.schema = {
       ...schema,
-      security: [{ oauth2: [routeAuth.scope] }],
-      description: [schema.description, `Scope \`${routeAuth.scope}\`${routeAuth.right === undefined ? '' : `; right \`${routeAuth.right}\``}.`].filter(Boolean).join(' '),
+      security: [{ oauth2: routeAuth.scope === undefined ? [] : [routeAuth.scope] }],
+      description: [schema.description, `${needs}${routeAuth.right === undefined ? '' : `; right \`${routeAuth.right}\``}.`].filter(Boolean).join(' '),
       response: { ...errorResponses(401, 403), ...response },
     };
   });

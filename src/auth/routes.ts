@@ -60,7 +60,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
           'Client authentication as at the token endpoint; `purse-web` sends its client_id alone.',
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: RevokeRequestSchema,
-        response: { 200: { description: 'Revoked, or nothing to revoke; no body', type: 'null' }, ...errorResponses(400, 401, 429, 503) },
+        response: { 200: { description: 'Revoked, or nothing to revoke; no body' }, ...errorResponses(400, 401, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -68,7 +68,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       const body: RevokeRequest = { ...request.body, ...basicCredentials(request.headers.authorization) };
       const keys = attemptKeys(`ip:${request.ip}`, body.client_id, undefined);
       await failures.attempt(Object.values(keys), 'too many failed revocation requests; try again later', () => auth.revoke(body), (outcome) => (outcome.ok ? [] : countedKeys(outcome.error, keys)));
-      return reply.header('cache-control', 'no-store').code(200).send(null);
+      return reply.header('cache-control', 'no-store').code(200).send('');
     },
   );
 };

@@ -1,6 +1,9 @@
 import { Type } from 'typebox';
 
-import { named } from '../schemas.js';
+import { named, StringEnum } from '../schemas.js';
+import { RightSchema } from '../users/schemas.js';
+
+import { ALL_SCOPES } from './scopes.js';
 
 const LoginInfoSchema = named(
   'LoginInfo',
@@ -75,3 +78,58 @@ export const AuthorizeFormSchema = Type.Object({
   card: Type.Optional(Type.String({ maxLength: 256 })),
   pin: Type.Optional(Type.String({ maxLength: 256 })),
 });
+
+const ScopeSchema = named('Scope', StringEnum(ALL_SCOPES));
+
+export const MeSchema = named(
+  'Me',
+  Type.Object({
+    id: Type.Integer(),
+    username: Type.String(),
+    fullname: Type.String(),
+    email: Type.String(),
+    rights: Type.Array(RightSchema, { description: 'as stored now; `admin` implies every right' }),
+    scopes: Type.Array(ScopeSchema, { description: 'what this token may reach' }),
+  }),
+);
+
+export const ChangePasswordBody = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 256, writeOnly: true }),
+    newPassword: Type.String({ minLength: 8, maxLength: 256, writeOnly: true }),
+  },
+  { additionalProperties: false, examples: [{ currentPassword: 'the-old-password', newPassword: 'a-new-password' }] },
+);
+
+export const ApiClientSchema = named(
+  'ApiClient',
+  Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    scopes: Type.Array(ScopeSchema),
+    userId: Type.Integer({ description: 'the user the client acts as (client_credentials)' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    revoked: Type.Boolean(),
+  }),
+);
+
+export const ApiClientWithSecretSchema = named(
+  'ApiClientWithSecret',
+  Type.Object({
+    ...ApiClientSchema.properties,
+    secret: Type.String({ description: 'shown this once; stored only as a slow hash' }),
+  }),
+);
+
+export const ApiClientListSchema = named('ApiClientList', Type.Object({ clients: Type.Array(ApiClientSchema), count: Type.Integer() }));
+
+export const CreateClientBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: ALL_SCOPES.length, uniqueItems: true }),
+    userId: Type.Integer({ minimum: 1, description: 'the user it acts as; below admin, only oneself' }),
+  },
+  { additionalProperties: false, examples: [{ name: 'Print server', scopes: ['credit', 'users'], userId: 1 }] },
+);
+
+export const ClientParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { CommandPipeline } from '../commands/pipeline.js';
 import type { Db } from '../db/index.js';
-import { forbidden, invalid, OAuthError, unauthorized } from '../errors.js';
+import { forbidden, invalid, notFound, OAuthError, unauthorized } from '../errors.js';
 import type { LoginInfo, UsersService } from '../users/service.js';
 
 import type { AccessTokens } from './access-tokens.js';
@@ -53,6 +53,15 @@ export interface TokenResponse {
   expires_in: number;
   scope: string;
   refresh_token?: string;
+}
+
+export interface MeView {
+  id: number;
+  username: string;
+  fullname: string;
+  email: string;
+  rights: Right[];
+  scopes: Scope[];
 }
 
 export interface ClientView {
@@ -274,6 +283,12 @@ export class AuthService {
 
   // ---- the person behind a token -----------------------------------------------------------------
 
+  /** Who a token belongs to and what it may reach: what an app asks first, to know which pages to show. */
+  async me(principal: Principal): Promise<MeView> {
+    const user = await this.users.getAny(principal.userId);
+    return { id: user.id, username: user.username, fullname: user.fullname, email: user.email, rights: [...principal.rights], scopes: [...principal.scopes] };
+  }
+
   /** A person's new password, checked against the current one; their other sessions end. */
   async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
     const me = await this.users.getAny(principal.userId);
@@ -328,20 +343,30 @@ export class AuthService {
 
   async listClients(): Promise<ClientView[]> {
     const rows = await this.db.read((q) => store.listClients(q));
-    return rows.map((row) => ({
-      id: row.id,
-      name: row.name,
-      scopes: parseScopes(row.scopes).known,
-      userId: row.user_id,
-      createdAt: new Date(row.created_at_ms).toISOString(),
-      revoked: row.revoked_at_ms !== null,
-    }));
+    return rows.map(clientView);
+  }
+
+  async getClient(id: string): Promise<ClientView> {
+    const row = await this.db.read((q) => store.getClient(q, id));
+    if (row === undefined) throw notFound(`client "${id}" does not exist`);
+    return clientView(row);
   }
 
   /** Revokes a client: its tokens stop working at once, its secret is refused. */
   async revokeClient(id: string, actor: Actor): Promise<void> {
     await this.pipeline.perform('client.revoke', { id }, actor);
   }
+}
+
+function clientView(row: store.ClientRow): ClientView {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: parseScopes(row.scopes).known,
+    userId: row.user_id,
+    createdAt: new Date(row.created_at_ms).toISOString(),
+    revoked: row.revoked_at_ms !== null,
+  };
 }
 
 /**

@@ -14,29 +14,55 @@ import { SAFE_CSV_CAST } from '../csv.js';
 import { invalid } from '../errors.js';
 import { fromMinor } from '../money.js';
 import type { RechargeService } from '../recharge/service.js';
+import type { SpendingService } from '../spending/service.js';
 import { errorResponses } from '../schemas.js';
 import { isoToMs } from '../time.js';
 
-import { AccountParams, AccountsSchema, BalanceSchema, BulkRechargeBody, BulkRechargeResultSchema, RechargeBody, RechargeResultSchema, StatementQuery, StatementSchema, type StatementEntry } from './schemas.js';
+import { AccountParams, AccountsSchema, LedgerVerificationSchema, BalanceSchema, BulkRechargeBody, BulkRechargeResultSchema, RechargeBody, RechargeResultSchema, StatementQuery, StatementSchema, type StatementEntry } from './schemas.js';
 import type { LedgerService } from './service.js';
 import type { StatementFilter } from './store.js';
+import { verifyBooks } from './verify.js';
 
 export interface LedgerRoutesOptions {
   ledger: LedgerService;
   recharge: RechargeService;
+  spending: SpendingService;
   pipeline: CommandPipeline;
   clock: Clock;
 }
 
+/** Most problems one answer lists; a ledger that far gone needs `purse ledger verify` for the rest. */
+const MAX_LISTED_PROBLEMS = 1000;
+
 const CSV_COLUMNS: (keyof StatementEntry)[] = ['id', 'date', 'type', 'balance', 'value', 'provider', 'paymentId', 'description'];
 
-export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = async (app, { ledger, recharge, pipeline, clock }) => {
+export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRoutesOptions> = async (app, { ledger, recharge, spending, pipeline, clock }) => {
   const tags = ['credit'];
   // Only this plugin's routes (the bulk recharge) take CSV; everywhere else text/csv is a 415.
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => {
     done(null, body);
   });
   const UserParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, examples: [1] }) });
+
+  app.post(
+    '/v3/ledger/verify',
+    {
+      config: { auth: { scope: 'settings', right: 'admin' } },
+      schema: {
+        operationId: 'verifyLedger',
+        tags,
+        summary: 'Verify the ledger',
+        description: 'Runs what `purse ledger verify` runs: every transaction balances, every balance matches its postings, every payment and hold agrees with its postings. Changes nothing.',
+        response: { 200: LedgerVerificationSchema },
+      },
+    },
+    async () => {
+      const checkedAt = new Date(clock.nowMs()).toISOString();
+      const problems = await verifyBooks({ ledger, recharge, spending });
+      const listed = problems.length > MAX_LISTED_PROBLEMS ? [...problems.slice(0, MAX_LISTED_PROBLEMS), `… and ${problems.length - MAX_LISTED_PROBLEMS} more`] : problems;
+      return { ok: problems.length === 0, problems: listed, checkedAt };
+    },
+  );
 
   app.get(
     '/v3/users/:id/accounts',

@@ -89,3 +89,12 @@ export const BulkRechargeResultSchema = named(
     total: Type.Number({ description: 'sum of the amounts' }),
   }),
 );
+
+export const LedgerVerificationSchema = named(
+  'LedgerVerification',
+  Type.Object({
+    ok: Type.Boolean({ description: 'true when no problem was found' }),
+    problems: Type.Array(Type.String(), { description: 'each problem in words; at most 1,000 listed' }),
+    checkedAt: Type.String({ format: 'date-time' }),
+  }),
+);
