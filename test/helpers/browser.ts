@@ -11,6 +11,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 import { bootstrap } from '../../src/bootstrap.js';
 import { systemClock } from '../../src/clock.js';
+import type { Config } from '../../src/config.js';
 import { createContext, type Context } from '../../src/context.js';
 import { buildServer } from '../../src/server.js';
 import { WEB_DIR } from '../../src/web/routes.js';
@@ -76,10 +77,10 @@ class Running implements BrowserEnv {
     return this.started.browser;
   }
 
-  async start(): Promise<void> {
+  async start(overrides: Partial<Config>): Promise<void> {
     if (!fs.existsSync(path.join(WEB_DIR, 'index.html'))) throw new Error(`${WEB_DIR}/index.html is missing: run npm run build before the browser tests`);
     const db: TestDatabase = await createTestDatabase('sqlite');
-    const ctx = await createContext(testConfig(db), systemClock);
+    const ctx = await createContext(testConfig(db, overrides), systemClock);
     await bootstrap(ctx);
     const app = await buildServer(ctx);
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -167,10 +168,10 @@ class Running implements BrowserEnv {
 }
 
 /**
- * A describe() whose tests run against one Purse and one Chromium, started before them and stopped
- * after; skipped with one line when Chromium is not installed (failed instead under PURSE_REQUIRE_BROWSER=1).
+ * A describe() whose tests run against one Purse (its settings changed by `overrides`) and one
+ * Chromium, started before them and stopped after; skipped with one line when Chromium is not installed (failed instead under PURSE_REQUIRE_BROWSER=1).
  */
-export function browserSuite(name: string, body: (env: BrowserEnv) => void): void {
+export function browserSuite(name: string, body: (env: BrowserEnv) => void, overrides: Partial<Config> = {}): void {
   if (!fs.existsSync(CHROMIUM) && !REQUIRED) {
     describe(name, { skip: `browser tests skipped: ${CHROMIUM} is not installed (apt-get install chromium; CI sets PURSE_REQUIRE_BROWSER=1 and installs it)` }, () => undefined);
     return;
@@ -179,7 +180,7 @@ export function browserSuite(name: string, body: (env: BrowserEnv) => void): voi
     const env = new Running();
     before(async () => {
       if (!fs.existsSync(CHROMIUM)) throw new Error(`PURSE_REQUIRE_BROWSER=1 but ${CHROMIUM} is not installed`);
-      await env.start();
+      await env.start(overrides);
     });
     after(async () => {
       await env.stop();

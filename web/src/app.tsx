@@ -76,7 +76,8 @@ function Callback(): JSX.Element {
     })().catch((error: unknown) => {
       setProblem(error instanceof Error ? error.message : String(error));
     });
-  }, [route]);
+    // Once: the code and the stored verifier are single-use.
+  }, []);
   return (
     <main class="center-card" id="main">
       <h1>Purse</h1>

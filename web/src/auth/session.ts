@@ -19,13 +19,17 @@ export interface Person {
 interface Tokens {
   access: string;
   refresh: string | undefined;
-  expiresAtMs: number;
+  /** When the refresh is due: a timer runs it then, and a request made later (a throttled background tab) runs it first. */
+  refreshAtMs: number;
 }
 
-/** Refresh this long before expiry, so that a request in flight never carries a token that just died. */
+/** Refresh this long before expiry, so that a request in flight never carries a token that just died… */
 const REFRESH_MARGIN_MS = 60_000;
-/** But never sooner than this after getting the token (short test lifetimes). */
-const MIN_REFRESH_DELAY_MS = 5_000;
+
+/** …or half-way through a lifetime too short for that margin. */
+function refreshDelayMs(lifetimeMs: number): number {
+  return lifetimeMs > 2 * REFRESH_MARGIN_MS ? lifetimeMs - REFRESH_MARGIN_MS : lifetimeMs / 2;
+}
 
 export type SessionState = { status: 'anonymous' } | { status: 'active'; person: Person };
 
@@ -67,24 +71,23 @@ export function hasRight(person: Person, right: string): boolean {
 
 /** Keeps the tokens of a login or a refresh, and plans the next refresh. */
 export function storeTokens(answer: TokenAnswer): void {
-  const lifetimeMs = answer.expires_in * 1000;
-  tokens = { access: answer.access_token, refresh: answer.refresh_token ?? tokens?.refresh, expiresAtMs: Date.now() + lifetimeMs };
+  const delayMs = refreshDelayMs(answer.expires_in * 1000);
+  tokens = { access: answer.access_token, refresh: answer.refresh_token ?? tokens?.refresh, refreshAtMs: Date.now() + delayMs };
   clearTimeout(refreshTimer);
   if (tokens.refresh === undefined) return;
-  const delayMs = Math.max(MIN_REFRESH_DELAY_MS, lifetimeMs - REFRESH_MARGIN_MS, lifetimeMs / 2);
   refreshTimer = setTimeout(() => {
     void refreshNow();
-  }, Math.min(delayMs, lifetimeMs));
+  }, delayMs);
 }
 
 export function setPerson(person: Person): void {
   publish({ status: 'active', person });
 }
 
-/** The access token to send, refreshed first when it is about to expire. */
+/** The access token to send, refreshed first when its refresh is overdue. */
 export async function accessToken(): Promise<string | undefined> {
   if (tokens === undefined) return undefined;
-  if (tokens.expiresAtMs - Date.now() < REFRESH_MARGIN_MS / 4) await refreshNow();
+  if (tokens.refresh !== undefined && Date.now() >= tokens.refreshAtMs) await refreshNow();
   return tokens?.access;
 }
 
