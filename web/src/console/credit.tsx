@@ -192,8 +192,6 @@ function PurseStatement({ id }: { id: number }): JSX.Element {
   );
 }
 
-const EXAMPLE = 'user;amount\njdoe;5\nasmith;2.50';
-
 export function BulkPage(): JSX.Element {
   const [csv, setCsv] = useState('');
   const [fileProblem, setFileProblem] = useState('');

@@ -1,7 +1,7 @@
 // Gateway payments: the list with the gateway's filters, one payment with its refunds, and the
 // writes an operator makes on it (refund in full or in part, settle, void); and reconciliation.
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 
 import { api, call, idempotencyKey, type Schemas } from '../api/client';
 import { Field, FieldProblems, Form, Select } from '../ui/form';
@@ -144,7 +144,7 @@ export function PaymentPage({ params }: { params: Record<string, string> }): JSX
         <h2 id="refunds">Refunds</h2>
         <Show loaded={refunds}>{(data) => <Table caption="Refunds" columns={REFUND_COLUMNS} rows={data} rowKey={(refund) => refund.refund_id} empty="No refunds." />}</Show>
       </section>
-      {payment.status === 'ready' && refunds.status === 'ready' ? <PaymentActions key={`${payment.data.status} ${refunds.data.length}`} payment={payment.data} refunded={refunds.data.reduce((sum, refund) => sum + refund.amount, 0)} /> : null}
+      {payment.status === 'ready' && refunds.status === 'ready' ? <PaymentActions payment={payment.data} refunded={refunds.data.reduce((sum, refund) => sum + refund.amount, 0)} /> : null}
     </>
   );
 }
@@ -182,6 +182,10 @@ function PaymentFacts({ payment }: { payment: Payment }): JSX.Element {
 function PaymentActions({ payment, refunded }: { payment: Payment; refunded: number }): JSX.Element | null {
   const left = Math.max(0, Math.round((payment.amount - refunded) * 100) / 100);
   const [amount, setAmount] = useState(String(left));
+  // After a refund the rest is the new default; the form (and what it just said) stays.
+  useEffect(() => {
+    setAmount(String(left));
+  }, [left]);
   const [settled, setSettled] = useState(String(payment.amount));
   const id = payment.payment_id;
   const open = payment.status === 'success' || payment.status === 'settled';
