@@ -119,8 +119,9 @@ browserSuite('web console', (env) => {
     await open(page, 'Payments', 'Payments');
     await page.getByLabel('Method').selectOption('credit_card');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.getByRole('link', { name: gatewayId }).click();
-    await page.getByRole('heading', { level: 1, name: `Payment ${gatewayId}` }).waitFor();
+    await page.locator(`a[href="/console/payments/${gatewayId}"]`).click();
+    await page.getByRole('heading', { level: 1, name: /^Payment / }).waitFor();
+    await page.getByText(gatewayId, { exact: true }).waitFor();
     await page.getByText('No refunds.').waitFor();
     await env.check(page, 'console-payment');
     await page.getByLabel('Amount to refund').fill('7.50');

@@ -130,10 +130,8 @@ function Adjust({ id }: { id: number }): JSX.Element {
         }}
         submitLabel="Adjust"
       >
-        <div class="field-row">
-          <Field name="amount" label="Amount" hint="Negative lowers the credit, never below zero." value={amount} onInput={setAmount} inputMode="decimal" autocomplete="off" />
-          <Field name="description" label="Reason" value={description} onInput={setDescription} autocomplete="off" />
-        </div>
+        <Field name="amount" label="Amount" hint="Negative lowers the credit, never below zero." value={amount} onInput={setAmount} inputMode="decimal" autocomplete="off" />
+        <Field name="description" label="Reason" hint="Shown on the person’s statement, optional." value={description} onInput={setDescription} autocomplete="off" />
       </Form>
     </section>
   );

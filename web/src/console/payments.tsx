@@ -18,6 +18,11 @@ type Method = Schemas['PaymentMethod'];
 const STATUS_LABELS: Record<Status, string> = { success: 'Succeeded', error: 'Declined', settled: 'Settled', voided: 'Voided' };
 const METHOD_LABELS: Record<Method, string> = { credit_card: 'Card', mbway: 'MB WAY' };
 
+/** Gateway ids run to hundreds of characters: the start and the end tell them apart on screen. */
+export function shortId(id: string): string {
+  return id.length <= 16 ? id : `${id.slice(0, 10)}…${id.slice(-4)}`;
+}
+
 function isStatus(value: string): value is Status {
   return value in STATUS_LABELS;
 }
@@ -27,7 +32,7 @@ function isMethod(value: string): value is Method {
 }
 
 const COLUMNS: Column<Payment>[] = [
-  { label: 'Payment', cell: (payment) => <a href={`/console/payments/${payment.payment_id}`}>{payment.payment_id}</a> },
+  { label: 'Payment', cell: (payment) => <a href={`/console/payments/${payment.payment_id}`}>{shortId(payment.payment_id)}</a> },
   { label: 'Created', cell: (payment) => dateTime(payment.created_at) },
   { label: 'Method', cell: (payment) => METHOD_LABELS[payment.payment_method] },
   { label: 'Status', cell: (payment) => STATUS_LABELS[payment.status] },
@@ -124,7 +129,7 @@ export function PaymentsPage(): JSX.Element {
 }
 
 const REFUND_COLUMNS: Column<Schemas['Refund']>[] = [
-  { label: 'Refund', cell: (refund) => refund.refund_id },
+  { label: 'Refund', cell: (refund) => <span title={refund.refund_id}>{shortId(refund.refund_id)}</span> },
   { label: 'When', cell: (refund) => dateTime(refund.created_at) },
   { label: 'Amount', cell: (refund) => money(refund.amount), numeric: true },
 ];
@@ -135,7 +140,7 @@ export function PaymentPage({ params }: { params: Record<string, string> }): JSX
   const refunds = useLoad(() => call(api.GET('/api/refunds', { params: { query: { payment_id: id, limit: 1000 } } })), [id]);
   return (
     <>
-      <PageTitle>{`Payment ${id}`}</PageTitle>
+      <PageTitle>{`Payment ${shortId(id)}`}</PageTitle>
       <p>
         <a href="/console/payments">Back to payments</a>
       </p>
@@ -153,6 +158,10 @@ function PaymentFacts({ payment }: { payment: Payment }): JSX.Element {
   const details = payment.additional_params;
   return (
     <dl class="facts">
+      <dt>Payment id</dt>
+      <dd>
+        <code>{payment.payment_id}</code>
+      </dd>
       <dt>Status</dt>
       <dd>{STATUS_LABELS[payment.status]}</dd>
       <dt>Method</dt>
@@ -181,12 +190,12 @@ function PaymentFacts({ payment }: { payment: Payment }): JSX.Element {
 
 function PaymentActions({ payment, refunded }: { payment: Payment; refunded: number }): JSX.Element | null {
   const left = Math.max(0, Math.round((payment.amount - refunded) * 100) / 100);
-  const [amount, setAmount] = useState(String(left));
+  const [amount, setAmount] = useState(left.toFixed(2));
   // After a refund the rest is the new default; the form (and what it just said) stays.
   useEffect(() => {
-    setAmount(String(left));
+    setAmount(left.toFixed(2));
   }, [left]);
-  const [settled, setSettled] = useState(String(payment.amount));
+  const [settled, setSettled] = useState(payment.amount.toFixed(2));
   const id = payment.payment_id;
   const open = payment.status === 'success' || payment.status === 'settled';
   if (!open) return <p>A {STATUS_LABELS[payment.status].toLowerCase()} payment takes no more changes.</p>;
@@ -249,7 +258,7 @@ export function ReconciliationPage(): JSX.Element {
             <Table
               caption="Mismatches"
               columns={[
-                { label: 'Payment', cell: (row) => <a href={`/console/payments/${row.payment_id}`}>{row.payment_id}</a> },
+                { label: 'Payment', cell: (row) => <a href={`/console/payments/${row.payment_id}`}>{shortId(row.payment_id)}</a> },
                 { label: 'Problem', cell: (row) => row.problem },
               ]}
               rows={data.mismatches}

@@ -144,7 +144,7 @@ function ProfileFields({ profile, onInput }: { profile: Profile; onInput: (profi
   return (
     <>
       <div class="field-row">
-        <Field name="username" label="Username" value={profile.username} onInput={(username) => { onInput({ ...profile, username }); }} autocomplete="off" required />
+        <Field name="username" label="Username" hint="No spaces." value={profile.username} onInput={(username) => { onInput({ ...profile, username }); }} autocomplete="off" required />
         <Field name="fullname" label="Full name" value={profile.fullname} onInput={(fullname) => { onInput({ ...profile, fullname }); }} autocomplete="off" />
       </div>
       <div class="field-row">
