@@ -182,6 +182,10 @@ function corsOptions(origins: readonly string[]): FastifyCorsOptions {
  * http://127.0.0.1. Swagger UI at /docs sets its own (openapi.ts).
  */
 const HELMET_OPTIONS = {
+  // Not helmet's no-referrer: under it a browser sends `Origin: null` with the login form's POST,
+  // which the form's CSRF check (the Origin must be this Purse's) then refuses. same-origin still
+  // tells no other site where a person came from.
+  referrerPolicy: { policy: 'same-origin' as const },
   contentSecurityPolicy: {
     useDefaults: false,
     directives: {

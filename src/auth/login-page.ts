@@ -39,7 +39,7 @@ function page(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)}</title>
 <link rel="stylesheet" href="${LOGIN_CSS_PATH}">
 </head>
@@ -54,7 +54,9 @@ ${body}
 
 function hiddenFields(state: LoginPageState, method: LoginMethod): string {
   const { params } = state;
+  // POST /oauth/authorize checks the whole request again, response_type included.
   const fields: [string, string | undefined][] = [
+    ['response_type', 'code'],
     ['client_id', params.client_id],
     ['redirect_uri', params.redirect_uri],
     ['code_challenge', params.code_challenge],

@@ -201,7 +201,7 @@ for (const engine of ENGINES) {
         assert.equal(res.headers['content-security-policy'], STRICT_CSP);
         assert.equal(res.headers['x-content-type-options'], 'nosniff');
         assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN');
-        assert.equal(res.headers['referrer-policy'], 'no-referrer');
+        assert.equal(res.headers['referrer-policy'], 'same-origin');
         assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin');
         assert.ok(res.headers['strict-transport-security'] !== undefined);
       }

@@ -126,7 +126,13 @@ class Running implements BrowserEnv {
     await page.getByLabel(/username/i).fill(username);
     await page.getByLabel(/^password/i).fill(password);
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
+    try {
+      await page.getByRole('button', { name: 'Log out' }).waitFor();
+    } catch (error) {
+      await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `login-failed-${username}.png`), fullPage: true });
+      const text = await page.locator('body').innerText();
+      throw new Error(`${username} did not reach the app: at ${page.url()}, the page says: ${text.slice(0, 500)}; problems: ${(this.refusals.get(page) ?? []).join('; ')}`, { cause: error });
+    }
     return page;
   }
 

@@ -13,10 +13,20 @@ import { browserSuite, PHONE, type BrowserEnv } from '../helpers/browser.js';
 const PERSON = { username: 'jdoe', fullname: 'John Doe', password: 'jdoe-password-1' };
 const CARD = { number: '4242 4242 4242 4242', name: 'John Doe', month: '05', year: '2030', cvv: '321' };
 
+/** The person, with some history: a welcome credit, a print charged, a print job holding credit; and a voucher batch. */
 async function arrange(env: BrowserEnv): Promise<string[]> {
   const admin = await env.adminToken();
   const user = await env.api('POST', '/v3/users', admin, { username: PERSON.username, fullname: PERSON.fullname, password: PERSON.password });
   assert.equal(user.status, 201, JSON.stringify(user.body));
+  const account = `/v3/users/${(user.body as { id: number }).id}/accounts/credit`;
+  for (const [path, body, status] of [
+    ['recharge', { amount: 10, description: 'welcome credit' }, 200],
+    ['charges', { amount: 2.4, description: 'printing, 12 pages' }, 201],
+    ['holds', { amount: 3, description: 'print job in progress' }, 201],
+  ] as const) {
+    const res = await env.api('POST', `${account}/${path}`, admin, body);
+    assert.equal(res.status, status, JSON.stringify(res.body));
+  }
   const batch = await env.api('POST', '/v3/vouchers/batches', admin, { quantity: 2, value: 5, validUntil: '2099-12-31' });
   assert.equal(batch.status, 201, JSON.stringify(batch.body));
   return (batch.body as { codes: string[] }).codes;
@@ -54,7 +64,7 @@ browserSuite('web portal', (env) => {
     });
 
     await page.getByRole('heading', { name: 'Your credit' }).waitFor();
-    assert.equal(await available(page), euros(0));
+    assert.equal(await available(page), euros(4.6));
     await env.check(page, 'portal-overview-empty');
 
     await page.getByRole('link', { name: 'Top up' }).first().click();
@@ -68,7 +78,7 @@ browserSuite('web portal', (env) => {
     await page.getByLabel('Voucher code').fill((codes[0] ?? '').toLowerCase());
     await page.getByRole('button', { name: 'Redeem voucher' }).click();
     await page.getByText(`Voucher redeemed: ${euros(5)} added to your credit.`).waitFor();
-    await page.getByTestId('available').getByText(euros(5)).waitFor();
+    await page.getByTestId('available').getByText(euros(9.6)).waitFor();
     await env.check(page, 'portal-top-up-voucher');
 
     await page.getByLabel('Card', { exact: true }).check();
@@ -78,22 +88,23 @@ browserSuite('web portal', (env) => {
     const numberField = page.locator('.field-invalid', { has: page.getByLabel('Card number') });
     await numberField.locator('.field-problem').waitFor();
     await env.check(page, 'portal-top-up-card-invalid');
-    assert.equal(await available(page), euros(5));
+    assert.equal(await available(page), euros(9.6));
 
     await page.getByLabel('Card number').fill(CARD.number);
     await page.getByRole('button', { name: 'Pay by card' }).click();
     await page.getByText(`Paid by card: ${euros(20)} added to your credit.`).waitFor();
-    await page.getByTestId('available').getByText(euros(25)).waitFor();
+    await page.getByTestId('available').getByText(euros(29.6)).waitFor();
     await env.check(page, 'portal-top-up-card');
 
     await page.getByRole('link', { name: 'Statement' }).click();
     await page.getByRole('heading', { name: 'Statement' }).waitFor();
     const rows = page.locator('table tbody tr');
-    await rows.nth(1).waitFor();
-    assert.equal(await rows.count(), 2);
-    assert.match((await rows.nth(0).textContent()) ?? '', /voucher/);
-    assert.match((await rows.nth(1).textContent()) ?? '', /card/);
-    assert.match((await rows.nth(1).textContent()) ?? '', new RegExp(euros(25).replace(/[.$]/g, '\\$&')));
+    await rows.nth(3).waitFor();
+    assert.equal(await rows.count(), 4);
+    assert.match((await rows.nth(2).textContent()) ?? '', /voucher/);
+    assert.match((await rows.nth(3).textContent()) ?? '', /card/);
+    // The balance column: 10 − 2.40 + 5 + 20 (the hold reserves, it does not post).
+    assert.ok(((await rows.nth(3).textContent()) ?? '').includes(euros(32.6)));
     await page.locator('figure.chart svg').waitFor();
     await env.check(page, 'portal-statement');
 
@@ -109,8 +120,12 @@ browserSuite('web portal', (env) => {
     assert.match(csv, /^id,date,type,balance,value,provider,paymentId,description/);
     assert.equal(csv.trim().split('\n').length, 2, csv);
 
+    await page.getByRole('link', { name: 'Holds and charges' }).click();
+    await page.getByRole('table', { name: 'Open holds, newest first' }).getByText('print job in progress').waitFor();
+    await page.getByRole('table', { name: 'Recent charges, newest first' }).getByText('printing, 12 pages').waitFor();
+    await env.check(page, 'portal-spending');
+
     for (const [link, heading, shot] of [
-      ['Holds and charges', 'Holds and charges', 'portal-spending'],
       ['Password', 'Change your password', 'portal-password'],
       ['Overview', 'Your credit', 'portal-overview'],
     ] as const) {
@@ -118,7 +133,8 @@ browserSuite('web portal', (env) => {
       await page.getByRole('heading', { name: heading }).waitFor();
       await env.check(page, shot);
     }
-    assert.equal(await available(page), euros(25));
+    assert.equal(await available(page), euros(29.6));
+    assert.equal((await page.getByTestId('held').textContent()) ?? '', euros(3));
 
     // Logout revokes: the session's last access token and refresh token are refused afterwards.
     const lastAccess = tokens.access.at(-1);

@@ -5,7 +5,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 
 import { completeLogin, startLogin } from './auth/oauth';
-import { hasRight, loadPerson, setPerson, storeTokens, useSession, type Person } from './auth/session';
+import { loadPerson } from './auth/me';
+import { hasRight, setPerson, storeTokens, useSession, type Person } from './auth/session';
 import { CONSOLE_PAGES } from './console/pages';
 import { Layout } from './layout';
 import { Overview } from './portal/overview';

@@ -3,17 +3,16 @@
 // before the access token expires. Components follow it through useSession().
 import { useEffect, useState } from 'preact/hooks';
 
-import { ApiError, type ApiProblem } from '../api/client';
-
 import { refreshTokens, revokeToken, type TokenAnswer } from './oauth';
 
+/** Who is logged in, as GET /v3/me says. */
 export interface Person {
   id: number;
   username: string;
   fullname: string;
   email: string;
-  rights: string[];
-  scopes: string[];
+  rights: readonly string[];
+  scopes: readonly string[];
 }
 
 interface Tokens {
@@ -126,23 +125,3 @@ function forget(): void {
   publish({ status: 'anonymous' });
 }
 
-/** The person the access token belongs to (GET /v3/me). */
-export async function loadPerson(): Promise<Person> {
-  const token = await accessToken();
-  const response = await fetch('/v3/me', { headers: { accept: 'application/json', authorization: `Bearer ${token ?? ''}` } });
-  if (!response.ok) throw new Error(`Purse did not say who you are (${response.status}). Log in again.`);
-  return (await response.json()) as Person;
-}
-
-/** POST /v3/me/password: 204, or the API's error body (a wrong current password names currentPassword). */
-export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
-  const token = await accessToken();
-  const response = await fetch('/v3/me/password', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? ''}` },
-    body: JSON.stringify({ currentPassword, newPassword }),
-  });
-  if (response.ok) return;
-  const body = (await response.json().catch(() => ({}))) as Partial<ApiProblem>;
-  throw new ApiError({ code: response.status, message: body.message ?? `the server answered ${response.status}`, data: body.data ?? [] });
-}

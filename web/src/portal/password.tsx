@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 
-import { changePassword } from '../auth/session';
+import { changePassword } from '../auth/me';
 import { Field, Form } from '../ui/form';
 import { PageTitle } from '../ui/parts';
 

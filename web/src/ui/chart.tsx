@@ -10,26 +10,36 @@ const PAD = 8;
 
 export interface BalancePoint {
   date: string;
+  /** The balance after the entry… */
   balance: number;
+  /** …and what the entry changed it by. */
+  value: number;
 }
 
+/**
+ * The balance before the first entry and after each one, as steps spaced evenly in time order: a
+ * statement is read entry by entry, and a busy minute would otherwise be squeezed into one pixel
+ * beside an idle month. The caption gives the dates and amounts for screen readers and for all.
+ */
 export function BalanceChart({ points, title }: { points: BalancePoint[]; title: string }): JSX.Element | null {
-  const timed = points.map((point) => ({ ms: new Date(point.date).getTime(), balance: point.balance })).filter((point) => Number.isFinite(point.ms));
-  const first = timed[0];
-  const last = timed[timed.length - 1];
+  const first = points[0];
+  const last = points[points.length - 1];
   if (first === undefined || last === undefined) return null;
-  const spanMs = Math.max(1, last.ms - first.ms);
-  const top = Math.max(...timed.map((point) => point.balance), 0);
-  const bottom = Math.min(...timed.map((point) => point.balance), 0);
+  const balances = [first.balance - first.value, ...points.map((point) => point.balance)];
+  const highest = Math.max(...balances);
+  const lowest = Math.min(...balances);
+  // The zero line is always in the picture, so that a small balance does not look like a large one.
+  const top = Math.max(highest, 0);
+  const bottom = Math.min(lowest, 0);
   const range = Math.max(top - bottom, 1e-9);
-  const x = (ms: number): number => PAD + ((ms - first.ms) / spanMs) * (WIDTH - 2 * PAD);
+  const x = (index: number): number => PAD + (index / Math.max(1, balances.length - 1)) * (WIDTH - 2 * PAD);
   const y = (balance: number): number => PAD + ((top - balance) / range) * (HEIGHT - 2 * PAD);
   // A balance holds until the next entry changes it: a step line, not a slope.
-  const steps = timed.flatMap((point, index) => {
-    const previous = timed[index - 1];
-    return previous === undefined ? [`${x(point.ms)},${y(point.balance)}`] : [`${x(point.ms)},${y(previous.balance)}`, `${x(point.ms)},${y(point.balance)}`];
+  const steps = balances.flatMap((balance, index) => {
+    const previous = balances[index - 1];
+    return previous === undefined ? [`${x(index)},${y(balance)}`] : [`${x(index)},${y(previous)}`, `${x(index)},${y(balance)}`];
   });
-  const summary = `${title}: from ${money(first.balance)} on ${dateTime(points[0]?.date)} to ${money(last.balance)} on ${dateTime(points[points.length - 1]?.date)}, highest ${money(top)}.`;
+  const summary = `${title}: ${money(last.balance)} after ${points.length} ${points.length === 1 ? 'entry' : 'entries'} from ${dateTime(first.date)} to ${dateTime(last.date)}; highest ${money(highest)}, lowest ${money(lowest)}.`;
   return (
     <figure class="chart">
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={summary} preserveAspectRatio="none">
