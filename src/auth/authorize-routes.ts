@@ -130,7 +130,8 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<AuthorizeRoutesOptions> 
       },
     },
     async (request, reply) => {
-      const query = request.validationError === undefined ? request.query : {};
+      if (request.validationError !== undefined) return invalidRequest(reply, request.validationError.message);
+      const { query } = request;
       let params: AuthorizeParams;
       try {
         ({ params } = checked(request, query));
@@ -165,7 +166,8 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<AuthorizeRoutesOptions> 
       },
     },
     async (request, reply) => {
-      const form: AuthorizeForm = request.validationError === undefined ? request.body : {};
+      if (request.validationError !== undefined) return invalidRequest(reply, request.validationError.message);
+      const form: AuthorizeForm = request.body;
       let params: AuthorizeParams;
       let scopes: Scope[];
       try {
@@ -198,6 +200,11 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<AuthorizeRoutesOptions> 
     },
   );
 };
+
+/** A request the schema refuses (a field too long …): its redirect_uri is unchecked, so a page, not a redirect. */
+function invalidRequest(reply: FastifyReply, problem: string): FastifyReply {
+  return html(reply.code(400), errorPage('This login request is not valid', problem));
+}
 
 function html(reply: FastifyReply, page: string): FastifyReply {
   return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);

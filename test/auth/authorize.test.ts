@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET, ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
 import { authorizeParams, codeFor, openPage, ORIGIN, pkce, redeem, REDIRECT_URI, submit } from '../helpers/web-login.js';
 
@@ -68,6 +69,7 @@ for (const engine of ENGINES) {
       const renewed = await refresh(answer.body.refresh_token ?? '');
       assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
       assert.ok(!(await t.ctx.db.read((q) => q.all<{ code_key: string }>('SELECT code_key FROM authorization_codes'))).some((row) => row.code_key === code), 'only a keyed hash of the code is stored');
+      for (const secret of [code, pair.verifier, 'alice-password', answer.body.access_token, answer.body.refresh_token ?? '']) assert.ok(!t.logs.text.includes(secret), 'no code, verifier, password or token in the logs');
     });
 
     test('card and PIN log in too; a narrower scope is granted as asked', async () => {
@@ -141,6 +143,9 @@ for (const engine of ENGINES) {
         assert.equal(res.headers.location, undefined);
         assert.match(String(res.headers['content-type']), /^text\/html/);
       }
+      const tooLong = await openPage(t, authorizeParams(challenge, { state: 'x'.repeat(2000) }));
+      assert.equal(tooLong.res.statusCode, 400);
+      assert.match(tooLong.res.body, /state/);
       const posted = await submit(t, authorizeParams(challenge, { redirect_uri: 'https://evil.example/callback' }), ALICE, { csrf: 'x'.repeat(43) });
       assert.equal(posted.statusCode, 400);
       assert.equal(posted.headers.location, undefined);
@@ -195,6 +200,38 @@ for (const engine of ENGINES) {
         assert.match(res.body, /expired or was sent from another site/);
       }
       assert.equal((await submit(t, params, ALICE, { csrf })).statusCode, 303, 'the same form from this origin works');
+    });
+  });
+
+  describe(`PURSE_PUBLIC_URL: the origin behind a proxy [${engine}]`, () => {
+    const PUBLIC = 'https://purse.example.org';
+    let t: TestApp;
+
+    before(async () => {
+      t = await startApp(engine, { publicUrl: PUBLIC });
+      await t.ctx.pipeline.perform('user.create', { username: 'pat', password: 'pat-password' }, CLI_ACTOR);
+    });
+    after(() => t.close());
+
+    test('only <PURSE_PUBLIC_URL>/callback and only that Origin; the cookie is Secure', async () => {
+      const pair = pkce();
+      const own = authorizeParams(pair.challenge, { redirect_uri: `${PUBLIC}/callback` });
+      assert.equal((await openPage(t, authorizeParams(pair.challenge))).res.statusCode, 400, 'the request\'s own origin is not it');
+      const { res, csrf } = await openPage(t, own);
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.cookies.find((c) => c.name === 'purse_oauth_csrf')?.secure, true);
+      const fields = { method: 'password', username: 'pat', password: 'pat-password' };
+      assert.equal((await submit(t, own, fields, { csrf })).statusCode, 403, 'Origin http://localhost is not the public one');
+      const ok = await submit(t, own, fields, { csrf, origin: PUBLIC });
+      assert.equal(ok.statusCode, 303);
+      assert.match(String(ok.headers.location), /^https:\/\/purse\.example\.org\/callback\?code=/);
+    });
+
+    test('the setting must be an origin', () => {
+      assert.equal(loadConfig({ publicUrl: PUBLIC }).publicUrl, PUBLIC);
+      for (const bad of ['purse.example.org', 'https://purse.example.org/', 'https://purse.example.org/app', 'ftp://purse.example.org']) {
+        assert.throws(() => loadConfig({ publicUrl: bad }), (error: unknown) => error instanceof ConfigError && error.message.startsWith('PURSE_PUBLIC_URL'), bad);
+      }
     });
   });
 

@@ -98,7 +98,6 @@ for (const engine of ENGINES) {
       assert.equal(res.statusCode, 200);
       assert.deepEqual(res.json(), { id: ids.sam, username: 'sam', fullname: '', email: '', rights: ['manageSettings'], scopes: ['credit', 'users', 'offline.access', 'payments', 'settings'] });
       const narrow = await t.personToken('dan', 'dan-password', 'credit');
-      assert.deepEqual(res.json<{ scopes: string[] }>().scopes.length, 5);
       const mine = await me(narrow);
       assert.equal(mine.statusCode, 200);
       assert.equal(mine.json<{ username: string }>().username, 'dan');
