@@ -228,4 +228,17 @@ browserSuite('web console', (env) => {
     await assertFits(page, 'console-360-purse');
     await page.context().close();
   });
+
+  test('a person with one right sees only that console page', async () => {
+    // mcurie was created above with manageVouchers alone.
+    const page = await env.login('mcurie', 'marie-password-1');
+    const consoleNav = page.getByRole('list', { name: 'Console' }).getByRole('link');
+    await consoleNav.first().waitFor();
+    assert.deepEqual(await consoleNav.allTextContents(), ['Vouchers']);
+    await consoleNav.first().click();
+    await page.getByRole('heading', { level: 1, name: 'Vouchers' }).waitFor();
+    await page.getByRole('cell', { name: 'Expired' }).or(page.getByRole('button', { name: 'Expire batch 1' })).waitFor();
+    await env.check(page, 'console-vouchers-only');
+    await page.context().close();
+  });
 });
