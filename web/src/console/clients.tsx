@@ -13,6 +13,9 @@ import { PageTitle, Show, Table, type Column } from '../ui/parts';
 import { ActionButton, Checkboxes, SecretOnce } from './common';
 
 type Client = Schemas['ApiClient'];
+
+/** The web app's own public client: the API refuses to revoke it (409), so the page does not offer to. */
+const WEB_CLIENT_ID = 'purse-web';
 type Scope = Schemas['Scope'];
 
 const SCOPES: { value: Scope; label: string }[] = [
@@ -38,6 +41,8 @@ const COLUMNS: Column<Client>[] = [
     cell: (client) =>
       client.revoked ? (
         'Revoked'
+      ) : client.id === WEB_CLIENT_ID ? (
+        'This web app: cannot be revoked'
       ) : (
         <ActionButton
           label="Revoke"
