@@ -18,7 +18,7 @@ import { AppError, reasonOf } from './errors.js';
 import { PrivateFile } from './files.js';
 import { moneyText } from './money.js';
 import { serve } from './serve.js';
-import { VERSION } from './server.js';
+import { buildServer, VERSION } from './server.js';
 import { HOLD_STATES, holdView } from './spending/views.js';
 import { parseDateTime } from './time.js';
 import type { BatchStats } from './vouchers/service.js';
