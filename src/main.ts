@@ -177,7 +177,7 @@ client
   .description('list API clients')
   .action(async (_options: unknown, command: Command) => {
     await withContext(command, async (ctx) => {
-      for (const c of await ctx.auth.listClients()) {
+      for (const c of await ctx.auth.listClients(CLI_ACTOR)) {
         console.log([c.id, c.name, `scopes="${c.scopes.join(' ')}"`, `user=${c.userId}`, c.createdAt, c.revoked ? 'REVOKED' : 'active'].join('  '));
       }
     });

@@ -1,6 +1,6 @@
 // Schemas shared by every module: the error body, ids, paging, amounts, query dates and booleans;
 // and the names under which the OpenAPI document publishes shared shapes.
-import { Type, type Static, type TSchema, type TString, type TUnknown, type TUnsafe } from 'typebox';
+import { Type, type Static, type TInteger, type TSchema, type TString, type TUnknown, type TUnsafe } from 'typebox';
 
 /** JSON Schema as the OpenAPI document shows it; may hold TypeBox schemas, named ones among them. */
 export type DocumentedSchema = Readonly<Record<string, unknown>>;
@@ -120,6 +120,7 @@ export function booleanOf(text: BooleanText | undefined): boolean | undefined {
   return text === undefined ? undefined : text === '1' || text === 'true';
 }
 
-export const IdParam = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, examples: [1] }),
-});
+/** A row id: a positive integer the engines store exactly (a larger number is a 400, never a database error). */
+export const IdSchema = (options: { description?: string } = {}): TInteger => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, examples: [1], ...options });
+
+export const IdParam = Type.Object({ id: IdSchema() });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import { CLI_ACTOR } from '../src/auth/principal.js';
 import { bootstrap } from '../src/bootstrap.js';
 import { createContext, type Context } from '../src/context.js';
 import { ENGINES, createTestDatabase, testConfig } from './helpers/harness.js';
@@ -21,7 +22,7 @@ for (const engine of ENGINES) {
           const ctx = contexts[0];
           if (ctx === undefined) throw new Error('no context');
           // The bootstrap client, and the web app's public client, made once too.
-          const clients = await ctx.auth.listClients();
+          const clients = await ctx.auth.listClients(CLI_ACTOR);
           assert.equal(clients.length, 2);
           assert.equal(clients.filter((c) => c.id === 'purse-web').length, 1);
           const admins = await ctx.db.read((q) => q.all<{ id: number }>("SELECT id FROM users WHERE rights LIKE '%admin%'"));

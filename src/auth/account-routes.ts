@@ -59,9 +59,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
 
   app.get(
     '/v3/clients',
-    { config: { auth: clientAuth }, schema: { operationId: 'listClients', tags, summary: 'List API clients', description: 'Revoked ones too; secrets are never shown again.', response: { 200: ApiClientListSchema } } },
-    async () => {
-      const clients = await auth.listClients();
+    { config: { auth: clientAuth }, schema: { operationId: 'listClients', tags, summary: 'List API clients', description: 'Revoked ones too; secrets are never shown again. Below admin, only the clients acting as oneself.', response: { 200: ApiClientListSchema } } },
+    async (request) => {
+      const clients = await auth.listClients(actorOf(principalOf(request)));
       return { clients, count: clients.length };
     },
   );
@@ -74,7 +74,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
         operationId: 'createClient',
         tags,
         summary: 'Register an API client',
-        description: 'Answers the secret this once. The client acts as `userId` with that user\'s rights; below admin, one may register clients only for oneself.',
+        description: 'Answers the secret this once. The client acts as `userId` with that user\'s rights; below admin, one may register clients only for oneself. Its scopes must be some of the asking token\'s (else 400 naming `scopes`).',
         body: CreateClientBody,
         response: { 201: ApiClientWithSecretSchema, ...errorResponses(400, 404) },
       },
@@ -94,7 +94,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
         operationId: 'revokeClient',
         tags,
         summary: 'Revoke an API client',
-        description: 'Its tokens stop working at once and its secret is refused. `purse-web`, Purse\'s own web app, cannot be revoked (409).',
+        description: 'Its tokens stop working at once and its secret is refused. Below admin, only a client acting as oneself (another\'s is a 404). `purse-web`, Purse\'s own web app, cannot be revoked (409).',
         params: ClientParams,
         response: { 200: ApiClientSchema, ...errorResponses(404, 409) },
       },

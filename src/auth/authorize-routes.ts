@@ -35,6 +35,8 @@ export interface AuthorizeRoutesOptions {
 const CSRF_COOKIE = 'purse_oauth_csrf';
 const CSRF_COOKIE_MAX_AGE_SECONDS = 3600;
 const CSRF_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** A Host header's host[:port] (RFC 9110 §7.2): a name or IPv4 address, or an IPv6 address in brackets. */
+const HOST_PATTERN = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** RFC 7636 §4.2: BASE64URL of a SHA-256 hash, 43 characters. */
 const CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -68,7 +70,13 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<AuthorizeRoutesOptions> 
   await app.register(cookie);
 
   // Through URL, as browsers write an Origin: no default port (a Host of localhost:80 is http://localhost).
-  const originOf = (request: FastifyRequest): string => publicUrl ?? new URL(`${request.protocol}://${request.host}`).origin;
+  // Only a plain host[:port]: URL would read `127.0.0.1:8080@evil.com` as the origin of evil.com.
+  const originOf = (request: FastifyRequest): string => {
+    if (publicUrl !== undefined) return publicUrl;
+    const host: unknown = request.host;
+    if (typeof host !== 'string' || !HOST_PATTERN.test(host) || !URL.canParse(`${request.protocol}://${host}`)) throw new PageError('the Host header must be a host name or address, with an optional port');
+    return new URL(`${request.protocol}://${host}`).origin;
+  };
 
   /** The parameters a login may go on with, or which error to answer with. */
   const checked = (request: FastifyRequest, query: Static<typeof AuthorizeQuerySchema>): { params: AuthorizeParams; scopes: Scope[] } => {

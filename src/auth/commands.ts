@@ -81,9 +81,11 @@ export async function clientExists(q: ReadTx, id: string): Promise<boolean> {
 
 /**
  * Ends every session of a person, inside the transaction of the change that calls for it: all their
- * refresh-token families are revoked, and with them the access tokens issued in those families.
+ * refresh-token families are revoked, and with them the access tokens issued in those families;
+ * codes of the login page not yet redeemed are used up, or one would open a session after it.
  */
 export async function endSessions(tx: Tx, userId: number, reason: string, atMs: number, effects: Effects): Promise<void> {
+  await store.consumeCodesOfUser(tx, userId, atMs);
   if ((await store.revokeFamiliesOfUser(tx, userId, atMs)) === 0) return;
   effects.emit('session.revoked', `user:${userId}`, { userId, clientId: null, reason });
 }
@@ -114,6 +116,10 @@ export function authCommands(hasher: Hasher): {
       authorize: async (_q, { input, actor }) => {
         if (!actorHasRight(actor, 'manageSettings')) throw forbidden('registering an API client needs the manageSettings right');
         if (!actorHasRight(actor, 'admin') && actorUserId(actor) !== input.userId) throw forbidden('only an administrator may register a client acting as another user');
+        // Nor may a token reach, through a client it makes, a scope it was not given (admin included).
+        if (isPurseItself(actor)) return;
+        const beyond = input.scopes.filter((s) => !actor.scopes.includes(s));
+        if (beyond.length > 0) throw invalid(`scopes must be some of this token's: ${formatScopes(actor.scopes)}`, [{ field: 'scopes', problem: `beyond this token's scopes: ${beyond.join(', ')}` }]);
       },
       run: async (tx, { input, atMs }, { secretHash }, effects) => {
         await registerClient(tx, input, secretHash, atMs, effects);
@@ -123,8 +129,11 @@ export function authCommands(hasher: Hasher): {
     revokeClient: {
       name: 'client.revoke',
       changesActors: true,
-      authorize: async (_q, { input, actor }) => {
+      // Below admin, only clients acting as oneself; another's is a 404, as if it did not exist, so
+      // that nobody learns which client ids are live (the same as the list, which shows only one's own).
+      authorize: async (q, { input, actor }) => {
         if (!actorHasRight(actor, 'manageSettings')) throw forbidden('revoking an API client needs the manageSettings right');
+        if (!actorHasRight(actor, 'admin') && (await store.getClient(q, input.id))?.user_id !== actorUserId(actor)) throw notFound(`no active client "${input.id}"`);
         if (input.id === WEB_CLIENT_ID) throw conflict(`${WEB_CLIENT_ID} is Purse's own web app and cannot be revoked`, [{ field: 'id', problem: 'is the web app' }]);
       },
       run: async (tx, { input, atMs }, _prepared, effects) => {
@@ -205,6 +214,7 @@ export function authCommands(hasher: Hasher): {
       run: async (tx, { input, atMs }, { passwordHash }, effects) => {
         await tx.run('UPDATE users SET password_hash = ?, updated_at_ms = ? WHERE id = ?', [passwordHash, atMs, input.userId]);
         effects.about(`user:${input.userId}`, { password: 'changed' });
+        await store.consumeCodesOfUser(tx, input.userId, atMs);
         if ((await store.revokeOtherFamiliesOfUser(tx, input.userId, input.keepFamilyId, atMs)) > 0) {
           effects.emit('session.revoked', `user:${input.userId}`, { userId: input.userId, clientId: null, reason: 'password changed' });
         }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 
-import { named, StringEnum } from '../schemas.js';
+import { IdSchema, named, StringEnum } from '../schemas.js';
 import { RightSchema } from '../users/schemas.js';
 
 import { ALL_SCOPES } from './scopes.js';
@@ -50,7 +50,8 @@ export const TokenResponseSchema = named(
 export const RevokeRequestSchema = Type.Object(
   {
     token: Type.Optional(Type.String({ maxLength: 4096, description: 'the refresh token or access token to revoke' })),
-    token_type_hint: Type.Optional(Type.Union([Type.Literal('refresh_token'), Type.Literal('access_token')])),
+    // RFC 7009 §2.1: a hint the server does not know is ignored (the token is looked up everywhere), not refused.
+    token_type_hint: Type.Optional(Type.String({ maxLength: 64, description: 'refresh_token or access_token; any other value is ignored' })),
     client_id: Type.Optional(Type.String({ maxLength: 128 })),
     client_secret: Type.Optional(Type.String({ maxLength: 256 })),
   },
@@ -127,7 +128,7 @@ export const CreateClientBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128 }),
     scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: ALL_SCOPES.length, uniqueItems: true }),
-    userId: Type.Integer({ minimum: 1, description: 'the user it acts as; below admin, only oneself' }),
+    userId: IdSchema({ description: 'the user it acts as; below admin, only oneself' }),
   },
   { additionalProperties: false, examples: [{ name: 'Print server', scopes: ['credit', 'users'], userId: 1 }] },
 );

@@ -10,7 +10,7 @@ import type { LoginInfo, UsersService } from '../users/service.js';
 
 import type { AccessTokens } from './access-tokens.js';
 import { newClientSecret, randomToken, type Hasher } from './hashing.js';
-import { actorOf, type Actor, type Principal } from './principal.js';
+import { actorHasRight, actorOf, actorUserId, type Actor, type Principal } from './principal.js';
 import { TtlCache } from '../ttl-cache.js';
 import { WEB_CLIENT_ID } from './web-client.js';
 
@@ -232,12 +232,13 @@ export class AuthService {
   // ---- the login page, revocation ---------------------------------------------------------------
 
   /**
-   * Checks a login of the page exactly as the login_info grant does, and answers a one-time code
-   * for the person; wrong credentials are an invalid_grant, which the failure limit counts as the
-   * token endpoint's.
+   * Checks a login of the page as the login_info grant does, except that an account holding any
+   * right must use its password, and answers a one-time code for the person; wrong credentials are
+   * an invalid_grant, which the failure limit counts as the token endpoint's.
    */
   async loginForCode(info: LoginInfo, request: Omit<CodeRequest, 'userId'>): Promise<string> {
-    const userId = await this.users.login(info);
+    // The page gives every scope of purse-web: a card and a PIN must not be all that guards a right.
+    const userId = await this.users.login(info, { passwordForRights: true });
     if (userId === null) throw new OAuthError('invalid_grant', 'the login credentials are not valid');
     const code = randomToken();
     const atMs = this.clock.nowMs();
@@ -293,6 +294,8 @@ export class AuthService {
 
   /** A person's new password, checked against the current one; their other sessions end. */
   async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
+    // Before the password is checked, or a client's token could tell a right guess from a wrong one.
+    if (principal.kind !== 'person') throw forbidden('only the person themselves may change their password this way');
     const me = await this.users.getAny(principal.userId);
     const userId = await this.users.login({ type: 3, user: me.username, pwd: currentPassword });
     if (userId !== principal.userId) throw invalid('currentPassword is not valid', [{ field: 'currentPassword', problem: 'is not the current password' }]);
@@ -343,8 +346,9 @@ export class AuthService {
     return { id, secret };
   }
 
-  async listClients(): Promise<ClientView[]> {
-    const rows = await this.db.read((q) => store.listClients(q));
+  /** Every client for an administrator; below, only those acting as oneself. */
+  async listClients(actor: Actor): Promise<ClientView[]> {
+    const rows = await this.db.read((q) => store.listClients(q, actorHasRight(actor, 'admin') ? null : actorUserId(actor)));
     return rows.map(clientView);
   }
 

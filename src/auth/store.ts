@@ -26,8 +26,10 @@ export function getClient(q: ReadTx, id: string): Promise<ClientRow | undefined>
   return q.get<ClientRow>('SELECT id, name, secret_hash, scopes, user_id, created_at_ms, revoked_at_ms FROM api_clients WHERE id = ?', [id]);
 }
 
-export function listClients(q: ReadTx): Promise<ClientRow[]> {
-  return q.all<ClientRow>('SELECT id, name, secret_hash, scopes, user_id, created_at_ms, revoked_at_ms FROM api_clients ORDER BY created_at_ms, id');
+/** Every client, or those acting as one user. */
+export function listClients(q: ReadTx, userId: number | null): Promise<ClientRow[]> {
+  const columns = 'SELECT id, name, secret_hash, scopes, user_id, created_at_ms, revoked_at_ms FROM api_clients';
+  return userId === null ? q.all<ClientRow>(`${columns} ORDER BY created_at_ms, id`) : q.all<ClientRow>(`${columns} WHERE user_id = ? ORDER BY created_at_ms, id`, [userId]);
 }
 
 export async function revokeClient(tx: Tx, id: string, nowMs: number): Promise<boolean> {
@@ -151,6 +153,12 @@ export function getAuthorizationCode(q: ReadTx, codeKey: string): Promise<Author
     'SELECT client_id, user_id, redirect_uri, code_challenge, scopes, expires_at_ms, consumed_at_ms, family_id FROM authorization_codes WHERE code_key = ?',
     [codeKey],
   );
+}
+
+/** Uses up every unredeemed code of a person, so that none issued before a change of credentials opens a session after it; how many. */
+export async function consumeCodesOfUser(tx: Tx, userId: number, nowMs: number): Promise<number> {
+  const result = await tx.run('UPDATE authorization_codes SET consumed_at_ms = ? WHERE user_id = ? AND consumed_at_ms IS NULL', [nowMs, userId]);
+  return result.changes;
 }
 
 /**

@@ -85,13 +85,18 @@ export class UsersService {
     return { users: rows.map(toView), count };
   }
 
-  /** Checks a login_info credential; the user id, or null — never why it failed. */
-  async login(info: LoginInfo): Promise<number | null> {
+  /**
+   * Checks a login_info credential; the user id, or null — never why it failed (not even that the
+   * account holds rights). `passwordForRights`: an account that holds rights logs in only with its
+   * password (the web login page, where a PIN would be the whole defence of every right).
+   */
+  async login(info: LoginInfo, options: { passwordForRights?: boolean } = {}): Promise<number | null> {
     const row = await this.db.read((q) => this.loginCandidate(q, info));
     const ok = await this.verifySecret(row, info);
     // A PIN alone is a weak secret: it does not open an account that holds rights.
-    const pinOnlyForPrivileged = info.type === 2 && row !== undefined && row.rights !== '';
-    return ok && !pinOnlyForPrivileged && row !== undefined && row.active === 1 ? row.id : null;
+    const weakForRights = info.type === 2 || (options.passwordForRights === true && info.type !== 3 && info.type !== 5);
+    const refusedForRights = weakForRights && row !== undefined && row.rights !== '';
+    return ok && !refusedForRights && row !== undefined && row.active === 1 ? row.id : null;
   }
 
   /**

@@ -82,6 +82,57 @@ for (const engine of ENGINES) {
       assert.equal(await readSelf(answer.body.access_token), 200);
     });
 
+    test('an account holding any right logs in on the page only with its password: card + PIN is the same 401 as a wrong PIN', async () => {
+      await t.ctx.pipeline.perform('user.create', { username: 'rita', password: 'rita-password', cards: ['CARD-RITA'], pin: '9876', rights: ['manageSettings'] }, CLI_ACTOR);
+      const params = authorizeParams(pkce().challenge);
+      const refused = await submit(t, params, { method: 'card', card: 'CARD-RITA', pin: '9876' });
+      const wrongPin = await submit(t, params, { method: 'card', card: 'CARD-RITA', pin: '0000' });
+      for (const res of [refused, wrongPin]) {
+        assert.equal(res.statusCode, 401);
+        assert.equal(res.headers.location, undefined);
+        assert.match(res.body, /card or PIN is not valid/);
+      }
+      assert.equal((await submit(t, params, { method: 'password', username: 'rita', password: 'rita-password' })).statusCode, 303);
+    });
+
+    test('a code not yet redeemed is used up by a change that ends the sessions (password, rights) or by a password change', async () => {
+      const target = (await t.ctx.pipeline.perform('user.create', { username: 'quinn', password: 'quinn-password' }, CLI_ACTOR)).id;
+      const quinn = { method: 'password', username: 'quinn', password: 'quinn-password' };
+      const changes: [string, () => Promise<unknown>][] = [
+        ['password', () => t.ctx.pipeline.perform('user.update', { id: target, password: 'quinn-password-2' }, CLI_ACTOR)],
+        ['rights', () => t.ctx.pipeline.perform('user.update', { id: target, rights: ['manageUsers'] }, CLI_ACTOR)],
+      ];
+      for (const [what, change] of changes) {
+        const pair = pkce();
+        const code = await codeFor(t, pair, quinn);
+        await change();
+        const late = await redeem(t, code, pair.verifier);
+        assert.equal(late.status, 400, what);
+        assert.equal(late.body.error, 'invalid_grant', what);
+        quinn.password = 'quinn-password-2';
+      }
+      const pair = pkce();
+      const session = await redeem(t, await codeFor(t, pair, quinn), pair.verifier);
+      assert.equal(session.status, 200);
+      const pending = pkce();
+      const code = await codeFor(t, pending, quinn);
+      const changed = await t.inject({ method: 'POST', url: '/v3/me/password', headers: bearer(session.body.access_token), payload: { currentPassword: 'quinn-password-2', newPassword: 'quinn-password-3' } });
+      assert.equal(changed.statusCode, 204, changed.body);
+      assert.equal((await redeem(t, code, pending.verifier)).body.error, 'invalid_grant');
+    });
+
+    test('a Host that is no host[:port] is a 400 page, never a 500 nor the origin of what follows an @', async () => {
+      const query = new URLSearchParams(authorizeParams(pkce().challenge, { redirect_uri: 'http://evil.com/callback' })).toString();
+      for (const host of ['foo bar', '[::1', '', '127.0.0.1:8080@evil.com', 'localhost:99999']) {
+        const res = await t.inject({ method: 'GET', url: `/oauth/authorize?${query}`, headers: { host } });
+        assert.equal(res.statusCode, 400, JSON.stringify(host));
+        assert.equal(res.headers.location, undefined);
+        assert.match(String(res.headers['content-type']), /^text\/html/);
+      }
+      const own = await t.inject({ method: 'GET', url: `/oauth/authorize?${new URLSearchParams(authorizeParams(pkce().challenge, { redirect_uri: 'http://[::1]:8080/callback' })).toString()}`, headers: { host: '[::1]:8080' } });
+      assert.equal(own.statusCode, 200, 'an IPv6 address with a port is a host');
+    });
+
     test('a wrong verifier is invalid_grant and leaves the code usable with the right one', async () => {
       const pair = pkce();
       const code = await codeFor(t, pair, ALICE);

@@ -83,6 +83,13 @@ for (const engine of ENGINES) {
       assert.equal((await me(tokens.access_token)).statusCode, 401);
     });
 
+    test('an unknown token_type_hint is ignored (RFC 7009 §2.1): the session still ends', async () => {
+      const session = await webSession(t, 'carol', 'carol-password');
+      const res = await revoke({ token: session.refresh, token_type_hint: 'foo', client_id: 'purse-web' });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal((await me(session.access)).statusCode, 401);
+    });
+
     test('an access token outside any session cannot be revoked: 400 unsupported_token_type', async () => {
       const access = await t.adminToken('users');
       const res = await revoke({ token: access, client_id: BOOT_CLIENT_ID, client_secret: BOOT_CLIENT_SECRET });
@@ -125,6 +132,17 @@ for (const engine of ENGINES) {
       await webSession(t, 'erin', 'erin-password-2');
     });
 
+    test('a client acting as a person may not change their password: 403 whether the password given is right or wrong', async () => {
+      const client = (await t.inject({ method: 'POST', url: '/v3/clients', headers: admin, payload: { name: 'as carol', scopes: ['users'], userId: ids.carol } })).json<{ id: string; secret: string }>();
+      const token = await t.inject({ method: 'POST', url: '/api/auth/token', payload: { grant_type: 'client_credentials', client_id: client.id, client_secret: client.secret } });
+      const headers = bearer(token.json<{ access_token: string }>().access_token);
+      for (const currentPassword of ['carol-password', 'not-carols-password']) {
+        const res = await t.inject({ method: 'POST', url: '/v3/me/password', headers, payload: { currentPassword, newPassword: 'carol-password-2' } });
+        assert.equal(res.statusCode, 403, currentPassword);
+      }
+      await webSession(t, 'carol', 'carol-password');
+    });
+
     // ---- API clients ----
 
     test('clients: create (secret shown once, and it works), list, revoke; purse-web is listed and cannot be revoked', async () => {
@@ -164,6 +182,41 @@ for (const engine of ENGINES) {
       assert.equal(own.statusCode, 201, own.body);
       const bad = await t.inject({ method: 'POST', url: '/v3/clients', headers: admin, payload: { name: 'x', scopes: ['root'], userId: ids.dan } });
       assert.equal(bad.statusCode, 400);
+    });
+
+    test('below admin, one lists and revokes only the clients acting as oneself; another\'s is a 404 and keeps working', async () => {
+      const sam = bearer((await webSession(t, 'sam', 'sam-password')).access);
+      const adminsClient = (await t.inject({ method: 'POST', url: '/v3/clients', headers: admin, payload: { name: 'admin tool', scopes: ['users'], userId: 1 } })).json<{ id: string; secret: string }>();
+      const samsClient = (await t.inject({ method: 'POST', url: '/v3/clients', headers: sam, payload: { name: 'sam tool', scopes: ['settings'], userId: ids.sam } })).json<{ id: string }>();
+      const listed = (await t.inject({ method: 'GET', url: '/v3/clients', headers: sam })).json<{ clients: { id: string; userId: number }[]; count: number }>();
+      assert.ok(listed.clients.length > 0);
+      assert.ok(listed.clients.every((c) => c.userId === ids.sam), 'only sam\'s own');
+      assert.equal(listed.count, listed.clients.length);
+      const all = (await t.inject({ method: 'GET', url: '/v3/clients', headers: admin })).json<{ clients: { id: string }[] }>();
+      assert.ok(all.clients.some((c) => c.id === adminsClient.id) && all.clients.some((c) => c.id === samsClient.id), 'admin sees everyone\'s');
+      const foreign = await t.inject({ method: 'POST', url: `/v3/clients/${adminsClient.id}/revoke`, headers: sam });
+      assert.equal(foreign.statusCode, 404);
+      const token = await t.inject({ method: 'POST', url: '/api/auth/token', payload: { grant_type: 'client_credentials', client_id: adminsClient.id, client_secret: adminsClient.secret } });
+      assert.equal(token.statusCode, 200, 'the admin\'s client still works');
+      assert.equal((await t.inject({ method: 'POST', url: `/v3/clients/${samsClient.id}/revoke`, headers: sam })).statusCode, 200);
+      assert.equal((await t.inject({ method: 'POST', url: `/v3/clients/${adminsClient.id}/revoke`, headers: admin })).statusCode, 200);
+    });
+
+    test('a new client\'s scopes must be some of the creating token\'s, for admin too: else 400 naming scopes', async () => {
+      const samSettings = bearer(await t.personToken('sam', 'sam-password', 'settings'));
+      const adminSettings = bearer(await t.adminToken('settings'));
+      for (const [headers, userId] of [[samSettings, ids.sam], [adminSettings, ids.dan]] as const) {
+        const res = await t.inject({ method: 'POST', url: '/v3/clients', headers, payload: { name: 'wider', scopes: ['settings', 'credit'], userId } });
+        assert.equal(res.statusCode, 400, res.body);
+        assert.equal(res.json<{ data: { field: string }[] }>().data[0]?.field, 'scopes');
+        assert.equal((await t.inject({ method: 'POST', url: '/v3/clients', headers, payload: { name: 'same', scopes: ['settings'], userId } })).statusCode, 201);
+      }
+    });
+
+    test('a client\'s userId beyond the safe integers is a 400 naming it, on both engines', async () => {
+      const res = await t.inject({ method: 'POST', url: '/v3/clients', headers: { ...admin, 'content-type': 'application/json' }, payload: '{"name":"big","scopes":["users"],"userId":1e300}' });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.match(res.body, /userId/);
     });
 
     // ---- ledger verify ----
