@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe } from 'node:test';
 
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 import { bootstrap } from '../../src/bootstrap.js';
 import { systemClock } from '../../src/clock.js';
@@ -183,6 +183,18 @@ class Running implements BrowserEnv {
  * A describe() whose tests run against one Purse (its settings changed by `overrides`) and one
  * Chromium, started before them and stopped after; skipped with one line when Chromium is not installed (failed instead under PURSE_REQUIRE_BROWSER=1).
  */
+/**
+ * Waits until a locator matches exactly `count` elements. Not page.waitForFunction with a string:
+ * that is eval in the page, which the app's Content-Security-Policy rightly refuses.
+ */
+export async function waitForCount(locator: Locator, count: number, timeoutMs = 5000): Promise<void> {
+  const giveUpAtMs = Date.now() + timeoutMs;
+  while ((await locator.count()) !== count) {
+    if (Date.now() > giveUpAtMs) throw new Error(`expected ${count} matches, found ${await locator.count()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export function browserSuite(name: string, body: (env: BrowserEnv) => void, overrides: Partial<Config> = {}): void {
   if (!fs.existsSync(CHROMIUM) && !REQUIRED) {
     describe(name, { skip: `browser tests skipped: ${CHROMIUM} is not installed (apt-get install chromium; CI sets PURSE_REQUIRE_BROWSER=1 and installs it)` }, () => undefined);

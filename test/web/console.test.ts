@@ -10,7 +10,7 @@ import { test } from 'node:test';
 
 import type { Page } from 'playwright-core';
 
-import { browserSuite, PHONE, SCREENSHOTS_DIR, type BrowserEnv } from '../helpers/browser.js';
+import { browserSuite, PHONE, SCREENSHOTS_DIR, waitForCount, type BrowserEnv } from '../helpers/browser.js';
 import { ADMIN_PASSWORD } from '../helpers/harness.js';
 
 /** Money as the browser writes it in its locale (Chromium here: en-US). */
@@ -197,7 +197,7 @@ browserSuite('web console', (env) => {
     await page.locator('table tbody tr').first().waitFor();
     await page.getByLabel('Action').fill('user.create');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForFunction("document.querySelectorAll('table tbody tr').length === 1");
+    await waitForCount(page.locator('table tbody tr'), 1);
     await env.check(page, 'console-audit');
 
     await open(page, 'Ledger check', 'Ledger check');

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 
 import type { Page } from 'playwright-core';
 
-import { browserSuite, PHONE, type BrowserEnv } from '../helpers/browser.js';
+import { browserSuite, PHONE, waitForCount, type BrowserEnv } from '../helpers/browser.js';
 import { BOOT_CLIENT_ID, BOOT_CLIENT_SECRET } from '../helpers/harness.js';
 
 const PERSON = { username: 'jdoe', fullname: 'John Doe', password: 'jdoe-password-1' };
@@ -118,7 +118,7 @@ browserSuite('web portal', (env) => {
     // Filtered by provider: only the card top-up.
     await page.getByLabel('Provider').selectOption('card');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForFunction("document.querySelectorAll('table tbody tr').length === 1");
+    await waitForCount(page.locator('table tbody tr'), 1);
     assert.match((await rows.nth(0).textContent()) ?? '', /card/);
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
