@@ -44,8 +44,20 @@ async function challengeOf(verifier: string): Promise<string> {
   return base64url(new Uint8Array(digest));
 }
 
-/** Leaves for Purse's login page; it comes back to /callback with a one-time code. */
+/** Set once the page is on its way to the login page: logout and the signed-out shell both ask. */
+let leaving = false;
+// A page the browser brings back from its back-forward cache may leave again.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) leaving = false;
+});
+
+/**
+ * Leaves for Purse's login page; it comes back to /callback with a one-time code. Only the first
+ * call leaves: a second would write another verifier and state and abort the first navigation.
+ */
 export async function startLogin(returnTo: string): Promise<void> {
+  if (leaving) return;
+  leaving = true;
   const pending: PendingLogin = { verifier: randomText(), state: randomText(), returnTo, startedAtMs: Date.now() };
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
   const query = new URLSearchParams({
