@@ -62,7 +62,12 @@ export async function download(path: string, accept: string, fileName: string): 
   const token = await accessToken();
   const response = await fetch(path, { headers: { accept, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) } });
   if (!response.ok) throw new ApiError(problemOf(await response.json().catch(() => undefined), response.status));
-  const url = URL.createObjectURL(await response.blob());
+  saveBlob(await response.blob(), fileName);
+}
+
+/** Hands bytes to the browser as a download named `fileName`. */
+export function saveBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
   link.download = fileName;

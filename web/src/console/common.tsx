@@ -4,6 +4,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useId, useState } from 'preact/hooks';
 
+import { saveBlob } from '../api/client';
 import { useFieldProblem } from '../ui/form';
 import { changed, problemOf } from '../ui/load';
 
@@ -213,14 +214,7 @@ export function TextArea({ name, label, value, onInput, hint, rows = 6 }: TextAr
 
 /** Text made in the browser (codes the API answered once) handed to the browser as a download. */
 export function saveFile(text: string, type: string, fileName: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  URL.revokeObjectURL(url);
+  saveBlob(new Blob([text], { type }), fileName);
 }
 
 /** A list typed one item a line or separated by commas, without blanks. */
