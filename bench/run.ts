@@ -3,6 +3,7 @@
 //   npm run bench -- --quick                 a few seconds per scenario (CI's smoke run)
 //   npm run bench -- --engines sqlite        one engine
 //   npm run bench -- --only recharge,list    some scenarios (ceiling recharge voucher card charge hold token list statement csv scale)
+//   PURSE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench …   profile the servers
 // Purse runs as its own process (`node dist/main.js serve`, as `npm start` does); autocannon
 // drives it from this process with 64 connections, the same settings for every scenario.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -72,7 +73,8 @@ function procStatusMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number
 }
 
 async function spawnServer(command: string[], env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, command, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const nodeArgs = (process.env.PURSE_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, ...command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import { newClientSecret, type Hasher } from './auth/hashing.js';
 import { clientExists, registerClient } from './auth/commands.js';
 import { isPurseItself, type Actor } from './auth/principal.js';
-import { ALL_SCOPES } from './auth/scopes.js';
+import { ALL_SCOPES, formatRights } from './auth/scopes.js';
 import { ensureWebClient } from './auth/web-client.js';
 import type { CommandDefinition, Effects } from './commands/types.js';
 import type { Context } from './context.js';
@@ -83,7 +83,7 @@ async function ensureAdmin(tx: Tx, username: string, passwordHash: string, curre
     return { adminId: created.id, adminCreated: true };
   }
   if (!existing.rights.includes('admin')) {
-    await updatePerson(tx, existing.id, { columns: { rights: [...existing.rights, 'admin'].join(' ') } }, ['rights'], atMs, effects);
+    await updatePerson(tx, existing.id, { columns: { rights: formatRights([...existing.rights, 'admin']) } }, ['rights'], atMs, effects);
   }
   return { adminId: existing.id, adminCreated: false };
 }

@@ -40,6 +40,14 @@ export function hasRight(rights: ReadonlySet<Right>, right: Right): boolean {
   return rights.has('admin') || rights.has(right);
 }
 
+/**
+ * Rights as stored: each once, sorted. One text per set, so that a statement can tell whether the
+ * rights an actor was authorized with are still those stored (commands/pipeline.ts) by comparing text.
+ */
+export function formatRights(rights: Iterable<Right>): string {
+  return [...new Set(rights)].sort().join(' ');
+}
+
 export function parseRights(text: string): Set<Right> {
   return new Set(text.split(' ').filter(isRight));
 }

@@ -4,9 +4,10 @@
 // script emitted and — when the command carries an Idempotency-Key — its outcome. Nothing outside
 // this file writes those.
 import { actorNow, actorRightsExpression } from '../auth/current-actor.js';
-import type { Actor } from '../auth/principal.js';
+import { isPurseItself, type Actor } from '../auth/principal.js';
+import { formatRights } from '../auth/scopes.js';
 import type { Clock } from '../clock.js';
-import type { Db, ReadTx, SqlValue, Tx } from '../db/index.js';
+import { failedRequirement, uniqueViolation, type Db, type ReadTx, type SqlValue, type Tx } from '../db/index.js';
 import { AppError, conflict, invalid } from '../errors.js';
 
 import { canonicalJson } from './fingerprint.js';
@@ -43,16 +44,6 @@ interface Registered {
   prepare?(command: Command): Promise<unknown>;
   authorize(tx: ReadTx, command: Command, prepared: unknown): Promise<void>;
   run(tx: Tx, command: Command, prepared: unknown, effects: Effects): Promise<unknown>;
-}
-
-/** Thrown inside the unit when another request stored the same key first: undo, then replay theirs. */
-class KeyTaken extends Error {}
-
-/** Thrown inside the unit when the actor's rights changed since the door: undo, run again with these. */
-class ActorChanged extends Error {
-  constructor(readonly actor: Actor) {
-    super('the actor changed while the command ran');
-  }
 }
 
 /** Tries of one command whose actor keeps changing under it; after that, a 409 to retry. */
@@ -202,26 +193,35 @@ export class CommandPipeline {
       // A duplicate of a request still running fails on what the first one changed (the payment it
       // committed, the voucher it reserved) or on its key: by then the first one has committed, and
       // its outcome is the answer.
-      const first = (error instanceof KeyTaken || error instanceof AppError) && key !== null ? await this.storedAnswer<OutputOf<N>>(key) : undefined;
+      const keyTaken = uniqueViolation(error) === 'idempotency_records_pkey';
+      const first = (keyTaken || error instanceof AppError) && key !== null ? await this.storedAnswer<OutputOf<N>>(key) : undefined;
       if (first !== undefined) return first;
       if (error instanceof AppError) return { outcome: { ok: false, error: failureOf(error) }, replayed: false };
       throw error;
     }
   }
 
-  /** The unit, run again (undone first) with the actor's current rights when they changed meanwhile. */
+  /**
+   * The unit, run again (undone first) with the actor's current rights when they changed meanwhile.
+   * The unit's last statement checks that the rights stored are those it was authorized with, as
+   * formatRights writes them; when they are not, they are read and the unit runs with them (a 401
+   * when the actor may no longer act at all).
+   */
   private async runWithCurrentActor(definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null): Promise<Outcome<unknown>> {
     let current = command;
+    let storedRights = isPurseItself(command.actor) ? undefined : formatRights(command.actor.rights);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.write(async (tx) => {
           recorder.reset();
-          return this.runUnit(tx, definition, current, prepared, recorder, key);
+          return this.runUnit(tx, definition, current, prepared, recorder, key, storedRights);
         });
       } catch (error) {
-        if (!(error instanceof ActorChanged)) throw error;
+        if (failedRequirement(error) !== 'actor changed') throw error;
         if (attempt >= MAX_ACTOR_TRIES) throw conflict('your rights changed while this ran; try again');
-        current = { ...current, actor: error.actor };
+        const rightsNow = await this.db.read((q) => rightsOf(q, current.actor));
+        current = { ...current, actor: actorNow(current.actor, rightsNow) };
+        storedRights = typeof rightsNow === 'string' ? rightsNow : undefined;
       }
     }
   }
@@ -248,7 +248,7 @@ export class CommandPipeline {
    * actor's rights as stored now: the command's last round trip. The actor as authorized must still
    * be the actor as stored.
    */
-  private async runUnit(tx: Tx, definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null): Promise<Outcome<unknown>> {
+  private async runUnit(tx: Tx, definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null, storedRights: string | undefined): Promise<Outcome<unknown>> {
     // A command that changes who may act (a person's rights, a client) could change its own actor:
     // its actor is read before it runs, not checked afterwards against its own change.
     const actorFirst = definition.changesActors === true ? await this.actorBefore(tx, command.actor) : undefined;
@@ -263,20 +263,15 @@ export class CommandPipeline {
     if (cached.length > 0) await tx.notify(CHANGES_CHANNEL, cached.join(' '));
     if (key !== null) store.queueRecord(tx, key.scope, key.key, { command: command.name, fingerprint: key.fingerprint, outcome: JSON.stringify(outcome) }, command.atMs);
     const rights = actorFirst === undefined ? actorRightsExpression(current.actor) : { sql: '?', params: [actorFirst.rights] };
-    const { changes, row } = await tx.flush(store.auditStatement(this.auditRows(current, outcome, recorder), rights));
-    if (actorFirst === undefined) {
-      const actor = actorNow(current.actor, row?.actor_rights);
-      if (actor !== current.actor) throw new ActorChanged(actor);
-    }
-    if (key !== null && changes.at(-1) !== 1) throw new KeyTaken();
+    const expectedRights = actorFirst === undefined ? storedRights : undefined;
+    await tx.finish(store.auditStatement(this.auditRows(current, outcome, recorder), rights, expectedRights));
     return outcome;
   }
 
   /** The actor as stored before the command runs, and the rights text the audit entry records. */
   private async actorBefore(tx: Tx, actor: Actor): Promise<{ actor: Actor; rights: SqlValue }> {
-    const expression = actorRightsExpression(actor);
-    const row = await tx.get<{ actor_rights: SqlValue }>(`SELECT ${expression.sql} AS actor_rights`, expression.params);
-    return { actor: actorNow(actor, row?.actor_rights), rights: row?.actor_rights ?? null };
+    const rights = await rightsOf(tx, actor);
+    return { actor: actorNow(actor, rights), rights };
   }
 
   private auditRows(command: Command, outcome: Outcome<unknown>, recorder: Recorder): store.AuditRow[] {
@@ -287,6 +282,13 @@ export class CommandPipeline {
       ...recorder.audits.map((a) => ({ atMs: command.atMs, ...who, action: a.action, subject: a.subject, detail: JSON.stringify(a.detail) })),
     ];
   }
+}
+
+/** The rights the actor holds as stored now, or null when it may not act (actorRightsExpression). */
+async function rightsOf(q: ReadTx, actor: Actor): Promise<SqlValue> {
+  const expression = actorRightsExpression(actor);
+  const row = await q.get<{ actor_rights: SqlValue }>(`SELECT ${expression.sql} AS actor_rights`, expression.params);
+  return row?.actor_rights ?? null;
 }
 
 function replay<O>(stored: store.IdempotencyRecord, fingerprint: string): Executed<O> {

@@ -1,6 +1,6 @@
 // SQL of what the pipeline writes beside every effect: the audit entry, the outbox events and the
 // idempotency record — always in the effect's own transaction.
-import type { ReadTx, SqlValue, Statement, Tx } from '../db/index.js';
+import { requireThat, type ReadTx, type SqlValue, type Statement, type Tx } from '../db/index.js';
 
 export interface AuditRow {
   atMs: number;
@@ -13,13 +13,16 @@ export interface AuditRow {
 
 /**
  * A command's audit entries (one, rarely two) as one statement, each recording the rights its actor
- * holds as the statement runs (`actorRights`, an SQL expression) and answering them.
+ * holds as the statement runs (`actorRights`, an SQL expression) and answering them. With
+ * `expectedRights` (as formatRights writes them), the statement fails ('actor changed') unless
+ * those are the rights stored: the actor may no longer act, or acts with other rights now.
  */
-export function auditStatement(rows: readonly AuditRow[], actorRights: { sql: string; params: readonly SqlValue[] }): Statement {
+export function auditStatement(rows: readonly AuditRow[], actorRights: { sql: string; params: readonly SqlValue[] }, expectedRights?: string): Statement {
+  const check = expectedRights === undefined ? '' : `, ${requireThat('actor_rights IS NOT DISTINCT FROM ?', 'actor changed')} AS rights_checked`;
   return {
     sql: `INSERT INTO audit_log (at_ms, actor_user_id, actor_client_id, action, subject, detail, actor_rights)
-          VALUES ${rows.map(() => `(?, ?, ?, ?, ?, ?, ${actorRights.sql})`).join(', ')} RETURNING actor_rights`,
-    params: rows.flatMap((r) => [r.atMs, r.actorUserId, r.actorClientId, r.action, r.subject, r.detail, ...actorRights.params]),
+          VALUES ${rows.map(() => `(?, ?, ?, ?, ?, ?, ${actorRights.sql})`).join(', ')} RETURNING actor_rights${check}`,
+    params: [...rows.flatMap((r) => [r.atMs, r.actorUserId, r.actorClientId, r.action, r.subject, r.detail, ...actorRights.params]), ...(expectedRights === undefined ? [] : [expectedRights])],
   };
 }
 
@@ -58,14 +61,13 @@ export function findRecord(q: ReadTx, scope: string, key: string): Promise<Idemp
 }
 
 /**
- * Queues the outcome under its key; the flush changes no row when the key is taken. On PostgreSQL a
- * concurrent insert of the same key waits until the other transaction ends: the row is the "still
- * running" mark that every process sees.
+ * Queues the outcome under its key; when the key is taken, the flush fails on the unique key
+ * `idempotency_records_pkey`. On PostgreSQL a concurrent insert of the same key waits until the
+ * other transaction ends: the row is the "still running" mark that every process sees.
  */
 export function queueRecord(tx: Tx, scope: string, key: string, record: IdempotencyRecord, nowMs: number): void {
   tx.later(
-    `INSERT INTO idempotency_records (scope, idempotency_key, command, fingerprint, outcome, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (scope, idempotency_key) DO NOTHING`,
+    `INSERT INTO idempotency_records (scope, idempotency_key, command, fingerprint, outcome, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
     [scope, key, record.command, record.fingerprint, record.outcome, nowMs],
   );
 }

@@ -13,3 +13,4 @@ export function openDb(target: DatabaseTarget, poolSize: number, queryTimeoutMs 
 export { DEFAULT_QUERY_TIMEOUT_MS } from './postgres.js';
 export type { Db, Dialect, Listening, ReadTx, Row, Tx, SqlValue, Statement, WriteUnit, Engine } from './types.js';
 export { uniqueViolation, type UniqueConstraint } from './constraints.js';
+export { failedRequirement, requireThat, type Reason } from './requirements.js';

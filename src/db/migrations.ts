@@ -1,5 +1,6 @@
 // Versioned schema migrations, the same schema on both engines. Applied at start and by
 // `purse migrate`; each version runs once, in its own transaction, recorded in schema_migrations.
+import { POSTGRES_REQUIRE_FUNCTION } from './requirements.js';
 import type { Db, Engine } from './types.js';
 
 interface Migration {
@@ -440,6 +441,12 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       'CREATE INDEX authorization_codes_expires_at ON authorization_codes (expires_at_ms)',
     ],
+  },
+  {
+    version: 11,
+    name: 'checks inside statements: purse_require, so that COMMIT can travel with the last statement',
+    // SQLite defines it on each connection (db/requirements.ts).
+    statements: [`{postgres} ${POSTGRES_REQUIRE_FUNCTION}`],
   },
 ];
 

@@ -2,6 +2,7 @@
 // failure and deadlock. Any number of Purse processes may share one database.
 import pg from 'pg';
 
+import { CoalescingSocket } from './coalescing-socket.js';
 import { AppError, invalid, unavailable } from '../errors.js';
 import { queueIsFull, readOnly, type Db, type Dialect, type Listening, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
@@ -40,7 +41,7 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (text) => {
 // Events carry the id of the transaction that wrote them (`tx_order`); a reader reads only below
 // the oldest transaction still running, so an event that commits later can never land behind it.
 // Hot rows are spread over 16 shards: writers run in parallel and would queue on one row lock.
-const DIALECT: Dialect = { settledHorizon: 'pg_snapshot_xmin(pg_current_snapshot())::text::bigint', hotRowShards: 16, forUpdate: ' FOR UPDATE', skipLocked: ' FOR UPDATE SKIP LOCKED' };
+const DIALECT: Dialect = { settledHorizon: 'pg_snapshot_xmin(pg_current_snapshot())::text::bigint', hotRowShards: 16, forUpdate: ' FOR UPDATE', skipLocked: ' FOR UPDATE SKIP LOCKED', combinesWrites: true };
 
 const placeholderCache = new Map<string, string>();
 const MAX_CACHED_SQL = 10_000;
@@ -96,8 +97,31 @@ export function toPgPlaceholders(sql: string): string {
 class PgTx implements Tx {
   readonly dialect = DIALECT;
   private queued: Statement[] = [];
+  /** Set once COMMIT has been sent behind the unit's last statements (finish): nothing may follow it. */
+  private committing: Promise<unknown> | undefined;
 
   constructor(private readonly client: pg.PoolClient) {}
+
+  async finish(read: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
+    const groups = this.takeQueued();
+    const changes: number[] = [];
+    for (const group of groups.slice(0, -1)) changes.push(...(await this.flushGroup(group)).changes);
+    // flushGroup hands its statement to the connection before it first waits, so COMMIT is asked
+    // for right behind it, in the same turn: both leave in one write.
+    const last = this.flushGroup(groups.at(-1) ?? [], read);
+    this.committing = sendAhead(this.client, 'COMMIT');
+    const result = await last;
+    await this.committing;
+    return { changes: [...changes, ...result.changes], row: result.row };
+  }
+
+  /** COMMIT, unless finish sent it already; what the unit queued goes first. */
+  async commit(): Promise<void> {
+    if (this.committing !== undefined) return;
+    await this.flush(); // no round trip when the unit queued nothing
+    this.committing = this.client.query('COMMIT');
+    await this.committing;
+  }
 
   later(sql: string, params: readonly SqlValue[] = []): void {
     this.queued.push({ sql, params });
@@ -110,7 +134,15 @@ class PgTx implements Tx {
    * The read may itself write (an INSERT … RETURNING). Every part runs on one snapshot.
    */
   async flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
-    // Groups that stay within the bounds on one statement; the last one carries the read.
+    const groups = this.takeQueued();
+    const changes: number[] = [];
+    for (const group of groups.slice(0, -1)) changes.push(...(await this.flushGroup(group)).changes);
+    const last = await this.flushGroup(groups.at(-1) ?? [], read);
+    return { changes: [...changes, ...last.changes], row: last.row };
+  }
+
+  /** The queued writes in groups that stay within the bounds on one statement; the last carries a flush's read. */
+  private takeQueued(): Statement[][] {
     const groups: Statement[][] = [];
     for (const write of this.queued) {
       const group = groups.at(-1);
@@ -118,10 +150,7 @@ class PgTx implements Tx {
       else group.push(write);
     }
     this.queued = [];
-    const changes: number[] = [];
-    for (const group of groups.slice(0, -1)) changes.push(...(await this.flushGroup(group)).changes);
-    const last = await this.flushGroup(groups.at(-1) ?? [], read);
-    return { changes: [...changes, ...last.changes], row: last.row };
+    return groups;
   }
 
   private async flushGroup(writes: Statement[], read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
@@ -138,6 +167,7 @@ class PgTx implements Tx {
   }
 
   private async query<T>(sql: string, params: readonly SqlValue[]): Promise<T[]> {
+    this.assertOpen();
     const result = await this.client.query(queryOf(sql, params));
     return result.rows as T[];
   }
@@ -161,11 +191,28 @@ class PgTx implements Tx {
     await this.all('SELECT pg_notify(?, ?)', [channel, payload]);
   }
 
+  /** After COMMIT was sent, a statement would run outside the transaction: a unit's mistake. */
+  private assertOpen(): void {
+    if (this.committing !== undefined) throw new Error('a statement after the transaction was finished');
+  }
+
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
     await this.drainIfFull();
+    this.assertOpen();
     const result = await this.client.query(queryOf(sql, params));
     return { changes: result.rowCount ?? 0 };
   }
+}
+
+/**
+ * Sends a statement without waiting for its answer (the connection pipelines): what follows goes out
+ * behind it at once. The caller awaits the answer later; failing meanwhile is not an unhandled
+ * rejection, and when it fails the statements behind it fail too (a BEGIN that failed).
+ */
+function sendAhead(client: pg.PoolClient, sql: string): Promise<unknown> {
+  const answer = client.query(sql);
+  answer.catch(() => undefined);
+  return answer;
 }
 
 function errorCode(error: unknown): unknown {
@@ -220,6 +267,10 @@ export class PostgresDb implements Db {
       connectionString: url,
       max: poolSize,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // A query is written as soon as it is asked for, not after the one before it answered: a
+      // transaction's BEGIN travels with its first statement, a read's independent queries together.
+      pipeline: true,
+      stream: () => new CoalescingSocket(),
       // A server that stops answering (frozen, or the network dropping packets) must not hold a
       // request for ever: the socket is probed, and a query that takes too long fails as an outage.
       keepAlive: true,
@@ -235,8 +286,9 @@ export class PostgresDb implements Db {
   async read<T>(fn: (q: ReadTx) => Promise<T>): Promise<T> {
     const client = await this.connect();
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const began = sendAhead(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const value = await fn(readOnly(new PgTx(client)));
+      await began;
       await client.query('COMMIT');
       client.release();
       return value;
@@ -250,11 +302,11 @@ export class PostgresDb implements Db {
     for (let attempt = 1; ; attempt++) {
       const client = await this.connect();
       try {
-        await client.query('BEGIN');
+        const began = sendAhead(client, 'BEGIN');
         const tx = new PgTx(client);
         const value = await unit(tx);
-        await tx.flush(); // what the unit queued; no round trip when it queued nothing
-        await client.query('COMMIT');
+        await began;
+        await tx.commit();
         client.release();
         return value;
       } catch (error) {

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 
 import { PrivateFile } from '../files.js';
 
+import { defineRequireFunction } from './requirements.js';
 import { queueIsFull, readOnly, type Db, type Dialect, type Listening, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 /** Upper bound on units per transaction: bounds the work a failed COMMIT can throw away. */
@@ -30,7 +31,7 @@ const BACKUP_PAGES_PER_STEP = 0x7fffffff;
 
 // One writer commits in order, so no transaction is ever pending for a reader: the horizon is
 // past every position.
-const DIALECT: Dialect = { settledHorizon: String(Number.MAX_SAFE_INTEGER), hotRowShards: 1, forUpdate: '', skipLocked: '' };
+const DIALECT: Dialect = { settledHorizon: String(Number.MAX_SAFE_INTEGER), hotRowShards: 1, forUpdate: '', skipLocked: '', combinesWrites: false };
 
 interface Pending {
   unit: WriteUnit<unknown>;
@@ -77,6 +78,11 @@ class SqliteTx implements Tx {
     return Promise.resolve({ changes, row: read === undefined ? undefined : (this.prepare(read.sql).get(...read.params) as Row | undefined) });
   }
 
+  // The batch's COMMIT comes later, for every unit at once.
+  finish(read: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
+    return this.flush(read);
+  }
+
   /** Queued writes first, when there are too many to keep. */
   private drainIfFull(): void {
     if (this.queued.length > 0 && queueIsFull(this.queued)) void this.flush();
@@ -113,6 +119,7 @@ class SqliteTx implements Tx {
 function open(file: string, readonly: boolean): Database.Database {
   const conn = new Database(file, { readonly, fileMustExist: readonly });
   conn.pragma('busy_timeout = 5000');
+  defineRequireFunction(conn);
   if (!readonly) {
     conn.pragma('journal_mode = WAL');
     conn.pragma('synchronous = FULL');

@@ -30,6 +30,12 @@ export interface Dialect {
    * one table each take different rows. Nothing on SQLite, whose single writer claims alone.
    */
   readonly skipLocked: string;
+  /**
+   * Whether statements that depend on each other's results may run as one (data-modifying WITH …
+   * RETURNING): on PostgreSQL, where every statement is a round trip, the ledger's hot path is one
+   * statement; SQLite has no such WITH, and its statements cost no round trip.
+   */
+  readonly combinesWrites: boolean;
 }
 
 /** A read-only handle: SQL uses `?` placeholders. It has no `run`: reads never write. */
@@ -62,6 +68,14 @@ export interface Tx extends ReadTx {
    * CTEs), one after another on SQLite.
    */
   flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }>;
+  /**
+   * The unit's last statements: a flush after which the unit writes nothing and decides nothing
+   * more, its last checks being inside the SQL (requireThat, unique keys). PostgreSQL sends the
+   * COMMIT behind them without waiting for their answer — one round trip for both — and a failed
+   * check aborts the transaction that COMMIT then only ends; SQLite, where a statement costs no
+   * round trip, flushes. No statement may run on the transaction after it.
+   */
+  finish(read: Statement): Promise<{ changes: number[]; row: Row | undefined }>;
   /**
    * Tells every process listening on `channel` (Db.listen) `payload`, when and only if this
    * transaction commits. Nothing on SQLite, whose one process knows its own commits.

@@ -106,9 +106,13 @@ export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Prom
   assertMinor(entry.amountMinor);
   if (entry.amountMinor === 0) throw new Error('a posting of zero');
   const reference = entry.reference ?? CREDIT_REFERENCE;
-  const person = await changeAccount(tx, entry.userId, reference, { amountMinor: entry.amountMinor, heldMinor: -(entry.releaseHeldMinor ?? 0), activeOnly: entry.activeOnly === true, maxBalanceMinor: ceilingOf(entry) });
-  const transactionId = await store.insertTransaction(tx, { kind: entry.kind, provider: entry.provider, paymentId: entry.paymentId, description: entry.description, actor: actorLabel(entry.actor) }, atMs);
-  const system = await systemSide(tx, entry.provider, -entry.amountMinor);
+  const change = { amountMinor: entry.amountMinor, heldMinor: -(entry.releaseHeldMinor ?? 0), activeOnly: entry.activeOnly === true, maxBalanceMinor: ceilingOf(entry) };
+  const transaction = { kind: entry.kind, provider: entry.provider, paymentId: entry.paymentId, description: entry.description, actor: actorLabel(entry.actor) };
+  const code = systemShard(tx, entry.provider);
+  const sides = await store.postSides(tx, { userId: entry.userId, reference, change }, transaction, { code, amountMinor: -entry.amountMinor, maxMinor: MAX_TOTAL_MINOR }, atMs);
+  if (sides.person === undefined || sides.transactionId === undefined) throw await refusalOfChange(tx, entry.userId, reference, change);
+  if (sides.system === undefined) throw await systemRefusal(tx, code);
+  const [person, system, transactionId] = [sides.person, sides.system, sides.transactionId];
   store.queuePostings(
     tx,
     transactionId,
@@ -277,12 +281,17 @@ async function missingAccount(q: ReadTx, userId: number, reference: string): Pro
 }
 
 /** One guarded change of a person's account, or the reason it was refused: 404, 409, 402 or 400. */
-async function changeAccount(tx: Tx, userId: number, reference: string, change: store.AccountChange, field = 'userId'): Promise<{ id: number; balance_minor: number; held_minor: number }> {
+async function changeAccount(tx: Tx, userId: number, reference: string, change: store.AccountChange, field = 'userId'): Promise<store.PersonSide> {
   const row = await store.changeUserAccount(tx, userId, reference, change);
   if (row !== undefined) return row;
+  throw await refusalOfChange(tx, userId, reference, change, field);
+}
+
+/** Why the guarded change of a person's account changed no row: 404, 409, 402 or 400. */
+async function refusalOfChange(tx: Tx, userId: number, reference: string, change: store.AccountChange, field = 'userId'): Promise<AppError> {
   const account = await requireAccount(tx, userId, reference);
-  if (change.activeOnly && (await store.userActive(tx, userId)) !== true) throw conflict(`user ${userId} is not active`, [{ field, problem: 'is not active' }]);
-  throw refusalOf(account, change) ?? insufficient(account, change);
+  if (change.activeOnly && (await store.userActive(tx, userId)) !== true) return conflict(`user ${userId} is not active`, [{ field, problem: 'is not active' }]);
+  return refusalOf(account, change) ?? insufficient(account, change);
 }
 
 /**
@@ -307,14 +316,24 @@ function ceilingOf(entry: { maxBalanceMinor?: number }): number {
   return Math.min(entry.maxBalanceMinor ?? MAX_TOTAL_MINOR, MAX_TOTAL_MINOR);
 }
 
-async function systemSide(tx: Tx, provider: string, amountMinor: number): Promise<{ id: number; balance_minor: number }> {
+/** One of a provider's system-account shards, picked at random: parallel writers spread over them. */
+function systemShard(tx: Tx, provider: string): string {
   const shards = tx.dialect.hotRowShards;
-  const code = systemAccountCode(provider, shards === 1 ? 0 : crypto.randomInt(shards));
+  return systemAccountCode(provider, shards === 1 ? 0 : crypto.randomInt(shards));
+}
+
+async function systemSide(tx: Tx, provider: string, amountMinor: number): Promise<store.SystemSide> {
+  const code = systemShard(tx, provider);
   const row = await store.addToSystemBalance(tx, code, amountMinor, MAX_TOTAL_MINOR);
   if (row !== undefined) return row;
+  throw await systemRefusal(tx, code);
+}
+
+/** Why a system account refused a change: the books cannot hold it (400). */
+async function systemRefusal(tx: Tx, code: string): Promise<AppError> {
   const account = await store.getAccountByCode(tx, code);
   // Every provider's accounts are created at start (context.ts); missing here is a wiring mistake.
   if (account === undefined) throw new Error(`system account ${code} does not exist`);
   const limit = moneyText(MAX_TOTAL_MINOR, account.currency);
-  throw invalid(`the books cannot hold this: ${code} would pass ${limit}`, [{ field: 'amount', problem: `would take a system account past ${limit}` }]);
+  return invalid(`the books cannot hold this: ${code} would pass ${limit}`, [{ field: 'amount', problem: `would take a system account past ${limit}` }]);
 }

@@ -1,5 +1,5 @@
 // SQL of the ledger: accounts, transactions, postings. The only SQL in Purse that writes a balance.
-import type { ReadTx, SqlValue, Tx } from '../db/index.js';
+import type { ReadTx, SqlValue, Statement, Tx } from '../db/index.js';
 import { where } from '../db/where.js';
 
 export interface AccountRow {
@@ -72,18 +72,72 @@ export interface AccountChange {
  * charges, holds, transfers and negative recharges racing on one account serialize here and can
  * never overdraw it. The CASTs keep SQLite's arithmetic in integers (it binds numbers as REAL).
  */
-export function changeUserAccount(tx: Tx, userId: number, reference: string, change: AccountChange): Promise<{ id: number; balance_minor: number; held_minor: number } | undefined> {
+export function changeUserAccount(tx: Tx, userId: number, reference: string, change: AccountChange): Promise<PersonSide | undefined> {
+  const statement = changeUserAccountStatement(userId, reference, change);
+  return tx.get<PersonSide>(statement.sql, statement.params);
+}
+
+export interface PersonSide {
+  id: number;
+  balance_minor: number;
+  held_minor: number;
+}
+
+function changeUserAccountStatement(userId: number, reference: string, change: AccountChange): Statement {
   const onlyRaises = change.amountMinor >= 0 && change.heldMinor <= 0 ? 1 : 0;
   const raisesBalance = change.amountMinor > 0 ? 1 : 0;
-  return tx.get<{ id: number; balance_minor: number; held_minor: number }>(
-    `UPDATE ledger_accounts SET balance_minor = balance_minor + CAST(? AS BIGINT), held_minor = held_minor + CAST(? AS BIGINT)
+  return {
+    sql: `UPDATE ledger_accounts SET balance_minor = balance_minor + CAST(? AS BIGINT), held_minor = held_minor + CAST(? AS BIGINT)
      WHERE user_id = ? AND reference = ?
        AND (overdraft_limit_minor IS NULL OR ? = 1 OR balance_minor + ? - held_minor - ? >= -overdraft_limit_minor)
        AND (? = 0 OR balance_minor + ? <= ?)
        AND (? = 0 OR EXISTS (SELECT 1 FROM users u WHERE u.id = ledger_accounts.user_id AND u.active = 1))
      RETURNING id, balance_minor, held_minor`,
-    [change.amountMinor, change.heldMinor, userId, reference, onlyRaises, change.amountMinor, change.heldMinor, raisesBalance, change.amountMinor, change.maxBalanceMinor, change.activeOnly ? 1 : 0],
+    params: [change.amountMinor, change.heldMinor, userId, reference, onlyRaises, change.amountMinor, change.heldMinor, raisesBalance, change.amountMinor, change.maxBalanceMinor, change.activeOnly ? 1 : 0],
+  };
+}
+
+/** What a credit posting changed before its postings: undefined from the first side that refused. */
+export interface PostedSides {
+  person: PersonSide | undefined;
+  transactionId: number | undefined;
+  system: SystemSide | undefined;
+}
+
+/**
+ * A credit posting's three dependent writes — the person's guarded change, the ledger transaction,
+ * the system account — in this order (people's rows are locked before system rows, everywhere). On
+ * PostgreSQL one statement: the transaction and the system side read the person's side, so they run
+ * only after it and only when it changed a row. Elsewhere three statements, stopping at a refusal.
+ */
+export async function postSides(tx: Tx, person: { userId: number; reference: string; change: AccountChange }, transaction: NewTransaction, system: { code: string; amountMinor: number; maxMinor: number }, nowMs: number): Promise<PostedSides> {
+  if (!tx.dialect.combinesWrites) {
+    const personSide = await changeUserAccount(tx, person.userId, person.reference, person.change);
+    if (personSide === undefined) return { person: undefined, transactionId: undefined, system: undefined };
+    const transactionId = await insertTransaction(tx, transaction, nowMs);
+    return { person: personSide, transactionId, system: await addToSystemBalance(tx, system.code, system.amountMinor, system.maxMinor) };
+  }
+  const p = changeUserAccountStatement(person.userId, person.reference, person.change);
+  const row = await tx.get<{ person_id: number | null; person_balance_minor: number | null; person_held_minor: number | null; transaction_id: number | null; system_id: number | null; system_balance_minor: number | null }>(
+    `WITH p AS (${p.sql}),
+          t AS (INSERT INTO ledger_transactions (kind, provider, payment_id, description, actor, created_at_ms)
+                SELECT ?, ?, ?, ?, ?, ? FROM p RETURNING id),
+          s AS (UPDATE ledger_accounts SET balance_minor = balance_minor + CAST(? AS BIGINT)
+                WHERE code = ? AND ABS(balance_minor + ?) <= ? AND EXISTS (SELECT 1 FROM p) RETURNING id, balance_minor)
+     SELECT p.id AS person_id, p.balance_minor AS person_balance_minor, p.held_minor AS person_held_minor, t.id AS transaction_id, s.id AS system_id, s.balance_minor AS system_balance_minor
+     FROM (SELECT 1) one LEFT JOIN p ON TRUE LEFT JOIN t ON TRUE LEFT JOIN s ON TRUE`,
+    [...p.params, transaction.kind, transaction.provider, transaction.paymentId, transaction.description, transaction.actor, nowMs, system.amountMinor, system.code, system.amountMinor, system.maxMinor],
   );
+  if (row === undefined || row.person_id === null) return { person: undefined, transactionId: undefined, system: undefined };
+  const personSide = { id: row.person_id, balance_minor: present(row.person_balance_minor), held_minor: present(row.person_held_minor) };
+  const systemSide = row.system_id === null ? undefined : { id: row.system_id, balance_minor: present(row.system_balance_minor) };
+  return { person: personSide, transactionId: present(row.transaction_id), system: systemSide };
+}
+
+/** A column of a row that RETURNING gave: NOT NULL in the table, so never null when its row is there. */
+function present(value: number | null): number {
+  if (value === null) throw new Error('a returned NOT NULL column was null');
+  return value;
 }
 
 /** Rows per statement of the set-based writes below: far under both engines' parameter limits. */
@@ -140,8 +194,13 @@ export async function userActive(q: ReadTx, userId: number): Promise<boolean | u
  * The same for a system account, by code: no floor, but never past ±`maxMinor`; undefined when
  * refused or missing.
  */
-export function addToSystemBalance(tx: Tx, code: string, amountMinor: number, maxMinor: number): Promise<{ id: number; balance_minor: number } | undefined> {
-  return tx.get<{ id: number; balance_minor: number }>(
+export interface SystemSide {
+  id: number;
+  balance_minor: number;
+}
+
+export function addToSystemBalance(tx: Tx, code: string, amountMinor: number, maxMinor: number): Promise<SystemSide | undefined> {
+  return tx.get<SystemSide>(
     'UPDATE ledger_accounts SET balance_minor = balance_minor + CAST(? AS BIGINT) WHERE code = ? AND ABS(balance_minor + ?) <= ? RETURNING id, balance_minor',
     [amountMinor, code, amountMinor, maxMinor],
   );

@@ -3,6 +3,7 @@
 import { actorHasRight, type Actor } from '../auth/principal.js';
 import { endSessions } from '../auth/commands.js';
 import type { Hasher } from '../auth/hashing.js';
+import { formatRights } from '../auth/scopes.js';
 import type { Command, CommandDefinition, Effects } from '../commands/types.js';
 import { uniqueViolation, type ReadTx, type Tx } from '../db/index.js';
 import { conflict, forbidden, notFound } from '../errors.js';
@@ -123,11 +124,7 @@ function sessionsEndedBy(before: UserView, after: UserView, prepared: PreparedUs
   if (before.isActive && !after.isActive) return 'user deactivated';
   const { password_hash: password, pin_hash: pin } = prepared.columns;
   if (password !== undefined || pin !== undefined || prepared.cardKeys !== undefined) return 'credentials changed';
-  return rightsText(before) === rightsText(after) ? undefined : 'rights changed';
-}
-
-function rightsText(user: UserView): string {
-  return [...new Set(user.rights)].sort().join(' ');
+  return formatRights(before.rights) === formatRights(after.rights) ? undefined : 'rights changed';
 }
 
 /** A person by username (any case), inside a transaction. */
@@ -179,7 +176,7 @@ async function columnsOf(input: UpdateUserInput, hasher: Hasher): Promise<store.
     phone: input.phone,
     notes: input.notes,
     active: input.isActive === undefined ? undefined : Number(input.isActive),
-    rights: input.rights?.join(' '),
+    rights: input.rights === undefined ? undefined : formatRights(input.rights),
     password_hash: input.password === undefined ? undefined : await hasher.slowHash(input.password),
     pin_hash: input.pin === undefined ? undefined : await hasher.slowHash(input.pin),
     pin_key: input.pin === undefined ? undefined : hasher.keyed('pin', input.pin),

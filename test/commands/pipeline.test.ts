@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { CLI_ACTOR } from '../../src/auth/principal.js';
-import { ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
+import { CLI_ACTOR, type Actor } from '../../src/auth/principal.js';
+import type { Right } from '../../src/auth/scopes.js';
+import { BOOT_CLIENT_ID, ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
 
 const DECLINED_CARD = { number: '4000000000000002', name: 'Dee Klein', expiration_month: '12', expiration_year: '2030', cvv: '123' };
 
@@ -127,6 +128,38 @@ for (const engine of ENGINES) {
       assert.equal((await recharge()).statusCode, 403);
       const actors = await t.ctx.db.read((q) => q.all<{ actor_user_id: number }>("SELECT actor_user_id FROM audit_log WHERE action = 'credit.recharge' AND actor_user_id = ?", [clerk.id]));
       assert.equal(actors.length, 1, 'the refused try changed nothing and wrote no audit entry');
+    });
+
+    test('the rights a command was authorized with are checked again by its last statement', async () => {
+      const clerk = await t.ctx.pipeline.perform('user.create', { username: `stale-${engine}`, password: 'stale-password', rights: ['rechargeCredit', 'manageUsers'] }, CLI_ACTOR);
+      const setStored = (column: 'rights' | 'active', value: string | number) => t.ctx.db.write((tx) => tx.run(`UPDATE users SET ${column} = ? WHERE id = ?`, [value, clerk.id]));
+      const asClerk = (rights: Right[]): Actor => ({ kind: 'person', userId: clerk.id, clientId: BOOT_CLIENT_ID, familyId: null, scopes: ['credit'], rights });
+      const recharge = (actor: Actor) => t.ctx.pipeline.execute({ name: 'credit.recharge', input: { userId, reference: 'credit', amount: 1, description: '' }, actor, atMs: t.clock.nowMs() });
+      const balance = async () => (await t.ctx.db.read((q) => q.get<{ b: number }>("SELECT balance_minor AS b FROM ledger_accounts WHERE user_id = ? AND reference = 'credit'", [userId])))?.b;
+      const audited = async () => (await t.ctx.db.read((q) => q.all<{ actor_rights: string }>("SELECT actor_rights FROM audit_log WHERE action = 'credit.recharge' AND actor_user_id = ? ORDER BY id", [clerk.id]))).map((r) => r.actor_rights);
+
+      // Stale by one right more than the token knew: the command runs once, with the rights stored.
+      const first = await recharge(asClerk(['rechargeCredit']));
+      assert.equal(first.outcome.ok, true);
+      assert.deepEqual(await audited(), ['manageUsers rechargeCredit']);
+      // The same rights stored in another order (a hand-edited row): the same actor, run once, no 409.
+      await setStored('rights', 'rechargeCredit manageUsers');
+      const before = await balance();
+      const reordered = await recharge(asClerk(['manageUsers', 'rechargeCredit']));
+      assert.equal(reordered.outcome.ok, true);
+      assert.equal(await balance(), (before ?? 0) + 100);
+      // The right taken away after the door: refused with 403, nothing changed, nothing audited.
+      await setStored('rights', 'manageUsers');
+      const taken = await recharge(asClerk(['manageUsers', 'rechargeCredit']));
+      assert.equal(taken.outcome.ok ? 200 : taken.outcome.error.kind, 'forbidden');
+      assert.equal(await balance(), (before ?? 0) + 100);
+      assert.equal((await audited()).length, 2);
+      // Deactivated after the door: 401.
+      await setStored('rights', 'rechargeCredit');
+      await setStored('active', 0);
+      const gone = await recharge(asClerk(['rechargeCredit']));
+      assert.equal(gone.outcome.ok ? 200 : gone.outcome.error.kind, 'unauthorized');
+      assert.equal((await audited()).length, 2);
     });
 
     test('an Idempotency-Key is scoped to the command: the same key on another command is another request', async () => {

@@ -1,0 +1,51 @@
+// Checks that fail a statement from inside it, on both engines: `purse_require(condition, reason)`.
+// A unit's last statements carry its last checks this way, so that PostgreSQL can send COMMIT behind
+// them without waiting to see their result (Tx.finish): a check that fails aborts the transaction,
+// and the COMMIT behind it then only ends it.
+import type Database from 'better-sqlite3';
+
+/** What a requirement may say when it fails: fixed words, written into SQL text as they are. */
+const REASONS = ['actor changed'] as const;
+export type Reason = (typeof REASONS)[number];
+
+function asReason(text: string): Reason | undefined {
+  return REASONS.find((reason) => reason === text);
+}
+
+/** PostgreSQL's code for a failed requirement: any five letters and digits not taken by the server. */
+const POSTGRES_CODE = 'PU001';
+
+/** The function on PostgreSQL (a migration creates it). RAISE needs PL/pgSQL. */
+export const POSTGRES_REQUIRE_FUNCTION = `CREATE OR REPLACE FUNCTION purse_require(ok BOOLEAN, reason TEXT) RETURNS BOOLEAN LANGUAGE plpgsql VOLATILE AS $$
+  BEGIN
+    IF ok IS NOT TRUE THEN RAISE EXCEPTION USING ERRCODE = '${POSTGRES_CODE}', MESSAGE = reason; END IF;
+    RETURN TRUE;
+  END
+$$`;
+
+class RequirementFailed extends Error {
+  constructor(readonly reason: string) {
+    super(`requirement failed: ${reason}`);
+    this.name = 'RequirementFailed';
+  }
+}
+
+/** The function on a SQLite connection; thrown errors pass through better-sqlite3 as they are. */
+export function defineRequireFunction(conn: Database.Database): void {
+  conn.function('purse_require', { deterministic: false }, (ok: unknown, reason: unknown) => {
+    if (ok !== 1) throw new RequirementFailed(String(reason));
+    return 1;
+  });
+}
+
+/** An SQL expression that fails its statement with `reason` unless `condition` is true. */
+export function requireThat(condition: string, reason: Reason): string {
+  return `purse_require(${condition}, '${reason}')`;
+}
+
+/** The reason of a failed requirement, or undefined for any other error. */
+export function failedRequirement(error: unknown): Reason | undefined {
+  if (error instanceof RequirementFailed) return asReason(error.reason);
+  const isPostgres = error instanceof Error && 'code' in error && error.code === POSTGRES_CODE;
+  return isPostgres ? asReason(error.message) : undefined;
+}
