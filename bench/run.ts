@@ -49,6 +49,9 @@ interface Row {
   ofCeiling: string;
   errors: number;
   rssMb: number;
+  /** CPU time per request, in microseconds: Purse's processes, and PostgreSQL's (0 when not used). */
+  serverCpuUs: number;
+  postgresCpuUs: number;
   note: string;
 }
 
@@ -163,8 +166,7 @@ const startPurse = (db: Database, env: Record<string, string> = {}): Promise<Ser
 /** A process's resident memory with its children's (a cluster's workers), in MB. */
 function treeRssMb(pid: number | undefined): number {
   if (pid === undefined) return 0;
-  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((p) => p !== '').map(Number);
-  return procStatusMb(pid, 'VmRSS') + children.reduce((sum, child) => sum + procStatusMb(child, 'VmRSS'), 0);
+  return procStatusMb(pid, 'VmRSS') + childrenOf(pid).reduce((sum, child) => sum + procStatusMb(child, 'VmRSS'), 0);
 }
 
 // ---- HTTP helpers -------------------------------------------------------------------------------
@@ -193,11 +195,60 @@ async function createUsers(base: string, token: string, count: number, label: st
 
 type Requests = NonNullable<autocannon.Options['requests']>;
 
-async function load(url: string, requests: Requests, seconds = DURATION_S): Promise<autocannon.Result> {
-  return autocannon({ url, connections: CONNECTIONS, duration: seconds, requests });
+/** A load's result with the CPU time it cost, per request: Purse's processes and PostgreSQL's. */
+type Measured = autocannon.Result & { cpuUsPerRequest: { server: number; postgres: number } };
+
+async function load(server: Server, requests: Requests, seconds = DURATION_S): Promise<Measured> {
+  const before = { server: treeCpuSeconds(server.child.pid), postgres: postgresCpuSeconds() };
+  const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: seconds, requests });
+  const total = Math.max(1, result.requests.total);
+  const perRequest = (seconds: number): number => Math.round((1e6 * seconds) / total);
+  return { ...result, cpuUsPerRequest: { server: perRequest(treeCpuSeconds(server.child.pid) - before.server), postgres: perRequest(postgresCpuSeconds() - before.postgres) } };
 }
 
-function record(engine: string, scenario: string, result: autocannon.Result, requestsPerUnit: number, unit: string, server: Server | null, ceiling: number | null, note = ''): Row {
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds a process has used, from /proc (0 when it is gone). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((p) => p !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A server's CPU seconds with its workers' (a cluster). */
+function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  return cpuSeconds(pid) + childrenOf(pid).reduce((sum, child) => sum + cpuSeconds(child), 0);
+}
+
+/** Every PostgreSQL process's CPU seconds on this machine (0 on a machine without one). */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+function record(engine: string, scenario: string, result: Measured, requestsPerUnit: number, unit: string, server: Server | null, ceiling: number | null, note = ''): Row {
   const requestsPerSecond = result.requests.average;
   const errors = result.non2xx + result.errors + result.timeouts;
   const row: Row = {
@@ -211,6 +262,8 @@ function record(engine: string, scenario: string, result: autocannon.Result, req
     ofCeiling: ceiling === null ? '' : `${((100 * requestsPerSecond) / ceiling).toFixed(0)}%`,
     errors,
     rssMb: server?.rssMb() ?? 0,
+    serverCpuUs: result.cpuUsPerRequest.server,
+    postgresCpuUs: engine === 'postgres' ? result.cpuUsPerRequest.postgres : 0,
     note,
   };
   rows.push(row);
@@ -280,8 +333,8 @@ function holdCaptureLoop(token: string, userIds: number[]): Requests {
 
 async function ceilingScenario(): Promise<number> {
   const server = await spawnServer(['bench/ceiling-server.mjs'], { PORT: '0' });
-  await load(server.url, [{ method: 'POST', path: '/echo', headers: json, body: '{"amount":13}' }], 2); // warm-up
-  const result = await load(server.url, [{ method: 'POST', path: '/echo', headers: json, body: '{"amount":13}' }]);
+  await load(server, [{ method: 'POST', path: '/echo', headers: json, body: '{"amount":13}' }], 2); // warm-up
+  const result = await load(server, [{ method: 'POST', path: '/echo', headers: json, body: '{"amount":13}' }]);
   record('fastify', 'ceiling', result, 1, 'req', server, null, 'bare POST route');
   await server.stop();
   return result.requests.average;
@@ -294,35 +347,35 @@ async function writeScenarios(engine: 'sqlite' | 'postgres', ceiling: number): P
     const token = await adminToken(server.url);
     const users = await createUsers(server.url, token, CONNECTIONS, 'bench');
     if (wanted('recharge')) {
-      await load(server.url, rechargeLoop('external', token, () => ({ amount: 1 }), users), 2); // warm-up
-      const result = await load(server.url, rechargeLoop('external', token, () => ({ amount: 1 }), users));
+      await load(server, rechargeLoop('external', token, () => ({ amount: 1 }), users), 2); // warm-up
+      const result = await load(server, rechargeLoop('external', token, () => ({ amount: 1 }), users));
       record(engine, 'recharge (external)', result, 2, 'recharges', server, ceiling, 'create → commit');
     }
     if (wanted('voucher')) {
       const quantity = Math.min(100_000, QUICK ? 20_000 : 100_000);
       const batch = await call<{ codes: string[] }>(`${server.url}/v3/vouchers/batches`, 'POST', { quantity, value: 1, validUntil: '2099-12-31' }, token);
       let next = 0;
-      const result = await load(server.url, rechargeLoop('voucher', token, () => ({ code: batch.codes[next++ % batch.codes.length] }), users));
+      const result = await load(server, rechargeLoop('voucher', token, () => ({ code: batch.codes[next++ % batch.codes.length] }), users));
       record(engine, 'recharge (voucher)', result, 2, 'recharges', server, ceiling, next > quantity ? 'codes ran out: later ones 409' : '');
     }
     if (wanted('card')) {
-      const result = await load(server.url, rechargeLoop('card', token, () => ({ amount: 1, card: CARD }), users));
+      const result = await load(server, rechargeLoop('card', token, () => ({ amount: 1, card: CARD }), users));
       record(engine, 'recharge (card)', result, 2, 'recharges', server, ceiling, 'authorize → commit');
     }
     if (wanted('charge') || wanted('hold')) {
       for (const userId of users) await call(`${server.url}/v3/users/${userId}/accounts/credit/recharge`, 'POST', { amount: 1_000_000 }, token);
     }
     if (wanted('charge')) {
-      const result = await load(server.url, chargeLoop(token, users));
+      const result = await load(server, chargeLoop(token, users));
       record(engine, 'charge', result, 1, 'charges', server, ceiling, '0.01 each, available credit checked');
     }
     if (wanted('hold')) {
-      const result = await load(server.url, holdCaptureLoop(token, users));
+      const result = await load(server, holdCaptureLoop(token, users));
       record(engine, 'hold → capture', result, 2, 'captures', server, ceiling, 'hold 1.00, capture 0.40');
     }
     if (wanted('token')) {
       const body = JSON.stringify({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
-      const result = await load(server.url, [{ method: 'POST', path: '/api/auth/token', headers: json, body }]);
+      const result = await load(server, [{ method: 'POST', path: '/api/auth/token', headers: json, body }]);
       record(engine, 'token', result, 1, 'grants', server, ceiling, 'client_credentials');
     }
   } finally {
@@ -345,8 +398,8 @@ async function scaleScenario(ceiling: number): Promise<void> {
     try {
       const token = await adminToken(server.url);
       const users = await createUsers(server.url, token, CONNECTIONS, 'scale');
-      await load(server.url, rechargeLoop('external', token, () => ({ amount: 1 }), users), 2); // warm-up: every worker prepares its statements
-      const result = await load(server.url, rechargeLoop('external', token, () => ({ amount: 1 }), users));
+      await load(server, rechargeLoop('external', token, () => ({ amount: 1 }), users), 2); // warm-up: every worker prepares its statements
+      const result = await load(server, rechargeLoop('external', token, () => ({ amount: 1 }), users));
       const allProcesses = { ...server, rssMb: () => treeRssMb(server.child.pid) };
       record('postgres', `scale: recharge, ${workers} worker${workers === 1 ? '' : 's'}`, result, 2, 'recharges', allProcesses, ceiling, `PURSE_WORKERS=${workers}; RSS of all its processes`);
     } finally {
@@ -378,8 +431,8 @@ async function growthScenarios(engine: 'sqlite' | 'postgres'): Promise<void> {
       const list: Requests = [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `/v3/rechargeProviders/external/payments?userId=${pick()}&state=committed&limit=100` }) }];
       const statement: Requests = [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `/v3/users/${pick()}/accounts/credit/statement?limit=100` }) }];
       const label = size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
-      if (wanted('list')) record(engine, `list @ ${label} payments`, await load(server.url, list), 1, 'req', server, null, 'userId + state filter, 100 rows');
-      if (wanted('statement')) record(engine, `statement @ ${label} payments`, await load(server.url, statement), 1, 'req', server, null, '100 entries');
+      if (wanted('list')) record(engine, `list @ ${label} payments`, await load(server, list), 1, 'req', server, null, 'userId + state filter, 100 rows');
+      if (wanted('statement')) record(engine, `statement @ ${label} payments`, await load(server, statement), 1, 'req', server, null, '100 entries');
       await server.stop();
     }
   } finally {
@@ -418,6 +471,8 @@ async function csvScenario(engine: 'sqlite' | 'postgres'): Promise<void> {
       ofCeiling: '',
       errors: res.ok ? 0 : 1,
       rssMb: server.peakRssMb(),
+      serverCpuUs: 0,
+      postgresCpuUs: 0,
       note: `${(bytes / 1e6).toFixed(0)} MB streamed; RSS ${before} MB before, peak ${server.peakRssMb()} MB (whole run)`,
     };
     rows.push(row);
@@ -430,11 +485,12 @@ async function csvScenario(engine: 'sqlite' | 'postgres'): Promise<void> {
 
 // ---- report -------------------------------------------------------------------------------------
 
-const HEADER = '| engine | scenario | per s | requests/s | p50 ms | p99 ms | of ceiling | errors | server RSS MB | note |';
+const HEADER = '| engine | scenario | per s | requests/s | p50 ms | p99 ms | of ceiling | errors | server RSS MB | server CPU µs/req | postgres CPU µs/req | note |';
+const RULE = `|${' --- |'.repeat(HEADER.split('|').length - 2)}`;
 
 function formatRow(r: Row): string {
   const perSecond = `${r.perSecond.toLocaleString('en')} ${r.unit}`;
-  return `| ${r.engine} | ${r.scenario} | ${perSecond} | ${r.requestsPerSecond === 0 ? '' : r.requestsPerSecond.toLocaleString('en')} | ${r.p50Ms === 0 && r.requestsPerSecond === 0 ? '' : r.p50Ms} | ${r.p99Ms} | ${r.ofCeiling} | ${r.errors} | ${r.rssMb} | ${r.note} |`;
+  return `| ${r.engine} | ${r.scenario} | ${perSecond} | ${r.requestsPerSecond === 0 ? '' : r.requestsPerSecond.toLocaleString('en')} | ${r.p50Ms === 0 && r.requestsPerSecond === 0 ? '' : r.p50Ms} | ${r.p99Ms} | ${r.ofCeiling} | ${r.errors} | ${r.rssMb} | ${r.serverCpuUs === 0 ? '' : r.serverCpuUs} | ${r.postgresCpuUs === 0 ? '' : r.postgresCpuUs} | ${r.note} |`;
 }
 
 function machine(): string {
@@ -447,7 +503,7 @@ async function main(): Promise<void> {
   console.log(`Purse benchmarks — ${new Date().toISOString()} — ${machine()}`);
   console.log(`${CONNECTIONS} connections, ${DURATION_S} s per scenario${QUICK ? ' (quick)' : ''}\n`);
   console.log(HEADER);
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(RULE);
   const ceiling = await ceilingScenario();
   for (const engine of ENGINES) {
     if (['recharge', 'voucher', 'card', 'charge', 'hold', 'token'].some(wanted)) await writeScenarios(engine, ceiling);
@@ -455,7 +511,7 @@ async function main(): Promise<void> {
     if (wanted('csv')) await csvScenario(engine);
     if (engine === 'postgres' && wanted('scale')) await scaleScenario(ceiling);
   }
-  const table = [HEADER, '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |', ...rows.map(formatRow)].join('\n');
+  const table = [HEADER, RULE, ...rows.map(formatRow)].join('\n');
   const file = QUICK ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : 'BENCHMARKS.md';
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const notes = previous.includes('<!-- notes -->') ? previous.slice(previous.indexOf('<!-- notes -->')) : '<!-- notes -->\n';
