@@ -2,11 +2,11 @@
 // place where errors become HTTP responses.
 import type { DestinationStream } from 'pino';
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import helmet from 'helmet';
 
 import { installGuard } from './auth/guard.js';
 import { repeatedKey } from './json-keys.js';
@@ -131,7 +131,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   installBodyParsers(app);
   installNoStore(app);
   if (ctx.config.corsOrigins.length > 0) await app.register(cors, corsOptions(ctx.config.corsOrigins));
-  await app.register(helmet, HELMET_OPTIONS);
+  installSecurityHeaders(app);
   const registry = installMetrics(app);
   installBusinessMetrics(app, registry, ctx, app.log);
   installGuard(app, ctx.auth);
@@ -180,7 +180,7 @@ function corsOptions(origins: readonly string[]): FastifyCorsOptions {
 }
 
 /**
- * The usual security headers on every answer (@fastify/helmet), and one strict Content-Security-
+ * The usual security headers on every answer (helmet), and one strict Content-Security-
  * Policy for every page Purse serves (the web app, the login page): only its own scripts, styles,
  * images and API, no inline code, no framing, forms only to itself. Spelled out in full rather than
  * helmet's defaults, which add upgrade-insecure-requests and so break a Purse on plain
@@ -206,6 +206,19 @@ const HELMET_OPTIONS = {
     },
   },
 };
+
+/**
+ * helmet's middleware, built once: @fastify/helmet builds it again on every request, parsing the
+ * CSP directives each time (about 2% of a recharge's CPU in the benchmark's profile).
+ */
+function installSecurityHeaders(app: FastifyInstance): void {
+  const setHeaders = helmet(HELMET_OPTIONS);
+  app.addHook('onRequest', (request, reply, done) => {
+    setHeaders(request.raw, reply.raw, (error?: unknown) => {
+      done(error instanceof Error ? error : undefined);
+    });
+  });
+}
 
 /** How long a browser may reuse a preflight's answer. */
 const CORS_MAX_AGE_SECONDS = 600;
