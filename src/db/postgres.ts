@@ -106,11 +106,15 @@ class PgTx implements Tx {
     const groups = this.takeQueued();
     const changes: number[] = [];
     for (const group of groups.slice(0, -1)) changes.push(...(await this.flushGroup(group)).changes);
-    // flushGroup hands its statement to the connection before it first waits, so COMMIT is asked
-    // for right behind it, in the same turn: both leave in one write.
-    const last = this.flushGroup(groups.at(-1) ?? [], read);
+    const last = combined(groups.at(-1) ?? [], read);
+    const statement = last.statement ?? read;
+    this.assertOpen();
+    // Built before anything is sent (it refuses a NUL): COMMIT must never leave without the
+    // statement before it. Asked for in the same turn, the two leave in one write.
+    const config = queryOf(statement.sql, statement.params);
+    const answer = this.client.query(config);
     this.committing = sendAhead(this.client, 'COMMIT');
-    const result = await last;
+    const result = last.answer((await answer).rows as Row[]);
     await this.committing;
     return { changes: [...changes, ...result.changes], row: result.row };
   }
@@ -128,10 +132,9 @@ class PgTx implements Tx {
   }
 
   /**
-   * The queued writes and the read as one statement, one round trip:
-   *   WITH w0 AS (<write> RETURNING 1), w1 AS (…), r AS (<read>)
-   *   SELECT (SELECT COUNT(*) FROM w0) AS "#0", …, r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE
-   * The read may itself write (an INSERT … RETURNING). Every part runs on one snapshot.
+   * The queued writes and the read as one statement (combined), one round trip; more when the
+   * queue is past one statement's bounds. The read may itself write (an INSERT … RETURNING). Every
+   * part of a statement runs on one snapshot.
    */
   async flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
     const groups = this.takeQueued();
@@ -154,16 +157,9 @@ class PgTx implements Tx {
   }
 
   private async flushGroup(writes: Statement[], read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
-    if (writes.length === 0) return { changes: [], row: read === undefined ? undefined : await this.query<Row>(read.sql, read.params).then((rows) => rows[0]) };
-    const ctes = [...writes.map((w, i) => `w${i} AS (${w.sql} RETURNING 1)`), ...(read === undefined ? [] : [`r AS (${read.sql})`])].join(', ');
-    const counts = writes.map((_, i) => `(SELECT COUNT(*) FROM w${i}) AS "#${i}"`).join(', ');
-    const tail = read === undefined ? '' : ', r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE';
-    const params = [...writes.flatMap((w) => w.params), ...(read?.params ?? [])];
-    const [combined] = await this.query<Row>(`WITH ${ctes} SELECT ${counts}${tail}`, params);
-    if (combined === undefined) throw new Error('a flush returned no row');
-    const changes = writes.map((_, i) => Number(combined[`#${i}`]));
-    const row = Object.fromEntries(Object.entries(combined).filter(([column]) => !column.startsWith('#')));
-    return { changes, row: read === undefined ? undefined : row };
+    const group = combined(writes, read);
+    if (group.statement === undefined) return group.answer([]);
+    return group.answer(await this.query<Row>(group.statement.sql, group.statement.params));
   }
 
   private async query<T>(sql: string, params: readonly SqlValue[]): Promise<T[]> {
@@ -202,6 +198,29 @@ class PgTx implements Tx {
     const result = await this.client.query(queryOf(sql, params));
     return { changes: result.rowCount ?? 0 };
   }
+}
+
+/**
+ * One group of queued writes and a read as one statement, one round trip:
+ *   WITH w0 AS (<write> RETURNING 1), w1 AS (…), r AS (<read>)
+ *   SELECT (SELECT COUNT(*) FROM w0) AS "#0", …, r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE
+ * and how to read its answer: the rows each write changed, and the read's first row. No writes: the
+ * read alone (no statement at all without one either).
+ */
+function combined(writes: readonly Statement[], read: Statement | undefined): { statement: Statement | undefined; answer(rows: readonly Row[]): { changes: number[]; row: Row | undefined } } {
+  if (writes.length === 0) return { statement: read, answer: (rows) => ({ changes: [], row: rows[0] }) };
+  const ctes = [...writes.map((w, i) => `w${i} AS (${w.sql} RETURNING 1)`), ...(read === undefined ? [] : [`r AS (${read.sql})`])].join(', ');
+  const counts = writes.map((_, i) => `(SELECT COUNT(*) FROM w${i}) AS "#${i}"`).join(', ');
+  const tail = read === undefined ? '' : ', r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE';
+  const statement = { sql: `WITH ${ctes} SELECT ${counts}${tail}`, params: [...writes.flatMap((w) => w.params), ...(read?.params ?? [])] };
+  const answer = (rows: readonly Row[]): { changes: number[]; row: Row | undefined } => {
+    const [first] = rows;
+    if (first === undefined) throw new Error('a flush returned no row');
+    const changes = writes.map((_, i) => Number(first[`#${i}`]));
+    const row = Object.fromEntries(Object.entries(first).filter(([column]) => !column.startsWith('#')));
+    return { changes, row: read === undefined ? undefined : row };
+  };
+  return { statement, answer };
 }
 
 /**

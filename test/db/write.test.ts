@@ -50,6 +50,32 @@ for (const engine of ENGINES) {
       assert.equal(Number(count), 4);
     });
 
+    test('finish: the last statement and the commit; when that statement fails or cannot be sent, nothing of the unit is kept', async () => {
+      const row = await db.write(async (tx) => {
+        await tx.run('INSERT INTO items (id, name) VALUES (10, ?)', ['f1']);
+        tx.later('INSERT INTO items (id, name) VALUES (11, ?)', ['f2']);
+        return (await tx.finish({ sql: 'SELECT name FROM items WHERE id = ?', params: [10] })).row;
+      });
+      assert.equal(row?.name, 'f1', 'the read answers, and sees the statements before it');
+      const failing = db.write(async (tx) => {
+        await tx.run('INSERT INTO items (id, name) VALUES (12, ?)', ['f3']);
+        tx.later('INSERT INTO items (id, name) VALUES (13, ?)', ['f1']); // unique violation
+        await tx.finish({ sql: 'SELECT 1 AS one', params: [] });
+      });
+      await assert.rejects(failing);
+      const unsendable = db.write(async (tx) => {
+        await tx.run('INSERT INTO items (id, name) VALUES (14, ?)', ['f4']);
+        await tx.finish({ sql: 'SELECT ? AS text', params: ['a\u0000b'] });
+      });
+      // PostgreSQL refuses the NUL before sending anything; SQLite stores it (a unit's own choice).
+      if (engine === 'postgres') await assert.rejects(unsendable, /NUL/);
+      else await unsendable;
+      const kept = await names();
+      assert.ok(kept.includes('f1') && kept.includes('f2'));
+      assert.ok(!kept.includes('f3'), 'a failed last statement undoes the unit');
+      assert.equal(kept.includes('f4'), engine === 'sqlite', 'COMMIT never leaves without the statement before it');
+    });
+
     test('migrations apply once; running them again changes nothing', async () => {
       const first = await migrate(db, 'EUR');
       assert.deepEqual(first, MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
