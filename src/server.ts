@@ -16,6 +16,7 @@ import { accountRoutes } from './auth/account-routes.js';
 import type { Context } from './context.js';
 import { AppError, describeField, invalid, OAuthError, schemaProblem, type ErrorDetail } from './errors.js';
 import { installBusinessMetrics } from './ops/business-metrics.js';
+import { lazyChild } from './ops/lazy-logger.js';
 import { installMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { openApiOptions, swaggerUiOptions } from './openapi.js';
@@ -85,6 +86,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
       },
       ...(options.logStream === undefined ? {} : { stream: options.logStream }),
     },
+    childLoggerFactory: (logger, bindings, childOptions) => lazyChild(logger, bindings, childOptions),
     bodyLimit: ctx.config.bodyLimitBytes,
     ...connectionLimits(ctx.config),
     // Gateway ids are 200 characters (the payments API's format); Fastify's default stops at 100 with a 414.
