@@ -6,6 +6,7 @@ import { hasRight } from '../auth/scopes.js';
 import type { Db } from '../db/index.js';
 import { forbidden, notFound } from '../errors.js';
 import { currencyExponent, fromMinor } from '../money.js';
+import { msToIso } from '../time.js';
 
 import { requireAccount } from './postings.js';
 import type { StatementEntry } from './schemas.js';
@@ -88,7 +89,7 @@ export class LedgerService {
   private toEntry(row: store.StatementRow): StatementEntry {
     return {
       id: row.id,
-      date: new Date(row.created_at_ms).toISOString(),
+      date: msToIso(row.created_at_ms),
       type: row.kind === 'transfer' ? (row.amount_minor < 0 ? 'transferOut' : 'transferIn') : row.kind,
       balance: fromMinor(row.balance_after_minor, this.currency),
       value: fromMinor(row.amount_minor, this.currency),
