@@ -66,6 +66,9 @@ export class LedgerService {
   }
 
   async statement(userId: number, reference: string, filter: store.StatementFilter, limit = 100, start = 0): Promise<{ entries: StatementEntry[]; count: number }> {
+    const page = await store.statementPageOfUser(this.db, userId, reference, filter, limit, start);
+    if (page !== undefined) return { entries: page.rows.map((row) => this.toEntry(row)), count: page.count };
+    // An empty page, or no such account: the snapshot read counts it, or says which 404 it is.
     return this.db.read(async (q) => {
       const account = await requireAccount(q, userId, reference);
       const { rows, count } = await store.statementPage(q, account.id, filter, limit, start);
