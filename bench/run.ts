@@ -5,7 +5,8 @@
 //   npm run bench -- --only recharge,list    some scenarios (ceiling recharge voucher card charge hold token list statement csv scale)
 //   PURSE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench …   profile the servers
 // Purse runs as its own process (`node dist/main.js serve`, as `npm start` does); autocannon
-// drives it from this process with 64 connections, the same settings for every scenario.
+// drives it from this process with 64 connections, the same settings for every scenario. At the
+// largest store the reads also run at a fixed offered rate (bench/fixed-rate.ts, an open loop).
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -19,6 +20,7 @@ import { bootstrap } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/context.js';
 
+import { fixedRate, type FixedRateResult } from './fixed-rate.js';
 import { seedPayments } from './seed.js';
 
 const args = process.argv.slice(2);
@@ -33,6 +35,8 @@ const ENGINES = (flag('engines') ?? 'sqlite,postgres').split(',') as ('sqlite' |
 const ONLY = flag('only')?.split(',');
 const PG_ADMIN_URL = process.env.PURSE_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const GROWTH_SIZES = QUICK ? [1_000, 10_000] : [10_000, 100_000, 1_000_000];
+/** The reads' fixed rate, offered at the largest growth size only (1M payments; the quick run's largest in CI). */
+const READS_OFFERED_PER_S = 1_000;
 const CSV_ENTRIES = QUICK ? 20_000 : 1_000_000;
 const CLIENT_ID = 'bench-client';
 const CLIENT_SECRET = 'bench-secret-0123456789abcdef0123';
@@ -199,11 +203,20 @@ type Requests = NonNullable<autocannon.Options['requests']>;
 type Measured = autocannon.Result & { cpuUsPerRequest: { server: number; postgres: number } };
 
 async function load(server: Server, requests: Requests, seconds = DURATION_S): Promise<Measured> {
-  const before = { server: treeCpuSeconds(server.child.pid), postgres: postgresCpuSeconds() };
+  const cpu = cpuMeter(server);
   const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: seconds, requests });
-  const total = Math.max(1, result.requests.total);
-  const perRequest = (seconds: number): number => Math.round((1e6 * seconds) / total);
-  return { ...result, cpuUsPerRequest: { server: perRequest(treeCpuSeconds(server.child.pid) - before.server), postgres: perRequest(postgresCpuSeconds() - before.postgres) } };
+  return { ...result, cpuUsPerRequest: cpu.perRequest(result.requests.total) };
+}
+
+/** CPU time from now on, per request: Purse's processes and PostgreSQL's, in microseconds. */
+function cpuMeter(server: Server): { perRequest(requests: number): { server: number; postgres: number } } {
+  const before = { server: treeCpuSeconds(server.child.pid), postgres: postgresCpuSeconds() };
+  return {
+    perRequest: (requests) => {
+      const per = (seconds: number): number => Math.round((1e6 * seconds) / Math.max(1, requests));
+      return { server: per(treeCpuSeconds(server.child.pid) - before.server), postgres: per(postgresCpuSeconds() - before.postgres) };
+    },
+  };
 }
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
@@ -265,6 +278,28 @@ function record(engine: string, scenario: string, result: Measured, requestsPerU
     serverCpuUs: result.cpuUsPerRequest.server,
     postgresCpuUs: engine === 'postgres' ? result.cpuUsPerRequest.postgres : 0,
     note,
+  };
+  rows.push(row);
+  console.log(formatRow(row));
+  return row;
+}
+
+/** A fixed-rate run: latencies count from when each request was due (bench/fixed-rate.ts). */
+function recordFixedRate(engine: string, scenario: string, result: FixedRateResult & { cpuUsPerRequest: { server: number; postgres: number } }, server: Server): Row {
+  const row: Row = {
+    engine,
+    scenario,
+    unit: 'req',
+    perSecond: result.achievedPerSecond,
+    requestsPerSecond: result.achievedPerSecond,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    ofCeiling: '',
+    errors: result.errors,
+    rssMb: server.rssMb(),
+    serverCpuUs: result.cpuUsPerRequest.server,
+    postgresCpuUs: engine === 'postgres' ? result.cpuUsPerRequest.postgres : 0,
+    note: `open loop, ${result.sent.toLocaleString('en')} sent; per s = answered; max ${result.maxMs} ms`,
   };
   rows.push(row);
   console.log(formatRow(row));
@@ -433,6 +468,18 @@ async function growthScenarios(engine: 'sqlite' | 'postgres'): Promise<void> {
       const label = size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
       if (wanted('list')) record(engine, `list @ ${label} payments`, await load(server, list), 1, 'req', server, null, 'userId + state filter, 100 rows');
       if (wanted('statement')) record(engine, `statement @ ${label} payments`, await load(server, statement), 1, 'req', server, null, '100 entries');
+      if (size === GROWTH_SIZES.at(-1)) {
+        const offered = `${READS_OFFERED_PER_S.toLocaleString('en')}/s offered`;
+        const atRate = async (path: () => string): Promise<FixedRateResult & { cpuUsPerRequest: { server: number; postgres: number } }> => {
+          const cpu = cpuMeter(server);
+          const result = await fixedRate({ url: server.url, ratePerSecond: READS_OFFERED_PER_S, seconds: DURATION_S, connections: CONNECTIONS, path, headers });
+          return { ...result, cpuUsPerRequest: cpu.perRequest(result.sent) };
+        };
+        const listPath = (): string => `/v3/rechargeProviders/external/payments?userId=${pick()}&state=committed&limit=100`;
+        const statementPath = (): string => `/v3/users/${pick()}/accounts/credit/statement?limit=100`;
+        if (wanted('list')) recordFixedRate(engine, `list @ ${label} payments, ${offered}`, await atRate(listPath), server);
+        if (wanted('statement')) recordFixedRate(engine, `statement @ ${label} payments, ${offered}`, await atRate(statementPath), server);
+      }
       await server.stop();
     }
   } finally {
@@ -515,7 +562,7 @@ async function main(): Promise<void> {
   const file = QUICK ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : 'BENCHMARKS.md';
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const notes = previous.includes('<!-- notes -->') ? previous.slice(previous.indexOf('<!-- notes -->')) : '<!-- notes -->\n';
-  fs.writeFileSync(file, `# Benchmarks\n\nRun: ${new Date().toISOString()}${QUICK ? ' (quick)' : ''}\n\nMachine: ${machine()}\n\nLoad: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per scenario, from the same machine. Purse runs as \`node dist/main.js serve\` with LOG_LEVEL=warn; SQLite is durable (WAL, synchronous=FULL).\n\n${table}\n\n${notes}`);
+  fs.writeFileSync(file, `# Benchmarks\n\nRun: ${new Date().toISOString()}${QUICK ? ' (quick)' : ''}\n\nMachine: ${machine()}\n\nLoad: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per scenario, from the same machine; rows \`… ${READS_OFFERED_PER_S.toLocaleString('en')}/s offered\` are instead an open-loop load at that rate (bench/fixed-rate.ts: p50 and p99 from when each request was due, however long it waited for a connection). Purse runs as \`node dist/main.js serve\` with LOG_LEVEL=warn; SQLite is durable (WAL, synchronous=FULL).\n\n${table}\n\n${notes}`);
   console.log(`\nwritten to ${file}`);
 }
 

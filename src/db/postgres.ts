@@ -317,6 +317,19 @@ export class PostgresDb implements Db {
     }
   }
 
+  /** A lone statement runs on a snapshot of its own in autocommit: no BEGIN and COMMIT round trips. */
+  async selectValues(sql: string, params: readonly SqlValue[] = []): Promise<SqlValue[][]> {
+    const client = await this.connect();
+    try {
+      const result = await client.query<SqlValue[]>({ ...queryOf(sql, params), rowMode: 'array' });
+      client.release();
+      return result.rows;
+    } catch (error) {
+      await abandon(client, error);
+      throw asClientError(error);
+    }
+  }
+
   async write<T>(unit: WriteUnit<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.connect();

@@ -48,6 +48,7 @@ class SqliteTx implements Tx {
   readonly dialect = DIALECT;
   // Prepared statements are cached per SQL text: the same few dozen statements run all day.
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly rawStatements = new Map<string, Database.Statement>();
   private queued: Statement[] = [];
 
   constructor(private readonly conn: Database.Database) {}
@@ -108,6 +109,17 @@ class SqliteTx implements Tx {
     return Promise.resolve({ changes: this.execute(sql, params) });
   }
 
+  /** Rows as arrays (better-sqlite3's raw mode); raw statements are cached apart, raw being a mode of the statement. */
+  values(sql: string, params: readonly SqlValue[]): SqlValue[][] {
+    let statement = this.rawStatements.get(sql);
+    if (statement === undefined) {
+      if (this.rawStatements.size >= MAX_PREPARED) this.rawStatements.clear();
+      statement = this.conn.prepare(sql).raw(true);
+      this.rawStatements.set(sql, statement);
+    }
+    return statement.all(...params) as SqlValue[][];
+  }
+
   private execute(sql: string, params: readonly SqlValue[]): number {
     const statement = this.prepare(sql);
     if (!statement.reader) return statement.run(...params).changes;
@@ -132,6 +144,7 @@ function open(file: string, readonly: boolean): Database.Database {
 interface Reader {
   conn: Database.Database;
   tx: ReadTx;
+  values: (sql: string, params: readonly SqlValue[]) => SqlValue[][];
   begin: Database.Statement;
   commit: Database.Statement;
 }
@@ -184,13 +197,25 @@ export class SqliteDb implements Db {
     }
   }
 
+  /** A lone statement outside BEGIN … COMMIT: SQLite reads it from one snapshot all the same. */
+  async selectValues(sql: string, params: readonly SqlValue[] = []): Promise<SqlValue[][]> {
+    if (this.closed) throw new Error('database is closed');
+    const reader = await this.acquireReader();
+    try {
+      return reader.values(sql, params);
+    } finally {
+      this.releaseReader(reader);
+    }
+  }
+
   private acquireReader(): Promise<Reader> {
     const idle = this.idleReaders.pop();
     if (idle !== undefined) return Promise.resolve(idle);
     if (this.readerCount < MAX_READERS) {
       this.readerCount++;
       const conn = open(this.file, true);
-      return Promise.resolve({ conn, tx: readOnly(new SqliteTx(conn)), begin: conn.prepare('BEGIN'), commit: conn.prepare('COMMIT') });
+      const tx = new SqliteTx(conn);
+      return Promise.resolve({ conn, tx: readOnly(tx), values: (sql, params) => tx.values(sql, params), begin: conn.prepare('BEGIN'), commit: conn.prepare('COMMIT') });
     }
     return new Promise((resolve) => this.waitingForReader.push(resolve));
   }

@@ -6,6 +6,7 @@ import { hasRight } from '../auth/scopes.js';
 import type { Db } from '../db/index.js';
 import { forbidden, notFound } from '../errors.js';
 import { currencyExponent, fromMinor } from '../money.js';
+import { msToIso } from '../time.js';
 
 import { requireAccount } from './postings.js';
 import type { StatementEntry } from './schemas.js';
@@ -65,6 +66,9 @@ export class LedgerService {
   }
 
   async statement(userId: number, reference: string, filter: store.StatementFilter, limit = 100, start = 0): Promise<{ entries: StatementEntry[]; count: number }> {
+    const page = await store.statementPageOfUser(this.db, userId, reference, filter, limit, start);
+    if (page !== undefined) return { entries: page.rows.map((row) => this.toEntry(row)), count: page.count };
+    // An empty page, or no such account: the snapshot read counts it, or says which 404 it is.
     return this.db.read(async (q) => {
       const account = await requireAccount(q, userId, reference);
       const { rows, count } = await store.statementPage(q, account.id, filter, limit, start);
@@ -88,7 +92,7 @@ export class LedgerService {
   private toEntry(row: store.StatementRow): StatementEntry {
     return {
       id: row.id,
-      date: new Date(row.created_at_ms).toISOString(),
+      date: msToIso(row.created_at_ms),
       type: row.kind === 'transfer' ? (row.amount_minor < 0 ? 'transferOut' : 'transferIn') : row.kind,
       balance: fromMinor(row.balance_after_minor, this.currency),
       value: fromMinor(row.amount_minor, this.currency),

@@ -1,5 +1,6 @@
 // SQL of the ledger: accounts, transactions, postings. The only SQL in Purse that writes a balance.
-import type { ReadTx, SqlValue, Statement, Tx } from '../db/index.js';
+import type { Db, ReadTx, SqlValue, Statement, Tx } from '../db/index.js';
+import { pageWithCount } from '../db/page.js';
 import { where } from '../db/where.js';
 
 export interface AccountRow {
@@ -284,16 +285,22 @@ export interface StatementRow {
 /** A transfer is one transaction; the statement shows its two sides as `transferOut` and `transferIn`. */
 const TRANSFER_SIDES: Readonly<Record<string, string>> = { transferOut: 'p.amount_minor < 0', transferIn: 'p.amount_minor > 0' };
 
-function statementWhere(accountId: number, filter: StatementFilter): { sql: string; params: SqlValue[] } {
+/** The account as an id, or as a person's account named by its reference (looked up by the statement itself). */
+type AccountKey = number | { userId: number; reference: string };
+
+function statementWhere(account: AccountKey, filter: StatementFilter): { sql: string; params: SqlValue[] } {
   const side = filter.type === undefined ? undefined : TRANSFER_SIDES[filter.type];
+  const byId = typeof account === 'number';
   const clause = where([
-    ['p.account_id = ?', accountId],
+    [byId ? 'p.account_id = ?' : 'p.account_id = (SELECT id FROM ledger_accounts WHERE user_id = ? AND reference = ?)', byId ? account : account.userId],
     ['p.created_at_ms >= ?', filter.fromMs],
     ['p.created_at_ms <= ?', filter.toMs],
     ['t.provider = ?', filter.provider],
     ['t.kind = ?', side === undefined ? filter.type : 'transfer'],
   ]);
-  return side === undefined ? clause : { sql: `${clause.sql} AND ${side}`, params: clause.params };
+  // The account's condition is always first, and by reference it takes two values, not one.
+  const params = byId ? clause.params : [account.userId, account.reference, ...clause.params.slice(1)];
+  return { sql: side === undefined ? clause.sql : `${clause.sql} AND ${side}`, params };
 }
 
 const STATEMENT_SELECT = `SELECT p.id, p.created_at_ms, t.kind, p.balance_after_minor, p.amount_minor, t.provider, t.payment_id, t.description
@@ -302,11 +309,39 @@ const STATEMENT_SELECT = `SELECT p.id, p.created_at_ms, t.kind, p.balance_after_
 export async function statementPage(q: ReadTx, accountId: number, filter: StatementFilter, limit: number, start: number): Promise<{ rows: StatementRow[]; count: number }> {
   const where = statementWhere(accountId, filter);
   const rows = await q.all<StatementRow>(`${STATEMENT_SELECT} WHERE ${where.sql} ORDER BY p.id LIMIT ? OFFSET ?`, [...where.params, limit, start]);
-  // Without a provider or type filter the count needs no join: the postings index answers it.
+  const count = statementCount(where, filter);
+  const total = await q.get<{ n: number }>(count.sql, count.params);
+  return { rows, count: total?.n ?? 0 };
+}
+
+function statementRowOf(v: readonly SqlValue[], at: number): StatementRow {
+  return {
+    id: v[at] as number,
+    created_at_ms: v[at + 1] as number,
+    kind: v[at + 2] as string,
+    balance_after_minor: v[at + 3] as number,
+    amount_minor: v[at + 4] as number,
+    provider: v[at + 5] as string,
+    payment_id: v[at + 6] as number | null,
+    description: v[at + 7] as string,
+  };
+}
+
+/**
+ * statementPage for a person's account named by its reference, in one statement that also finds
+ * the account. Undefined when the page is empty (or there is no such account): statementPage in a
+ * read says which.
+ */
+export function statementPageOfUser(db: Db, userId: number, reference: string, filter: StatementFilter, limit: number, start: number): Promise<{ rows: StatementRow[]; count: number } | undefined> {
+  const where = statementWhere({ userId, reference }, filter);
+  return pageWithCount(db, { sql: `${STATEMENT_SELECT} WHERE ${where.sql} ORDER BY p.id LIMIT ? OFFSET ?`, params: [...where.params, limit, start] }, statementCount(where, filter), statementRowOf);
+}
+
+/** Without a provider or type filter the count needs no join: the postings index answers it. */
+function statementCount(where: { sql: string; params: SqlValue[] }, filter: StatementFilter): { sql: string; params: SqlValue[] } {
   const needsJoin = filter.provider !== undefined || filter.type !== undefined;
   const from = needsJoin ? 'ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id' : 'ledger_postings p';
-  const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} WHERE ${where.sql}`, where.params);
-  return { rows, count: total?.n ?? 0 };
+  return { sql: `SELECT COUNT(*) AS n FROM ${from} WHERE ${where.sql}`, params: where.params };
 }
 
 /** Entries after `afterId`, in id order: keyset pages for streaming however long the statement is. */

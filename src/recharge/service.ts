@@ -81,7 +81,7 @@ export class RechargeService {
 
   async list(reference: string, filter: store.PaymentFilter, limit = 100, start = 0): Promise<{ rows: store.PaymentRow[]; count: number }> {
     this.provider(reference);
-    return this.db.read((q) => store.listPayments(q, reference, filter, limit, start));
+    return store.listPayments(this.db, reference, filter, limit, start);
   }
 
   /** Payments and ledger agree: every commit posted once with its amount, nothing else posted. */

@@ -1,6 +1,7 @@
 // SQL of recharge payments and provider settings. State changes are conditional updates
 // (`… WHERE state = 'created'`), so concurrent commits and rollbacks of one payment cannot both win.
-import type { ReadTx, Tx } from '../db/index.js';
+import type { Db, ReadTx, SqlValue, Tx } from '../db/index.js';
+import { pageWithCount } from '../db/page.js';
 import { where } from '../db/where.js';
 
 export type PaymentState = 'created' | 'committed' | 'rolledBack' | 'expired';
@@ -21,6 +22,24 @@ export interface PaymentRow {
 }
 
 const COLUMNS = 'id, provider, user_id, amount_minor, currency, state, description, params, reason, created_at_ms, updated_at_ms, expires_at_ms';
+
+/** A payment from its values in the order of COLUMNS, starting at `at`. */
+function paymentOf(v: readonly SqlValue[], at: number): PaymentRow {
+  return {
+    id: v[at] as number,
+    provider: v[at + 1] as string,
+    user_id: v[at + 2] as number,
+    amount_minor: v[at + 3] as number,
+    currency: v[at + 4] as string,
+    state: v[at + 5] as PaymentState,
+    description: v[at + 6] as string,
+    params: v[at + 7] as string,
+    reason: v[at + 8] as string | null,
+    created_at_ms: v[at + 9] as number,
+    updated_at_ms: v[at + 10] as number,
+    expires_at_ms: v[at + 11] as number,
+  };
+}
 
 export interface NewPayment {
   provider: string;
@@ -100,7 +119,8 @@ export interface PaymentFilter {
   toMs?: number;
 }
 
-export async function listPayments(q: ReadTx, provider: string, filter: PaymentFilter, limit: number, start: number): Promise<{ rows: PaymentRow[]; count: number }> {
+/** A page of payments and how many match in all: one statement, the hottest read there is. */
+export async function listPayments(db: Db, provider: string, filter: PaymentFilter, limit: number, start: number): Promise<{ rows: PaymentRow[]; count: number }> {
   const { sql, params } = where([
     ['provider = ?', provider],
     ['user_id = ?', filter.userId],
@@ -108,9 +128,9 @@ export async function listPayments(q: ReadTx, provider: string, filter: PaymentF
     ['created_at_ms >= ?', filter.fromMs],
     ['created_at_ms <= ?', filter.toMs],
   ]);
-  const rows = await q.all<PaymentRow>(`SELECT ${COLUMNS} FROM recharge_payments WHERE ${sql} ORDER BY id LIMIT ? OFFSET ?`, [...params, limit, start]);
-  const total = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM recharge_payments WHERE ${sql}`, params);
-  return { rows, count: total?.n ?? 0 };
+  const count = { sql: `SELECT COUNT(*) FROM recharge_payments WHERE ${sql}`, params };
+  const page = await pageWithCount(db, { sql: `SELECT ${COLUMNS} FROM recharge_payments WHERE ${sql} ORDER BY id LIMIT ? OFFSET ?`, params: [...params, limit, start] }, count, paymentOf);
+  return page ?? { rows: [], count: Number((await db.selectValues(count.sql, count.params))[0]?.[0] ?? 0) };
 }
 
 /**

@@ -1,10 +1,9 @@
 // Payments and providers as the API shows them — in responses and in events alike.
 import { fromMinor } from '../money.js';
+import { msToIso } from '../time.js';
 
 import type { PaymentView } from './schemas.js';
 import type { PaymentRow } from './store.js';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function paymentView(row: PaymentRow, detail = false): PaymentView {
   const view: PaymentView = {
@@ -13,9 +12,9 @@ export function paymentView(row: PaymentRow, detail = false): PaymentView {
     amount: fromMinor(row.amount_minor, row.currency),
     currency: row.currency,
     state: row.state,
-    created: iso(row.created_at_ms),
-    updated: iso(row.updated_at_ms),
-    expires: iso(row.expires_at_ms),
+    created: msToIso(row.created_at_ms),
+    updated: msToIso(row.updated_at_ms),
+    expires: msToIso(row.expires_at_ms),
     paymentNo: row.id,
     provider: row.provider,
     description: row.description,

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { openDb, uniqueViolation, type Db } from '../../src/db/index.js';
 import { migrate } from '../../src/db/migrations.js';
+import { pageWithCount } from '../../src/db/page.js';
 import { toPgPlaceholders } from '../../src/db/postgres.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
 
@@ -56,6 +57,16 @@ for (const engine of ENGINES) {
       await db.read(async (q) => {
         assert.equal('run' in q, false);
       });
+    });
+
+    test('selectValues: rows as arrays of values in column order; pageWithCount reads a page with the count of all', async () => {
+      assert.deepEqual(await db.selectValues('SELECT id, id * 10 AS tens FROM counted ORDER BY id'), [[1, 10], [2, 20]]);
+      const count = { sql: 'SELECT COUNT(*) FROM counted WHERE id >= ?', params: [1] };
+      const page = (offset: number): Promise<{ rows: string[]; count: number } | undefined> =>
+        pageWithCount(db, { sql: 'SELECT id, id * 10 FROM counted WHERE id >= ? ORDER BY id LIMIT ? OFFSET ?', params: [1, 1, offset] }, count, (v, at) => `${String(v[at])}:${String(v[at + 1])}`);
+      assert.deepEqual(await page(0), { rows: ['1:10'], count: 2 });
+      assert.deepEqual(await page(1), { rows: ['2:20'], count: 2 });
+      assert.equal(await page(2), undefined, 'an empty page carries no count');
     });
 
     test('queued writes past one statement’s parameter limit are flushed in groups, none lost', async () => {
