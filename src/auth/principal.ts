@@ -9,6 +9,8 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   /** The user's rights as stored now, not as they were when the token was issued. */
   rights: ReadonlySet<Right>;
+  /** The same, as the text stored: a command checks, in its last statement, that it is still that text. */
+  storedRights: string;
   familyId: string | null;
 }
 
@@ -19,7 +21,7 @@ export interface Principal {
  * sweeper may do everything.
  */
 export type Actor =
-  | { kind: 'person' | 'client'; userId: number; clientId: string; familyId: string | null; scopes: readonly Scope[]; rights: readonly Right[] }
+  | { kind: 'person' | 'client'; userId: number; clientId: string; familyId: string | null; scopes: readonly Scope[]; rights: readonly Right[]; storedRights?: string }
   | { kind: 'cli' }
   | { kind: 'system'; name: string };
 
@@ -28,7 +30,7 @@ export const SWEEPER_ACTOR: Actor = { kind: 'system', name: 'sweeper' };
 export const SYSTEM_WEBHOOKS_ACTOR: Actor = { kind: 'system', name: 'webhooks' };
 
 export function actorOf(principal: Principal): Actor {
-  return { kind: principal.kind, userId: principal.userId, clientId: principal.clientId, familyId: principal.familyId, scopes: [...principal.scopes], rights: [...principal.rights] };
+  return { kind: principal.kind, userId: principal.userId, clientId: principal.clientId, familyId: principal.familyId, scopes: [...principal.scopes], rights: [...principal.rights], storedRights: principal.storedRights };
 }
 
 /** The operator at the command line, or one of Purse's own timers: not someone over HTTP. */

@@ -314,7 +314,7 @@ export class AuthService {
     if (state === undefined || state.active !== 1 || state.client_revoked_at_ms !== null || state.family_revoked_at_ms !== null) {
       throw unauthorized('token has been revoked');
     }
-    return { kind: claims.kind, userId: claims.userId, clientId: claims.clientId, scopes: new Set(claims.scopes), rights: parseRights(state.rights), familyId: claims.familyId };
+    return { kind: claims.kind, userId: claims.userId, clientId: claims.clientId, scopes: new Set(claims.scopes), rights: parseRights(state.rights), storedRights: state.rights, familyId: claims.familyId };
   }
 
   private async principalState(userId: number, clientId: string, familyId: string | null): Promise<store.PrincipalRow | undefined> {

@@ -203,13 +203,14 @@ export class CommandPipeline {
 
   /**
    * The unit, run again (undone first) with the actor's current rights when they changed meanwhile.
-   * The unit's last statement checks that the rights stored are those it was authorized with, as
-   * formatRights writes them; when they are not, they are read and the unit runs with them (a 401
-   * when the actor may no longer act at all).
+   * The unit's last statement checks that the rights stored are still the text the door read; when
+   * they are not, they are read again and the unit runs with them (a 401 when the actor may no
+   * longer act at all).
    */
   private async runWithCurrentActor(definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null): Promise<Outcome<unknown>> {
     let current = command;
-    let storedRights = isPurseItself(command.actor) ? undefined : formatRights(command.actor.rights);
+    // The text the door read; an actor made elsewhere (tests, tools) has its rights as formatRights stores them.
+    let storedRights = isPurseItself(command.actor) ? undefined : (command.actor.storedRights ?? formatRights(command.actor.rights));
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.write(async (tx) => {
@@ -220,7 +221,8 @@ export class CommandPipeline {
         if (failedRequirement(error) !== 'actor changed') throw error;
         if (attempt >= MAX_ACTOR_TRIES) throw conflict('your rights changed while this ran; try again');
         const rightsNow = await this.db.read((q) => rightsOf(q, current.actor));
-        current = { ...current, actor: actorNow(current.actor, rightsNow) };
+        const actor = actorNow(current.actor, rightsNow);
+        current = { ...current, actor: isPurseItself(actor) || typeof rightsNow !== 'string' ? actor : { ...actor, storedRights: rightsNow } };
         storedRights = typeof rightsNow === 'string' ? rightsNow : undefined;
       }
     }

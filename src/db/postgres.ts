@@ -17,6 +17,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
  */
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 const PING_TIMEOUT_MS = 2_000;
+/** How much longer the client waits than the server lets a statement run (see the pool's settings). */
+const CLIENT_TIMEOUT_MARGIN_MS = 2_000;
 /** What a client is told to wait when the database is away: about as long as a restart takes. */
 const OUTAGE_RETRY_AFTER_SECONDS = 5;
 /** Node's socket errors and PostgreSQL's own for a server that is gone, going or not yet there. */
@@ -225,8 +227,8 @@ function combined(writes: readonly Statement[], read: Statement | undefined): { 
 
 /**
  * Sends a statement without waiting for its answer (the connection pipelines): what follows goes out
- * behind it at once. The caller awaits the answer later; failing meanwhile is not an unhandled
- * rejection, and when it fails the statements behind it fail too (a BEGIN that failed).
+ * behind it at once. The caller awaits the answer later, and failing meanwhile is not an unhandled
+ * rejection. A BEGIN fails only with its connection, and then everything behind it fails too.
  */
 function sendAhead(client: pg.PoolClient, sql: string): Promise<unknown> {
   const answer = client.query(sql);
@@ -293,7 +295,10 @@ export class PostgresDb implements Db {
       // A server that stops answering (frozen, or the network dropping packets) must not hold a
       // request for ever: the socket is probed, and a query that takes too long fails as an outage.
       keepAlive: true,
-      query_timeout: queryTimeoutMs,
+      // The server's timeout fires first: a statement it stops aborts the transaction, so a COMMIT
+      // already sent behind it (Tx.finish) only ends it. The client's own is for a server or network
+      // that stopped answering — and then the connection is destroyed before anything behind is read.
+      query_timeout: queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
       statement_timeout: queryTimeoutMs,
       idle_in_transaction_session_timeout: queryTimeoutMs,
     });

@@ -142,7 +142,8 @@ for (const engine of ENGINES) {
       const first = await recharge(asClerk(['rechargeCredit']));
       assert.equal(first.outcome.ok, true);
       assert.deepEqual(await audited(), ['manageUsers rechargeCredit']);
-      // The same rights stored in another order (a hand-edited row): the same actor, run once, no 409.
+      // The same rights stored in another order (a row written before rights were stored sorted):
+      // the same actor, one effect, no 409.
       await setStored('rights', 'rechargeCredit manageUsers');
       const before = await balance();
       const reordered = await recharge(asClerk(['manageUsers', 'rechargeCredit']));
@@ -161,6 +162,28 @@ for (const engine of ENGINES) {
       assert.equal(gone.outcome.ok ? 200 : gone.outcome.error.kind, 'unauthorized');
       assert.equal((await audited()).length, 2);
     });
+
+    for (const stored of ['rechargeCredit manageUsers', 'manageUsers rechargeCredit retiredRight', 'manageUsers  rechargeCredit']) {
+      test(`rights stored as "${stored}" (the same set in another text): a command over HTTP runs its unit once`, async () => {
+        const username = `odd-${stored.length}-${engine}`;
+        const clerk = await t.ctx.pipeline.perform('user.create', { username, password: 'odd-password', rights: ['rechargeCredit', 'manageUsers'] }, CLI_ACTOR);
+        await t.ctx.db.write((tx) => tx.run('UPDATE users SET rights = ? WHERE id = ?', [stored, clerk.id]));
+        const headers = bearer(await t.personToken(username, 'odd-password', 'credit'));
+        const original = t.ctx.db.write.bind(t.ctx.db);
+        let units = 0;
+        t.ctx.db.write = (unit) => {
+          units++;
+          return original(unit);
+        };
+        try {
+          const res = await t.inject({ method: 'POST', url: `/v3/users/${userId}/accounts/credit/recharge`, headers, payload: { amount: 1 } });
+          assert.equal(res.statusCode, 200, res.body);
+        } finally {
+          t.ctx.db.write = original;
+        }
+        assert.equal(units, 1, 'checked against the text the door read, not a text formatted from it');
+      });
+    }
 
     test('an Idempotency-Key is scoped to the command: the same key on another command is another request', async () => {
       const key = { 'idempotency-key': `shared-${engine}` };

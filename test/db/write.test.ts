@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import Database from 'better-sqlite3';
+import pg from 'pg';
 
 import { openDb, type Db } from '../../src/db/index.js';
 import { migrate, MIGRATIONS } from '../../src/db/migrations.js';
-import { ENGINES, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
+import { ENGINES, PG_URL, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
 
 for (const engine of ENGINES) {
   describe(`db.write [${engine}]`, () => {
@@ -144,5 +145,47 @@ describe('SQLite group commit', () => {
     assert.deepEqual(values, Array.from({ length: n }, (_, i) => i));
     const count = await db.read((q) => q.get<{ n: number }>("SELECT COUNT(*) AS n FROM log WHERE text LIKE 'bulk %'"));
     assert.equal(count?.n, n);
+  });
+});
+
+describe('a COMMIT sent behind the last statement [postgres]', { skip: PG_URL === undefined || PG_URL === '' }, () => {
+  let database: TestDatabase;
+  let db: Db;
+  let impatient: Db;
+
+  before(async () => {
+    database = await createTestDatabase('postgres');
+    db = openDb(database.target, 2);
+    impatient = openDb(database.target, 2, 500);
+    await db.write((tx) => tx.run("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL); INSERT INTO items (id, name) VALUES (100, 'locked')"));
+  });
+  after(async () => {
+    await db.close();
+    await impatient.close();
+    await database.drop();
+  });
+
+  test('a last statement kept waiting is answered as it ended: the client does not give up before the server', async () => {
+    if (database.target.engine !== 'postgres') throw new Error('a PostgreSQL test');
+    const holder = new pg.Client({ connectionString: database.target.url });
+    await holder.connect();
+    await holder.query("BEGIN; SELECT 1 FROM items WHERE id = 100 FOR UPDATE");
+    const release = setTimeout(() => void holder.query('COMMIT'), 800);
+    const outcome = await impatient
+      .write(async (tx) => {
+        // Stands for the server's statement_timeout firing a little after the client's own timer
+        // would have (the client's starts when the query is asked for, the server's when it arrives).
+        await tx.run('SET LOCAL statement_timeout = 0');
+        await tx.finish({ sql: "UPDATE items SET name = 'changed' WHERE id = 100 RETURNING id", params: [] });
+      })
+      .then(
+        () => 'ok',
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    clearTimeout(release);
+    await holder.end();
+    const name = await db.read(async (q) => (await q.get<{ name: string }>('SELECT name FROM items WHERE id = 100'))?.name);
+    assert.equal(name === 'changed', outcome === 'ok', `answered "${outcome}", committed: ${String(name === 'changed')}`);
   });
 });
