@@ -176,7 +176,7 @@ browserSuite('web console', (env) => {
     await page.getByRole('cell', { name: 'Print server', exact: true }).waitFor();
     await env.check(page, 'console-clients');
     await page.getByRole('button', { name: 'Revoke Print server' }).click();
-    await page.getByRole('cell', { name: 'Revoked' }).waitFor();
+    await page.getByRole('cell', { name: 'Revoked', exact: true }).waitFor(); // not the web app's "cannot be revoked"
 
     await open(page, 'Webhooks', 'Webhooks');
     await page.getByLabel('Address').fill('not an address');
