@@ -209,13 +209,11 @@ export class CommandPipeline {
    */
   private async runWithCurrentActor(definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null): Promise<Outcome<unknown>> {
     let current = command;
-    // The text the door read; an actor made elsewhere (tests, tools) has its rights as formatRights stores them.
-    let storedRights = isPurseItself(command.actor) ? undefined : (command.actor.storedRights ?? formatRights(command.actor.rights));
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.write(async (tx) => {
           recorder.reset();
-          return this.runUnit(tx, definition, current, prepared, recorder, key, storedRights);
+          return this.runUnit(tx, definition, current, prepared, recorder, key);
         });
       } catch (error) {
         if (failedRequirement(error) !== 'actor changed') throw error;
@@ -223,7 +221,6 @@ export class CommandPipeline {
         const rightsNow = await this.db.read((q) => rightsOf(q, current.actor));
         const actor = actorNow(current.actor, rightsNow);
         current = { ...current, actor: isPurseItself(actor) || typeof rightsNow !== 'string' ? actor : { ...actor, storedRights: rightsNow } };
-        storedRights = typeof rightsNow === 'string' ? rightsNow : undefined;
       }
     }
   }
@@ -245,12 +242,12 @@ export class CommandPipeline {
   }
 
   /**
-   * Authorize, run, then queue the events and the outcome under its key, and flush them — with the
-   * script's own queued writes — together with the audit entry, which records and answers the
-   * actor's rights as stored now: the command's last round trip. The actor as authorized must still
-   * be the actor as stored.
+   * Authorize, run, then queue the events and the outcome under its key, and finish with them — with
+   * the script's own queued writes — and the audit entry, which records the actor's rights as stored
+   * now and fails unless they are those it was authorized with: the command's last round trip, with
+   * its COMMIT on PostgreSQL.
    */
-  private async runUnit(tx: Tx, definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null, storedRights: string | undefined): Promise<Outcome<unknown>> {
+  private async runUnit(tx: Tx, definition: Registered, command: Command, prepared: unknown, recorder: Recorder, key: Key | null): Promise<Outcome<unknown>> {
     // A command that changes who may act (a person's rights, a client) could change its own actor:
     // its actor is read before it runs, not checked afterwards against its own change.
     const actorFirst = definition.changesActors === true ? await this.actorBefore(tx, command.actor) : undefined;
@@ -265,7 +262,7 @@ export class CommandPipeline {
     if (cached.length > 0) await tx.notify(CHANGES_CHANNEL, cached.join(' '));
     if (key !== null) store.queueRecord(tx, key.scope, key.key, { command: command.name, fingerprint: key.fingerprint, outcome: JSON.stringify(outcome) }, command.atMs);
     const rights = actorFirst === undefined ? actorRightsExpression(current.actor) : { sql: '?', params: [actorFirst.rights] };
-    const expectedRights = actorFirst === undefined ? storedRights : undefined;
+    const expectedRights = actorFirst === undefined ? storedRightsOf(current.actor) : undefined;
     await tx.finish(store.auditStatement(this.auditRows(current, outcome, recorder), rights, expectedRights));
     return outcome;
   }
@@ -284,6 +281,14 @@ export class CommandPipeline {
       ...recorder.audits.map((a) => ({ atMs: command.atMs, ...who, action: a.action, subject: a.subject, detail: JSON.stringify(a.detail) })),
     ];
   }
+}
+
+/**
+ * The rights text the actor was authorized with: what the door read, or for an actor made elsewhere
+ * (tests, tools) its rights as formatRights stores them; none for Purse itself, which has no row.
+ */
+function storedRightsOf(actor: Actor): string | undefined {
+  return isPurseItself(actor) ? undefined : (actor.storedRights ?? formatRights(actor.rights));
 }
 
 /** The rights the actor holds as stored now, or null when it may not act (actorRightsExpression). */
