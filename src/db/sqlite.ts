@@ -53,12 +53,14 @@ class SqliteTx implements Tx {
 
   constructor(private readonly conn: Database.Database) {}
 
-  private prepare(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
+  /** The statement for `sql`, prepared once; raw ones (rows as arrays) are kept apart, raw being a mode of the statement. */
+  private prepare(sql: string, raw = false): Database.Statement {
+    const cache = raw ? this.rawStatements : this.statements;
+    let statement = cache.get(sql);
     if (statement === undefined) {
-      if (this.statements.size >= MAX_PREPARED) this.statements.clear();
-      statement = this.conn.prepare(sql);
-      this.statements.set(sql, statement);
+      if (cache.size >= MAX_PREPARED) cache.clear();
+      statement = raw ? this.conn.prepare(sql).raw(true) : this.conn.prepare(sql);
+      cache.set(sql, statement);
     }
     return statement;
   }
@@ -109,15 +111,9 @@ class SqliteTx implements Tx {
     return Promise.resolve({ changes: this.execute(sql, params) });
   }
 
-  /** Rows as arrays (better-sqlite3's raw mode); raw statements are cached apart, raw being a mode of the statement. */
+  /** Rows as arrays (better-sqlite3's raw mode). */
   values(sql: string, params: readonly SqlValue[]): SqlValue[][] {
-    let statement = this.rawStatements.get(sql);
-    if (statement === undefined) {
-      if (this.rawStatements.size >= MAX_PREPARED) this.rawStatements.clear();
-      statement = this.conn.prepare(sql).raw(true);
-      this.rawStatements.set(sql, statement);
-    }
-    return statement.all(...params) as SqlValue[][];
+    return this.prepare(sql, true).all(...params) as SqlValue[][];
   }
 
   private execute(sql: string, params: readonly SqlValue[]): number {
