@@ -562,7 +562,7 @@ async function main(): Promise<void> {
   const file = QUICK ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : 'BENCHMARKS.md';
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const notes = previous.includes('<!-- notes -->') ? previous.slice(previous.indexOf('<!-- notes -->')) : '<!-- notes -->\n';
-  fs.writeFileSync(file, `# Benchmarks\n\nRun: ${new Date().toISOString()}${QUICK ? ' (quick)' : ''}\n\nMachine: ${machine()}\n\nLoad: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per scenario, from the same machine; rows \`… ${READS_OFFERED_PER_S.toLocaleString('en')}/s offered\` are instead an open-loop load at that rate (bench/fixed-rate.ts: p50 and p99 from when each request was due, however long it waited for a connection). Purse runs as \`node dist/main.js serve\` with LOG_LEVEL=warn; SQLite is durable (WAL, synchronous=FULL).\n\n${table}\n\n${notes}`);
+  fs.writeFileSync(file, `# Benchmarks\n\nRun: ${new Date().toISOString()}${QUICK ? ' (quick)' : ''}\n\nMachine: ${machine()}\n\nLoad: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per scenario, from the same machine; rows \`… ${READS_OFFERED_PER_S.toLocaleString('en')}/s offered\` are instead an open-loop load at that rate (bench/fixed-rate.ts: p50 and p99 from when each request was due, however long it waited for a connection). Purse runs as \`node dist/main.js serve\` with LOG_LEVEL=warn; SQLite is durable (WAL; no answer before the fdatasync of its commit).\n\n${table}\n\n${notes}`);
   console.log(`\nwritten to ${file}`);
 }
 

@@ -2,8 +2,9 @@
 //
 // Group commit (docs/architecture.md): the units that are queued when the writer wakes up run in one
 // transaction — each inside its own SAVEPOINT once one of them has failed, so that a failing unit
-// undoes only itself (see runBatch) — and they share the one fsync of the COMMIT. No caller's promise settles before that COMMIT has returned, so
-// a 2xx always means "on disk" (WAL + synchronous=FULL).
+// undoes only itself (see runBatch) — and they share one fsync of the log, run off the event loop
+// (wal-sync.ts) while the next batch runs. No caller's promise settles before that fsync has
+// returned, so a 2xx always means "on disk"; and no read answers with what is not on disk yet.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -11,7 +12,9 @@ import Database from 'better-sqlite3';
 
 import { PrivateFile } from '../files.js';
 
+import { Checkpointer } from './checkpointer.js';
 import { defineRequireFunction } from './requirements.js';
+import { WalSync } from './wal-sync.js';
 import { queueIsFull, readOnly, type Db, type Dialect, type Listening, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 /** Upper bound on units per transaction: bounds the work a failed COMMIT can throw away. */
@@ -40,6 +43,9 @@ interface Pending {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** SQLite's own default, for when the writer takes its checkpoints back. */
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 
 /** Distinct SQL texts kept prepared; multi-row INSERTs vary with their row count. */
 const MAX_PREPARED = 2_000;
@@ -130,7 +136,8 @@ function open(file: string, readonly: boolean): Database.Database {
   defineRequireFunction(conn);
   if (!readonly) {
     conn.pragma('journal_mode = WAL');
-    conn.pragma('synchronous = FULL');
+    // COMMIT only writes the log; its fsync is WalSync's, on the thread pool (wal-sync.ts).
+    conn.pragma('synchronous = NORMAL');
     conn.pragma('foreign_keys = ON');
   }
   return conn;
@@ -160,6 +167,12 @@ export class SqliteDb implements Db {
   private closed = false;
   /** Whether the next batch runs without savepoints (see runBatch). */
   private optimistic = true;
+  private readonly wal: WalSync;
+  private readonly checkpointer: Checkpointer;
+  /** Whether the thread's checkpoint has ended and the writer copies the rest before its next batch. */
+  private restDue = false;
+  /** Resolves once every batch committed so far is on disk: what a read waits for before it answers. */
+  private committedDurable: Promise<void> = Promise.resolve();
 
   constructor(private readonly file: string) {
     // Credit balances and keyed hashes are nobody else's business: the directory 0700, the file
@@ -168,6 +181,18 @@ export class SqliteDb implements Db {
     fs.closeSync(fs.openSync(file, 'a', 0o600));
     fs.chmodSync(file, 0o600);
     this.writer = open(file, false);
+    this.wal = new WalSync(`${file}-wal`);
+    // Checkpoints run on a thread of their own (checkpointer.ts), unless that thread fails.
+    this.writer.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = new Checkpointer(file, {
+      checkpointed: () => {
+        this.restDue = true;
+      },
+      fallBack: (reason) => {
+        this.writer.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+        process.emitWarning(`SQLite checkpoints are back on the writer: ${reason}`, { code: 'PURSE_CHECKPOINT' });
+      },
+    });
     this.writeTx = new SqliteTx(this.writer);
     const prepare = (sql: string): Database.Statement => this.writer.prepare(sql);
     this.control = {
@@ -185,23 +210,29 @@ export class SqliteDb implements Db {
     if (this.closed) throw new Error('database is closed');
     const reader = await this.acquireReader();
     reader.begin.run();
+    let result: T;
     try {
-      return await fn(reader.tx);
+      result = await fn(reader.tx);
     } finally {
       reader.commit.run();
       this.releaseReader(reader);
     }
+    await this.committedDurable;
+    return result;
   }
 
   /** A lone statement outside BEGIN … COMMIT: SQLite reads it from one snapshot all the same. */
   async selectValues(sql: string, params: readonly SqlValue[] = []): Promise<SqlValue[][]> {
     if (this.closed) throw new Error('database is closed');
     const reader = await this.acquireReader();
+    let rows: SqlValue[][];
     try {
-      return reader.values(sql, params);
+      rows = reader.values(sql, params);
     } finally {
       this.releaseReader(reader);
     }
+    await this.committedDurable;
+    return rows;
   }
 
   private acquireReader(): Promise<Reader> {
@@ -224,6 +255,7 @@ export class SqliteDb implements Db {
 
   write<T>(unit: WriteUnit<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('database is closed'));
+    if (this.wal.failure !== undefined) return Promise.reject(this.wal.failure);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ unit, resolve: resolve as (value: unknown) => void, reject });
       this.scheduleDrain();
@@ -249,15 +281,37 @@ export class SqliteDb implements Db {
 
   private async drainQueue(): Promise<void> {
     while (this.queue.length > 0) {
+      if (this.restDue) this.checkpointRest();
       const batch = this.queue.splice(0, MAX_UNITS_PER_BATCH);
       const outcomes = await this.runBatch(batch);
-      batch.forEach((pending, i) => {
-        const outcome = outcomes[i];
-        if (outcome === undefined) throw new Error('group commit lost an outcome');
-        if (outcome.ok) pending.resolve(outcome.value);
-        else pending.reject(outcome.error);
-      });
+      if (outcomes.length !== batch.length) throw new Error('group commit lost an outcome');
+      // The next batch runs while this one's fsync does; its callers hear back once it is done. A
+      // batch that kept nothing waits for the batches before it: its refusals may rest on them.
+      if (outcomes.some((outcome) => outcome.ok)) {
+        this.committedDurable = this.wal.durable();
+        this.checkpointer.committed();
+      }
+      this.committedDurable.then(
+        () => {
+          batch.forEach((pending, i) => {
+            settle(pending, outcomes[i]);
+          });
+        },
+        (error: unknown) => {
+          for (const pending of batch) pending.reject(error);
+        },
+      );
     }
+  }
+
+  /**
+   * Copies into the database file what was committed while the thread checkpointed, so that the
+   * whole log is copied and the next batch starts it over (checkpointer.ts). Between batches: no
+   * transaction of the writer's is open.
+   */
+  private checkpointRest(): void {
+    this.restDue = false;
+    this.writer.pragma('wal_checkpoint(PASSIVE)');
   }
 
   /**
@@ -376,7 +430,15 @@ export class SqliteDb implements Db {
   async close(): Promise<void> {
     this.closed = true;
     while (this.draining || this.idleReaders.length < this.readerCount) await new Promise((resolve) => setImmediate(resolve));
+    await this.wal.close();
+    await this.checkpointer.close();
     for (const reader of this.idleReaders) reader.conn.close();
     this.writer.close();
   }
+}
+
+function settle(pending: Pending, outcome: Outcome | undefined): void {
+  if (outcome === undefined) pending.reject(new Error('group commit lost an outcome'));
+  else if (outcome.ok) pending.resolve(outcome.value);
+  else pending.reject(outcome.error);
 }
