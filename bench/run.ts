@@ -2,7 +2,7 @@
 // and PostgreSQL. Prints a table and writes it to BENCHMARKS.md with the machine and the date.
 //   npm run bench -- --quick                 a few seconds per scenario (CI's smoke run)
 //   npm run bench -- --engines sqlite        one engine
-//   npm run bench -- --only recharge,list    some scenarios (ceiling recharge voucher card charge hold token list statement csv scale)
+//   npm run bench -- --only recharge,list    some scenarios (ceiling recharge voucher card charge hold token list statement csv writer scale)
 //   PURSE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench …   profile the servers
 // Purse runs as its own process (`node dist/main.js serve`, as `npm start` does); autocannon
 // drives it from this process with 64 connections, the same settings for every scenario. At the
@@ -20,8 +20,11 @@ import { bootstrap } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/context.js';
 
+import { SqliteDb } from '../src/db/sqlite.js';
+
 import { fixedRate, type FixedRateResult } from './fixed-rate.js';
 import { seedPayments } from './seed.js';
+import { writerAtRate } from './sqlite-writer.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -491,6 +494,31 @@ function configOf(db: Database): Record<string, string> {
   return { dataDir: db.env.PURSE_DATA_DIR ?? '', ...(db.env.DATABASE_URL === undefined ? {} : { databaseUrl: db.env.DATABASE_URL }), bootstrapClientId: CLIENT_ID, bootstrapClientSecret: CLIENT_SECRET, adminPassword: 'bench-admin-password' };
 }
 
+/** Units a second offered to SQLite's writer alone: about the write units the recharge scenario runs a second. */
+const WRITER_OFFERED_PER_S = 4_000;
+
+/** SQLite's writer without HTTP at a fixed rate: its share of the event loop (bench/sqlite-writer.ts). */
+async function writerScenario(): Promise<void> {
+  const result = await writerAtRate((file) => new SqliteDb(file), WRITER_OFFERED_PER_S, DURATION_S);
+  const row: Row = {
+    engine: 'sqlite',
+    scenario: `writer alone, ${WRITER_OFFERED_PER_S.toLocaleString('en')} units/s offered`,
+    unit: 'units',
+    perSecond: result.achievedPerSecond,
+    requestsPerSecond: 0,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    ofCeiling: '',
+    errors: 0,
+    rssMb: 0,
+    serverCpuUs: 0,
+    postgresCpuUs: 0,
+    note: `no HTTP; event loop busy ${result.loopBusyPercent}%; log ${result.walMb} MB at the end; max ${result.maxMs} ms`,
+  };
+  rows.push(row);
+  console.log(formatRow(row));
+}
+
 /** A statement of CSV_ENTRIES entries streamed as CSV: the server's peak RSS while it does. */
 async function csvScenario(engine: 'sqlite' | 'postgres'): Promise<void> {
   const db = await freshDatabase(engine);
@@ -556,6 +584,7 @@ async function main(): Promise<void> {
     if (['recharge', 'voucher', 'card', 'charge', 'hold', 'token'].some(wanted)) await writeScenarios(engine, ceiling);
     if (wanted('list') || wanted('statement')) await growthScenarios(engine);
     if (wanted('csv')) await csvScenario(engine);
+    if (engine === 'sqlite' && wanted('writer')) await writerScenario();
     if (engine === 'postgres' && wanted('scale')) await scaleScenario(ceiling);
   }
   const table = [HEADER, RULE, ...rows.map(formatRow)].join('\n');

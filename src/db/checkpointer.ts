@@ -20,6 +20,14 @@ import { Worker } from 'node:worker_threads';
  */
 export const CHECKPOINT_INTERVAL_MS = 250;
 
+/**
+ * Log frames (pages) committed during a checkpoint that the writer may be left to copy: about a
+ * millisecond of its event loop. More, and the thread checkpoints again first.
+ */
+const REST_FRAMES = 64;
+/** Checkpoints the thread runs in a row at most, when commits come in faster than they shrink. */
+const MAX_PASSES = 8;
+
 // Plain JavaScript evaluated by the worker: a file of its own would need one path under the
 // TypeScript sources and another once built. It loads the very driver the writer uses.
 const WORKER_SOURCE = `
@@ -45,7 +53,14 @@ parentPort.on('message', (message) => {
     return;
   }
   try {
-    conn.pragma('wal_checkpoint(PASSIVE)');
+    // Again while the last pass left more behind than the writer should copy on its event loop:
+    // each pass is shorter than the one before, and so is what is committed meanwhile.
+    let [{ log }] = conn.pragma('wal_checkpoint(PASSIVE)');
+    for (let pass = 1; pass < workerData.maxPasses; pass++) {
+      const [{ log: next }] = conn.pragma('wal_checkpoint(PASSIVE)');
+      if (next - log <= workerData.restFrames) break;
+      log = next;
+    }
     parentPort.postMessage({ ok: true });
   } catch (error) {
     parentPort.postMessage({ ok: false, message: messageOf(error) });
@@ -108,7 +123,7 @@ export class Checkpointer {
   /** Started at the first commit: a database that is only read needs no thread. */
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver: driverPath } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver: driverPath, restFrames: REST_FRAMES, maxPasses: MAX_PASSES } });
     // An idle thread never keeps the process alive (only one at work or closing does): close()
     // ends it, and so does the end of the process.
     worker.on('message', (reply: Reply) => {
