@@ -181,7 +181,8 @@ export class SqliteDb implements Db {
     fs.closeSync(fs.openSync(file, 'a', 0o600));
     fs.chmodSync(file, 0o600);
     this.writer = open(file, false);
-    this.wal = new WalSync(`${file}-wal`);
+    // Where SQLite keeps the log: beside the database file it resolved, symbolic links followed.
+    this.wal = new WalSync(`${walBase(this.writer)}-wal`);
     // Checkpoints run on a thread of their own (checkpointer.ts), unless that thread fails.
     this.writer.pragma('wal_autocheckpoint = 0');
     this.checkpointer = new Checkpointer(file, {
@@ -210,29 +211,41 @@ export class SqliteDb implements Db {
     if (this.closed) throw new Error('database is closed');
     const reader = await this.acquireReader();
     reader.begin.run();
-    let result: T;
     try {
-      result = await fn(reader.tx);
+      return await this.whenDurable(await fn(reader.tx));
+    } catch (error) {
+      // A refusal read from a commit (a 404 for what was just deleted) is an answer too.
+      return await this.whenDurable(Promise.reject(error as Error));
     } finally {
       reader.commit.run();
       this.releaseReader(reader);
     }
-    await this.committedDurable;
-    return result;
   }
 
   /** A lone statement outside BEGIN … COMMIT: SQLite reads it from one snapshot all the same. */
   async selectValues(sql: string, params: readonly SqlValue[] = []): Promise<SqlValue[][]> {
     if (this.closed) throw new Error('database is closed');
     const reader = await this.acquireReader();
-    let rows: SqlValue[][];
     try {
-      rows = reader.values(sql, params);
+      return await this.whenDurable(reader.values(sql, params));
+    } catch (error) {
+      return await this.whenDurable(Promise.reject(error as Error));
     } finally {
       this.releaseReader(reader);
     }
+  }
+
+  /**
+   * A read's answer (or its failure), once every commit it could have seen is on disk: nothing a
+   * client is shown can vanish in a power cut. A failed fsync fails the read instead.
+   */
+  private async whenDurable<T>(answer: T | Promise<T>): Promise<T> {
+    const settled = await Promise.allSettled([answer]);
     await this.committedDurable;
-    return rows;
+    const [outcome] = settled;
+    if (outcome === undefined) throw new Error('a read lost its answer');
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value;
   }
 
   private acquireReader(): Promise<Reader> {
@@ -281,16 +294,18 @@ export class SqliteDb implements Db {
 
   private async drainQueue(): Promise<void> {
     while (this.queue.length > 0) {
+      const failure = this.wal.failure;
+      if (failure !== undefined) {
+        // Nothing more is written, nor copied, over a log that may not be on disk (wal-sync.ts).
+        for (const pending of this.queue.splice(0)) pending.reject(failure);
+        return;
+      }
       if (this.restDue) this.checkpointRest();
       const batch = this.queue.splice(0, MAX_UNITS_PER_BATCH);
       const outcomes = await this.runBatch(batch);
       if (outcomes.length !== batch.length) throw new Error('group commit lost an outcome');
       // The next batch runs while this one's fsync does; its callers hear back once it is done. A
       // batch that kept nothing waits for the batches before it: its refusals may rest on them.
-      if (outcomes.some((outcome) => outcome.ok)) {
-        this.committedDurable = this.wal.durable();
-        this.checkpointer.committed();
-      }
       this.committedDurable.then(
         () => {
           batch.forEach((pending, i) => {
@@ -373,6 +388,11 @@ export class SqliteDb implements Db {
   private commitBatch(outcomes: Outcome[]): Outcome[] {
     try {
       this.control.commit.run();
+      // In the same step as the COMMIT: no read can see it before its fsync is what it waits for.
+      if (outcomes.some((outcome) => outcome.ok)) {
+        this.committedDurable = this.wal.durable();
+        this.checkpointer.committed();
+      }
     } catch (error) {
       if (this.writer.inTransaction) this.control.rollback.run();
       return outcomes.map(() => ({ ok: false, error }));
@@ -435,6 +455,12 @@ export class SqliteDb implements Db {
     for (const reader of this.idleReaders) reader.conn.close();
     this.writer.close();
   }
+}
+
+function walBase(conn: Database.Database): string {
+  const main = (conn.pragma('database_list') as { name: string; file: string }[]).find((db) => db.name === 'main');
+  if (main === undefined || main.file === '') throw new Error('SQLite names no file for the database');
+  return main.file;
 }
 
 function settle(pending: Pending, outcome: Outcome | undefined): void {

@@ -68,7 +68,7 @@ export class WalSync {
       // Opened at the first commit, when SQLite has created the file; it keeps the same file (a
       // checkpoint truncates it, never replaces it) for as long as the writer has it open. Any
       // descriptor of a file syncs all of its written pages, not only its own.
-      this.handle ??= await fs.open(this.file, 'r');
+      this.handle ??= await fs.open(this.file, 'r+');
       await this.handle.datasync();
     } catch (error) {
       this.failed = error instanceof Error ? error : new Error(String(error));

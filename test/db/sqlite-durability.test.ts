@@ -37,8 +37,17 @@ describe('SQLite log, off the event loop', () => {
     while ((visible.get() as { n: number }).n === 0) await new Promise((resolve) => setImmediate(resolve));
     outside.close();
     const read = db.read((q) => q.get<{ n: number }>("SELECT COUNT(*) AS n FROM log WHERE text = 'seen early'")).then((row) => events.push(`read answered ${row?.n}`));
-    await Promise.all([written, read]);
-    assert.deepEqual(events, ['writer acknowledged', 'read answered 1']);
+    const refused = db
+      .read(async (q) => {
+        const row = await q.get<{ n: number }>("SELECT COUNT(*) AS n FROM log WHERE text = 'seen early'");
+        throw new Error(`refused on ${row?.n}`);
+      })
+      .catch((error: unknown) => events.push(`read refused: ${(error as Error).message}`));
+    const values = db.selectValues("SELECT COUNT(*) FROM log WHERE text = 'seen early'").then((rows) => events.push(`values answered ${String(rows[0]?.[0])}`));
+    await Promise.all([written, read, refused, values]);
+    // The reads answer in any order among themselves, but all after the writer heard back.
+    assert.equal(events[0], 'writer acknowledged');
+    assert.deepEqual(events.slice(1).sort(), ['read answered 1', 'read refused: refused on 1', 'values answered 1']);
   });
 
   test('the log starts over while writes go on: checkpoints keep up with them', async () => {
