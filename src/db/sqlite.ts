@@ -211,41 +211,40 @@ export class SqliteDb implements Db {
     if (this.closed) throw new Error('database is closed');
     const reader = await this.acquireReader();
     reader.begin.run();
+    let answer: PromiseSettledResult<T>;
     try {
-      return await this.whenDurable(await fn(reader.tx));
-    } catch (error) {
       // A refusal read from a commit (a 404 for what was just deleted) is an answer too.
-      return await this.whenDurable(Promise.reject(error as Error));
+      [answer] = await Promise.allSettled([fn(reader.tx)]);
     } finally {
       reader.commit.run();
       this.releaseReader(reader);
     }
+    return this.whenDurable(answer);
   }
 
   /** A lone statement outside BEGIN … COMMIT: SQLite reads it from one snapshot all the same. */
   async selectValues(sql: string, params: readonly SqlValue[] = []): Promise<SqlValue[][]> {
     if (this.closed) throw new Error('database is closed');
     const reader = await this.acquireReader();
+    let answer: PromiseSettledResult<SqlValue[][]>;
     try {
-      return await this.whenDurable(reader.values(sql, params));
-    } catch (error) {
-      return await this.whenDurable(Promise.reject(error as Error));
+      [answer] = await Promise.allSettled([Promise.resolve().then(() => reader.values(sql, params))]);
     } finally {
       this.releaseReader(reader);
     }
+    return this.whenDurable(answer);
   }
 
   /**
    * A read's answer (or its failure), once every commit it could have seen is on disk: nothing a
-   * client is shown can vanish in a power cut. A failed fsync fails the read instead.
+   * client is shown can vanish in a power cut. A failed fsync fails the read instead. The reader
+   * connection is already back: a snapshot is not held while a disk works.
    */
-  private async whenDurable<T>(answer: T | Promise<T>): Promise<T> {
-    const settled = await Promise.allSettled([answer]);
+  private async whenDurable<T>(answer: PromiseSettledResult<T> | undefined): Promise<T> {
     await this.committedDurable;
-    const [outcome] = settled;
-    if (outcome === undefined) throw new Error('a read lost its answer');
-    if (outcome.status === 'rejected') throw outcome.reason;
-    return outcome.value;
+    if (answer === undefined) throw new Error('a read lost its answer');
+    if (answer.status === 'rejected') throw answer.reason;
+    return answer.value;
   }
 
   private acquireReader(): Promise<Reader> {
