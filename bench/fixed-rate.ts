@@ -35,13 +35,13 @@ export interface FixedRateOptions {
 }
 
 /** The value below which `fraction` of the sorted samples lie (nearest rank). */
-function percentile(sorted: readonly number[], fraction: number): number {
+export function percentile(sorted: readonly number[], fraction: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.ceil(fraction * sorted.length) - 1;
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))] ?? 0;
 }
 
-const round2 = (ms: number): number => Math.round(ms * 100) / 100;
+export const round2 = (ms: number): number => Math.round(ms * 100) / 100;
 
 export async function fixedRate(options: FixedRateOptions): Promise<FixedRateResult> {
   const { hostname, port } = new URL(options.url);

@@ -12,6 +12,8 @@ import { performance } from 'node:perf_hooks';
 
 import type { Db } from '../src/db/index.js';
 
+import { percentile, round2 } from './fixed-rate.js';
+
 export interface WriterResult {
   sent: number;
   achievedPerSecond: number;
@@ -25,13 +27,6 @@ export interface WriterResult {
 }
 
 const PAYLOAD = 'x'.repeat(600);
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  const rank = Math.ceil(fraction * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))] ?? 0;
-}
-
-const round2 = (ms: number): number => Math.round(ms * 100) / 100;
 
 /** Runs units at `ratePerSecond` for `seconds` on a fresh database that `open` opens at a file. */
 export async function writerAtRate(open: (file: string) => Db, ratePerSecond: number, seconds: number): Promise<WriterResult> {
