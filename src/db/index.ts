@@ -11,6 +11,6 @@ export function openDb(target: DatabaseTarget, poolSize: number, queryTimeoutMs 
 }
 
 export { DEFAULT_QUERY_TIMEOUT_MS } from './postgres.js';
-export type { Db, Dialect, Listening, ReadTx, Row, Tx, SqlValue, Statement, WriteUnit, Engine } from './types.js';
+export type { Db, Dialect, Listening, ReadTx, Returning, Row, Tx, SqlValue, Statement, WriteUnit, Engine } from './types.js';
 export { uniqueViolation, type UniqueConstraint } from './constraints.js';
 export { failedRequirement, requireThat, type Reason } from './requirements.js';

@@ -50,6 +50,15 @@ export interface Statement {
   params: readonly SqlValue[];
 }
 
+/**
+ * A statement with RETURNING (a state change) that another module's statement runs first and reads
+ * (a posting), with its row as the statement's own module types it.
+ */
+export interface Returning<R> {
+  statement: Statement;
+  rowOf: (row: Row) => R;
+}
+
 /** A connection inside a write transaction. */
 export interface Tx extends ReadTx {
   /** Runs a statement; `changes` is the number of rows it inserted, updated or deleted. */

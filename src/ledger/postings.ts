@@ -5,11 +5,13 @@
 import crypto from 'node:crypto';
 
 import { actorLabel, type Actor } from '../auth/principal.js';
-import type { ReadTx, Tx } from '../db/index.js';
+import type { ReadTx, Returning, Tx } from '../db/index.js';
 import { AppError, conflict, invalid, notFound } from '../errors.js';
 import { assertMinor, MAX_TOTAL_MINOR, moneyText } from '../money.js';
 
 import * as store from './store.js';
+
+export type { PostedFigures, PostingRecord } from './store.js';
 
 export const CREDIT_REFERENCE = 'credit';
 
@@ -103,22 +105,80 @@ export async function ensureSystemAccounts(tx: Tx, provider: string, currency: s
  * whole command is undone; `releaseHeldMinor` takes a captured hold off the held amount in the same update.
  */
 export async function postCredit(tx: Tx, entry: CreditEntry, atMs: number): Promise<Posted> {
+  return (await postCreditWith(tx, entry, undefined, atMs)).posted;
+}
+
+/**
+ * postCredit, and `record` (a charge's row) written with the posting's figures: in the same
+ * statement as the posting on PostgreSQL, so that a charge is one round trip and its finish.
+ */
+export async function postCreditRecorded<R>(tx: Tx, entry: CreditEntry, record: store.PostingRecord<R>, atMs: number): Promise<{ posted: Posted; recorded: R }> {
+  const { posted, recorded } = await postCreditWith(tx, entry, record, atMs);
+  if (recorded === undefined) throw new Error('a posting was written and its record was not');
+  return { posted, recorded };
+}
+
+async function postCreditWith<R>(tx: Tx, entry: CreditEntry, record: store.PostingRecord<R> | undefined, atMs: number): Promise<{ posted: Posted; recorded: R | undefined }> {
   assertMinor(entry.amountMinor);
   if (entry.amountMinor === 0) throw new Error('a posting of zero');
   const reference = entry.reference ?? CREDIT_REFERENCE;
   const change = { amountMinor: entry.amountMinor, heldMinor: -(entry.releaseHeldMinor ?? 0), activeOnly: entry.activeOnly === true, maxBalanceMinor: ceilingOf(entry) };
-  const transaction = { kind: entry.kind, provider: entry.provider, paymentId: entry.paymentId, description: entry.description, actor: actorLabel(entry.actor) };
   const code = systemShard(tx, entry.provider);
-  const sides = await store.postSides(tx, { userId: entry.userId, reference, change }, transaction, { code, amountMinor: -entry.amountMinor, maxMinor: MAX_TOTAL_MINOR }, atMs);
-  if (sides.person === undefined || sides.transactionId === undefined) throw await refusalOfChange(tx, entry.userId, reference, change);
-  if (sides.system === undefined) throw await systemRefusal(tx, code);
+  const { sides, recorded } = await store.postRecordedSides(tx, { userId: entry.userId, reference, change }, { ...transactionOf(entry), description: entry.description }, { code, amountMinor: -entry.amountMinor, maxMinor: MAX_TOTAL_MINOR }, atMs, record);
+  return { posted: await booked(tx, sides, { userId: entry.userId, reference, change, code }, atMs), recorded };
+}
+
+/** A credit whose person, amount and description its source decides (postCreditFrom). */
+export type SourcedCredit = Omit<CreditEntry, 'userId' | 'amountMinor' | 'description' | 'releaseHeldMinor' | 'activeOnly'>;
+
+/**
+ * postCredit into the person, of the amount (above zero) and with the description that `source`
+ * returns: a data-modifying statement, such as a payment's state change, RETURNING at least
+ * CreditSource's columns. Undefined, with nothing posted, when the source changed no row. On
+ * PostgreSQL the source and the posting are one statement (one round trip for a payment's commit,
+ * its state check and the ceiling inside it); elsewhere the source runs first, then postCredit.
+ */
+export async function postCreditFrom<R extends store.CreditSource>(tx: Tx, source: Returning<R>, entry: SourcedCredit, atMs: number): Promise<{ row: R; posted: Posted } | undefined> {
+  if (!tx.dialect.combinesWrites) {
+    const found = await tx.get(source.statement.sql, source.statement.params);
+    if (found === undefined) return undefined;
+    const row = source.rowOf(found);
+    assertCredit(row);
+    return { row, posted: await postCredit(tx, { ...entry, userId: row.user_id, amountMinor: row.amount_minor, description: row.description }, atMs) };
+  }
+  const reference = entry.reference ?? CREDIT_REFERENCE;
+  const code = systemShard(tx, entry.provider);
+  const { source: row, sides } = await store.postSidesFrom<R>(tx, source, { reference, maxBalanceMinor: ceilingOf(entry) }, transactionOf(entry), { code, maxMinor: MAX_TOTAL_MINOR }, atMs);
+  if (row === undefined) return undefined;
+  // The statement posted before it could be checked here; a failed check undoes the whole command.
+  assertCredit(row);
+  const change = { amountMinor: row.amount_minor, heldMinor: 0, activeOnly: false, maxBalanceMinor: ceilingOf(entry) };
+  return { row, posted: await booked(tx, sides, { userId: row.user_id, reference, change, code }, atMs) };
+}
+
+function assertCredit(row: store.CreditSource): void {
+  assertMinor(row.amount_minor);
+  if (row.amount_minor <= 0) throw new Error(`a credit of ${row.amount_minor} from its source: credits are above zero`);
+}
+
+function transactionOf(entry: Pick<CreditEntry, 'kind' | 'provider' | 'paymentId' | 'actor'>): Omit<store.NewTransaction, 'description'> {
+  return { kind: entry.kind, provider: entry.provider, paymentId: entry.paymentId, actor: actorLabel(entry.actor) };
+}
+
+/**
+ * A credit posting's sides as written, or why they were not: the person's refusal (404, 409, 402,
+ * 400) or the books' limit on the system account; then its two postings, queued.
+ */
+async function booked(tx: Tx, sides: store.PostedSides, on: { userId: number; reference: string; change: store.AccountChange; code: string }, atMs: number): Promise<Posted> {
+  if (sides.person === undefined || sides.transactionId === undefined) throw await refusalOfChange(tx, on.userId, on.reference, on.change);
+  if (sides.system === undefined) throw await systemRefusal(tx, on.code);
   const [person, system, transactionId] = [sides.person, sides.system, sides.transactionId];
   store.queuePostings(
     tx,
     transactionId,
     [
-      { accountId: person.id, amountMinor: entry.amountMinor, balanceAfterMinor: person.balance_minor },
-      { accountId: system.id, amountMinor: -entry.amountMinor, balanceAfterMinor: system.balance_minor },
+      { accountId: person.id, amountMinor: on.change.amountMinor, balanceAfterMinor: person.balance_minor },
+      { accountId: system.id, amountMinor: -on.change.amountMinor, balanceAfterMinor: system.balance_minor },
     ],
     atMs,
   );

@@ -1,5 +1,5 @@
 // SQL of the ledger: accounts, transactions, postings. The only SQL in Purse that writes a balance.
-import type { Db, ReadTx, SqlValue, Statement, Tx } from '../db/index.js';
+import type { Db, ReadTx, Returning, Row, SqlValue, Statement, Tx } from '../db/index.js';
 import { pageWithCount } from '../db/page.js';
 import { where } from '../db/where.js';
 
@@ -85,16 +85,46 @@ export interface PersonSide {
 }
 
 function changeUserAccountStatement(userId: number, reference: string, change: AccountChange): Statement {
-  const onlyRaises = change.amountMinor >= 0 && change.heldMinor <= 0 ? 1 : 0;
-  const raisesBalance = change.amountMinor > 0 ? 1 : 0;
+  return guardedChange({ sql: '?', params: [userId] }, reference, { sql: 'CAST(? AS BIGINT)', params: [change.amountMinor] }, guardsOf(change));
+}
+
+/** Which of the account's guards a change needs, by its sign: known even when SQL holds the figure. */
+interface Guards {
+  /** Only raises what is available: the floor cannot refuse it. */
+  onlyRaises: boolean;
+  /** Raises the balance: its ceiling can. */
+  raisesBalance: boolean;
+  heldMinor: number;
+  activeOnly: boolean;
+  maxBalanceMinor: number;
+}
+
+function guardsOf(change: AccountChange): Guards {
+  return { onlyRaises: change.amountMinor >= 0 && change.heldMinor <= 0, raisesBalance: change.amountMinor > 0, heldMinor: change.heldMinor, activeOnly: change.activeOnly, maxBalanceMinor: change.maxBalanceMinor };
+}
+
+/** changeUserAccount's one conditional UPDATE, its person and amount given as SQL. */
+function guardedChange(userId: Statement, reference: string, amount: Statement, guards: Guards): Statement {
   return {
-    sql: `UPDATE ledger_accounts SET balance_minor = balance_minor + CAST(? AS BIGINT), held_minor = held_minor + CAST(? AS BIGINT)
-     WHERE user_id = ? AND reference = ?
-       AND (overdraft_limit_minor IS NULL OR ? = 1 OR balance_minor + ? - held_minor - ? >= -overdraft_limit_minor)
-       AND (? = 0 OR balance_minor + ? <= ?)
+    sql: `UPDATE ledger_accounts SET balance_minor = balance_minor + ${amount.sql}, held_minor = held_minor + CAST(? AS BIGINT)
+     WHERE user_id = ${userId.sql} AND reference = ?
+       AND (overdraft_limit_minor IS NULL OR ? = 1 OR balance_minor + ${amount.sql} - held_minor - ? >= -overdraft_limit_minor)
+       AND (? = 0 OR balance_minor + ${amount.sql} <= ?)
        AND (? = 0 OR EXISTS (SELECT 1 FROM users u WHERE u.id = ledger_accounts.user_id AND u.active = 1))
      RETURNING id, balance_minor, held_minor`,
-    params: [change.amountMinor, change.heldMinor, userId, reference, onlyRaises, change.amountMinor, change.heldMinor, raisesBalance, change.amountMinor, change.maxBalanceMinor, change.activeOnly ? 1 : 0],
+    params: [
+      ...amount.params,
+      guards.heldMinor,
+      ...userId.params,
+      reference,
+      Number(guards.onlyRaises),
+      ...amount.params,
+      guards.heldMinor,
+      Number(guards.raisesBalance),
+      ...amount.params,
+      guards.maxBalanceMinor,
+      Number(guards.activeOnly),
+    ],
   };
 }
 
@@ -112,23 +142,127 @@ export interface PostedSides {
  * only after it and only when it changed a row. Elsewhere three statements, stopping at a refusal.
  */
 export async function postSides(tx: Tx, person: { userId: number; reference: string; change: AccountChange }, transaction: NewTransaction, system: { code: string; amountMinor: number; maxMinor: number }, nowMs: number): Promise<PostedSides> {
+  return (await postRecordedSides(tx, person, transaction, system, nowMs, undefined)).sides;
+}
+
+/** A posting's figures as SQL, for the statement that records it in a table of its own (postRecordedSides). */
+export interface PostedFigures {
+  /** The person's balance after the posting. */
+  balanceMinor: Statement;
+  transactionId: Statement;
+  /** True only when every side was written: the record is an INSERT … SELECT … WHERE this. */
+  written: string;
+}
+
+/** The statement that records a posting (a charge's row), given the posting's figures as SQL. */
+export type PostingRecord<R> = (posted: PostedFigures) => Returning<R>;
+
+/**
+ * postSides, and then `record` reading its figures: on PostgreSQL one statement with the sides (a
+ * charge is one round trip and its finish); elsewhere one more, after the sides. Nothing is
+ * recorded when a side refused.
+ */
+export async function postRecordedSides<R>(tx: Tx, person: { userId: number; reference: string; change: AccountChange }, transaction: NewTransaction, system: { code: string; amountMinor: number; maxMinor: number }, nowMs: number, record: PostingRecord<R> | undefined): Promise<{ sides: PostedSides; recorded: R | undefined }> {
   if (!tx.dialect.combinesWrites) {
     const personSide = await changeUserAccount(tx, person.userId, person.reference, person.change);
-    if (personSide === undefined) return { person: undefined, transactionId: undefined, system: undefined };
+    if (personSide === undefined) return { sides: { person: undefined, transactionId: undefined, system: undefined }, recorded: undefined };
     const transactionId = await insertTransaction(tx, transaction, nowMs);
-    return { person: personSide, transactionId, system: await addToSystemBalance(tx, system.code, system.amountMinor, system.maxMinor) };
+    const sides = { person: personSide, transactionId, system: await addToSystemBalance(tx, system.code, system.amountMinor, system.maxMinor) };
+    if (sides.system === undefined || record === undefined) return { sides, recorded: undefined };
+    const { statement, rowOf } = record({ balanceMinor: bound(personSide.balance_minor), transactionId: bound(transactionId), written: '1 = 1' });
+    const row = await tx.get(statement.sql, statement.params);
+    return { sides, recorded: row === undefined ? undefined : rowOf(row) };
   }
   const p = changeUserAccountStatement(person.userId, person.reference, person.change);
-  const row = await tx.get<{ person_id: number | null; person_balance_minor: number | null; person_held_minor: number | null; transaction_id: number | null; system_id: number | null; system_balance_minor: number | null }>(
-    `WITH p AS (${p.sql}),
+  const recordStatement = record?.({ balanceMinor: { sql: '(SELECT balance_minor FROM p)', params: [] }, transactionId: { sql: '(SELECT id FROM t)', params: [] }, written: 'EXISTS (SELECT 1 FROM s)' });
+  const statement = sidesSql({ after: recordStatement?.statement }, p, { ...transaction, description: bound(transaction.description) }, { ...system, amount: bound(system.amountMinor) }, nowMs);
+  const { sides, rest } = splitSides(await tx.get<SidesRow & Row>(statement.sql, statement.params));
+  return { sides, recorded: recordStatement === undefined || rest.id === null ? undefined : recordStatement.rowOf(rest) };
+}
+
+/** A value as SQL: its placeholder, cast so that SQLite keeps integer arithmetic in integers. */
+function bound(value: SqlValue): Statement {
+  return { sql: typeof value === 'number' ? 'CAST(? AS BIGINT)' : '?', params: [value] };
+}
+
+/** The columns a source of a credit (`postSidesFrom`) returns: whose it is, how much, and why. */
+export interface CreditSource {
+  user_id: number;
+  amount_minor: number;
+  description: string;
+}
+
+/**
+ * postSides for a credit whose person, amount and description the statement before it decides:
+ * `source`, a data-modifying statement (a payment's state change) RETURNING at least CreditSource's
+ * columns, with an amount above zero. PostgreSQL only (combinesWrites): the source and the three
+ * sides are one statement, the state check, the ceiling and the books' limit all inside it, and
+ * nothing is posted when the source changed no row. The source's row comes back with the sides.
+ */
+export async function postSidesFrom<R extends CreditSource>(tx: Tx, source: Returning<R>, person: { reference: string; maxBalanceMinor: number }, transaction: Omit<NewTransaction, 'description'>, system: { code: string; maxMinor: number }, nowMs: number): Promise<{ source: R | undefined; sides: PostedSides }> {
+  if (!tx.dialect.combinesWrites) throw new Error('postSidesFrom needs an engine that combines writes');
+  const amount = { sql: '(SELECT amount_minor FROM src)', params: [] };
+  const guards = { onlyRaises: true, raisesBalance: true, heldMinor: 0, activeOnly: false, maxBalanceMinor: person.maxBalanceMinor };
+  const p = guardedChange({ sql: '(SELECT user_id FROM src)', params: [] }, person.reference, amount, guards);
+  const statement = sidesSql({ before: source.statement }, p, { ...transaction, description: { sql: '(SELECT description FROM src)', params: [] } }, { ...system, amount: { sql: '-(SELECT amount_minor FROM src)', params: [] } }, nowMs);
+  const { sides, rest } = splitSides(await tx.get<SidesRow & Row>(statement.sql, statement.params));
+  // No source row (its columns NULL), no sides: every side reads the source's row.
+  return { source: rest.amount_minor === null ? undefined : source.rowOf(rest), sides };
+}
+
+/** The sides of sidesSql's one row, and the columns of its source or record. */
+function splitSides(row: (SidesRow & Row) | undefined): { sides: PostedSides; rest: Row } {
+  if (row === undefined) throw new Error('a statement of one row gave none');
+  const { person_id, person_balance_minor, person_held_minor, transaction_id, system_id, system_balance_minor, ...rest } = row;
+  return { sides: sidesOf({ person_id, person_balance_minor, person_held_minor, transaction_id, system_id, system_balance_minor }), rest };
+}
+
+interface SidesRow {
+  person_id: number | null;
+  person_balance_minor: number | null;
+  person_held_minor: number | null;
+  transaction_id: number | null;
+  system_id: number | null;
+  system_balance_minor: number | null;
+}
+
+/**
+ * The three sides as data-modifying CTEs in one statement with one row: each side's columns, NULL
+ * from the first that changed nothing. `before`, a source (CTE src) whose row the sides read, or
+ * `after`, a record (CTE k) that reads them; then that statement's own columns.
+ */
+function sidesSql(around: { before?: Statement; after?: Statement }, person: Statement, transaction: Omit<NewTransaction, 'description'> & { description: Statement }, system: { code: string; amount: Statement; maxMinor: number }, nowMs: number): Statement {
+  const { before, after } = around;
+  if (before !== undefined && after !== undefined) throw new Error('a posting has a source or a record, not both: their columns would collide');
+  return {
+    sql: `WITH ${before === undefined ? '' : `src AS (${before.sql}),`}
+          p AS (${person.sql}),
           t AS (INSERT INTO ledger_transactions (kind, provider, payment_id, description, actor, created_at_ms)
-                SELECT ?, ?, ?, ?, ?, ? FROM p RETURNING id),
-          s AS (UPDATE ledger_accounts SET balance_minor = balance_minor + CAST(? AS BIGINT)
-                WHERE code = ? AND ABS(balance_minor + ?) <= ? AND EXISTS (SELECT 1 FROM p) RETURNING id, balance_minor)
-     SELECT p.id AS person_id, p.balance_minor AS person_balance_minor, p.held_minor AS person_held_minor, t.id AS transaction_id, s.id AS system_id, s.balance_minor AS system_balance_minor
-     FROM (SELECT 1) one LEFT JOIN p ON TRUE LEFT JOIN t ON TRUE LEFT JOIN s ON TRUE`,
-    [...p.params, transaction.kind, transaction.provider, transaction.paymentId, transaction.description, transaction.actor, nowMs, system.amountMinor, system.code, system.amountMinor, system.maxMinor],
-  );
+                SELECT ?, ?, ?, ${transaction.description.sql}, ?, ? FROM p RETURNING id),
+          s AS (UPDATE ledger_accounts SET balance_minor = balance_minor + ${system.amount.sql}
+                WHERE code = ? AND ABS(balance_minor + ${system.amount.sql}) <= ? AND EXISTS (SELECT 1 FROM p) RETURNING id, balance_minor)
+          ${after === undefined ? '' : `, k AS (${after.sql})`}
+     SELECT p.id AS person_id, p.balance_minor AS person_balance_minor, p.held_minor AS person_held_minor, t.id AS transaction_id, s.id AS system_id, s.balance_minor AS system_balance_minor${before === undefined ? '' : ', src.*'}${after === undefined ? '' : ', k.*'}
+     FROM (SELECT 1) one ${before === undefined ? '' : 'LEFT JOIN src ON TRUE'} LEFT JOIN p ON TRUE LEFT JOIN t ON TRUE LEFT JOIN s ON TRUE ${after === undefined ? '' : 'LEFT JOIN k ON TRUE'}`,
+    params: [
+      ...(before?.params ?? []),
+      ...person.params,
+      transaction.kind,
+      transaction.provider,
+      transaction.paymentId,
+      ...transaction.description.params,
+      transaction.actor,
+      nowMs,
+      ...system.amount.params,
+      system.code,
+      ...system.amount.params,
+      system.maxMinor,
+      ...(after?.params ?? []),
+    ],
+  };
+}
+
+function sidesOf(row: SidesRow | undefined): PostedSides {
   if (row === undefined || row.person_id === null) return { person: undefined, transactionId: undefined, system: undefined };
   const personSide = { id: row.person_id, balance_minor: present(row.person_balance_minor), held_minor: present(row.person_held_minor) };
   const systemSide = row.system_id === null ? undefined : { id: row.system_id, balance_minor: present(row.system_balance_minor) };

@@ -8,7 +8,7 @@ import { refuse } from '../commands/pipeline.js';
 import type { Command, CommandDefinition, Effects, Refused } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { AppError, conflict, forbidden, invalid, notFound } from '../errors.js';
-import { lockCreditAccount, postCredit } from '../ledger/postings.js';
+import { lockCreditAccount, postCreditFrom } from '../ledger/postings.js';
 import { moneyText, withinCeiling } from '../money.js';
 
 import { rulesOf, TOP_UP_LIMITED_PROVIDERS } from './provider-rules.js';
@@ -233,10 +233,14 @@ async function updatePayment(tx: Tx, { input, atMs }: Command<'payment.update'>,
   return row;
 }
 
+/**
+ * The state change and the credit are one statement on PostgreSQL (postCreditFrom): the payment's
+ * amount, person and description are read by the SQL that posts them, not by a round trip before.
+ */
 async function commitPayment(tx: Tx, { input, actor, atMs }: Command<'payment.commit'>, maxBalanceMinor: number, effects: Effects): Promise<store.PaymentRow | Refused> {
-  const row = await store.transition(tx, input.reference, input.id, 'committed', atMs);
-  if (row === undefined) return notLive(tx, input.reference, input.id, atMs, effects);
-  await postCredit(tx, { kind: 'recharge', provider: row.provider, paymentId: row.id, description: row.description, actor, userId: row.user_id, amountMinor: row.amount_minor, maxBalanceMinor }, atMs);
+  const committed = await postCreditFrom<store.PaymentRow>(tx, store.transitionSource(input.reference, input.id, 'committed', atMs), { kind: 'recharge', provider: input.reference, paymentId: input.id, actor, maxBalanceMinor }, atMs);
+  if (committed === undefined) return notLive(tx, input.reference, input.id, atMs, effects);
+  const row = committed.row;
   await rulesOf(row.provider).onCommit?.(tx, row, atMs, effects);
   effects.about(`payment:${row.id}`, { amountMinor: row.amount_minor, userId: row.user_id });
   effects.emit('payment.committed', `payment:${row.id}`, paymentView(row, true));

@@ -1,6 +1,6 @@
 // SQL of recharge payments and provider settings. State changes are conditional updates
 // (`… WHERE state = 'created'`), so concurrent commits and rollbacks of one payment cannot both win.
-import type { Db, ReadTx, SqlValue, Tx } from '../db/index.js';
+import type { Db, ReadTx, Returning, SqlValue, Tx } from '../db/index.js';
 import { pageWithCount } from '../db/page.js';
 import { where } from '../db/where.js';
 
@@ -87,12 +87,22 @@ export function getPayment(q: ReadTx, provider: string, id: number): Promise<Pay
  * or not there). The one place where a payment's state changes.
  */
 export function transition(tx: Tx, provider: string, id: number, to: Exclude<PaymentState, 'created'>, nowMs: number, reason: string | null = null): Promise<PaymentRow | undefined> {
+  const { statement } = transitionSource(provider, id, to, nowMs, reason);
+  return tx.get<PaymentRow>(statement.sql, statement.params);
+}
+
+/** transition's UPDATE … RETURNING, for a statement that reads its row (a commit's posting). */
+export function transitionSource(provider: string, id: number, to: Exclude<PaymentState, 'created'>, nowMs: number, reason: string | null = null): Returning<PaymentRow> {
   const liveOnly = to === 'expired' ? 'expires_at_ms <= ?' : 'expires_at_ms > ?';
-  return tx.get<PaymentRow>(
-    `UPDATE recharge_payments SET state = ?, reason = COALESCE(?, reason), updated_at_ms = ?
+  return {
+    statement: {
+      sql: `UPDATE recharge_payments SET state = ?, reason = COALESCE(?, reason), updated_at_ms = ?
      WHERE id = ? AND provider = ? AND state = 'created' AND ${liveOnly} RETURNING ${COLUMNS}`,
-    [to, reason, nowMs, id, provider, nowMs],
-  );
+      params: [to, reason, nowMs, id, provider, nowMs],
+    },
+    // The columns of COLUMNS, as every other read of this table types them.
+    rowOf: (row) => row as unknown as PaymentRow,
+  };
 }
 
 /**

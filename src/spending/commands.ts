@@ -6,7 +6,7 @@ import { refuse } from '../commands/pipeline.js';
 import type { Command, CommandDefinition, Effects, Refused } from '../commands/types.js';
 import type { ReadTx, Tx } from '../db/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
-import { CREDIT_REFERENCE, changeHeld, InsufficientCredit, postCredit, postTransfer, SPEND_PROVIDER } from '../ledger/postings.js';
+import { CREDIT_REFERENCE, changeHeld, InsufficientCredit, postCredit, postCreditRecorded, postTransfer, SPEND_PROVIDER } from '../ledger/postings.js';
 import { moneyText, positiveMinor } from '../money.js';
 
 import * as store from './store.js';
@@ -145,8 +145,7 @@ async function authorizeOnHold(q: ReadTx, { input, actor }: Command<'hold.captur
 async function postCharge(tx: Tx, { input, actor, atMs }: Command<'charge.post'>, amountMinor: number, currency: string, effects: Effects): Promise<store.ChargeRow> {
   const description = input.description ?? '';
   const entry = { kind: 'charge' as const, provider: SPEND_PROVIDER, paymentId: null, description, actor, userId: input.userId, reference: input.reference, amountMinor: -amountMinor, activeOnly: true };
-  const posted = await releasingOverdue(tx, input.userId, input.reference, atMs, effects, () => postCredit(tx, entry, atMs));
-  const row = await store.insertCharge(tx, {
+  const record = store.chargeRecord({
     user_id: input.userId,
     reference: input.reference,
     amount_minor: amountMinor,
@@ -154,11 +153,10 @@ async function postCharge(tx: Tx, { input, actor, atMs }: Command<'charge.post'>
     description,
     external_id: input.externalId ?? null,
     hold_id: null,
-    balance_after_minor: posted.balanceMinor,
-    ledger_transaction_id: posted.transactionId,
     created_by: actorLabel(actor),
     created_at_ms: atMs,
   });
+  const row = await releasingOverdue(tx, input.userId, input.reference, atMs, effects, async () => (await postCreditRecorded(tx, entry, record, atMs)).recorded);
   effects.about(`charge:${row.id}`, { userId: row.user_id, amountMinor });
   effects.emit('charge.posted', `charge:${row.id}`, chargeView(row));
   return row;
@@ -187,12 +185,8 @@ async function captureHold(tx: Tx, { input, actor, atMs }: Command<'hold.capture
   const hold = await store.captureHold(tx, input.id, amountMinor, atMs);
   if (hold === undefined) return whyNotChanged(tx, input.id, atMs, effects, amountMinor === null ? undefined : { amountMinor, money });
   const capturedMinor = hold.captured_minor ?? hold.amount_minor;
-  const posted = await postCredit(
-    tx,
-    { kind: 'charge', provider: SPEND_PROVIDER, paymentId: null, description: hold.description, actor, userId: hold.user_id, reference: hold.reference, amountMinor: -capturedMinor, releaseHeldMinor: hold.amount_minor },
-    atMs,
-  );
-  const charge = await store.insertCharge(tx, {
+  const entry = { kind: 'charge' as const, provider: SPEND_PROVIDER, paymentId: null, description: hold.description, actor, userId: hold.user_id, reference: hold.reference, amountMinor: -capturedMinor, releaseHeldMinor: hold.amount_minor };
+  const record = store.chargeRecord({
     user_id: hold.user_id,
     reference: hold.reference,
     amount_minor: capturedMinor,
@@ -200,11 +194,10 @@ async function captureHold(tx: Tx, { input, actor, atMs }: Command<'hold.capture
     description: hold.description,
     external_id: null,
     hold_id: hold.id,
-    balance_after_minor: posted.balanceMinor,
-    ledger_transaction_id: posted.transactionId,
     created_by: actorLabel(actor),
     created_at_ms: atMs,
   });
+  const { recorded: charge } = await postCreditRecorded(tx, entry, record, atMs);
   store.queueHoldCharge(tx, hold.id, charge.id);
   effects.about(`hold:${hold.id}`, { capturedMinor, chargeId: charge.id });
   effects.emit('hold.captured', `hold:${hold.id}`, holdView({ ...hold, charge_id: charge.id }));

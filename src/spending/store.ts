@@ -1,6 +1,7 @@
 // SQL of spending: charges, holds, refunds of charges, transfers. Balances are the ledger's
 // (ledger/postings.ts); these tables say what each movement was and what state a hold is in.
 import type { ReadTx, Tx } from '../db/index.js';
+import type { PostingRecord } from '../ledger/postings.js';
 import { where } from '../db/where.js';
 
 import type { HoldState } from './views.js';
@@ -25,14 +26,20 @@ const CHARGE_COLUMNS = 'id, user_id, reference, amount_minor, refunded_minor, cu
 
 export type NewCharge = Omit<ChargeRow, 'id' | 'refunded_minor'>;
 
-export async function insertCharge(tx: Tx, charge: NewCharge): Promise<ChargeRow> {
-  const row = await tx.get<ChargeRow>(
-    `INSERT INTO charges (user_id, reference, amount_minor, currency, description, external_id, hold_id, balance_after_minor, ledger_transaction_id, created_by, created_at_ms)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${CHARGE_COLUMNS}`,
-    [charge.user_id, charge.reference, charge.amount_minor, charge.currency, charge.description, charge.external_id, charge.hold_id, charge.balance_after_minor, charge.ledger_transaction_id, charge.created_by, charge.created_at_ms],
-  );
-  if (row === undefined) throw new Error('INSERT … RETURNING gave no row');
-  return row;
+/**
+ * A charge's row, as the record of its posting (postCreditRecorded): the balance after and the
+ * ledger transaction are the posting's own, read by the same statement on PostgreSQL.
+ */
+export function chargeRecord(charge: Omit<NewCharge, 'balance_after_minor' | 'ledger_transaction_id'>): PostingRecord<ChargeRow> {
+  return (posted) => ({
+    statement: {
+      sql: `INSERT INTO charges (user_id, reference, amount_minor, currency, description, external_id, hold_id, balance_after_minor, ledger_transaction_id, created_by, created_at_ms)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ${posted.balanceMinor.sql}, ${posted.transactionId.sql}, ?, ? WHERE ${posted.written} RETURNING ${CHARGE_COLUMNS}`,
+      params: [charge.user_id, charge.reference, charge.amount_minor, charge.currency, charge.description, charge.external_id, charge.hold_id, ...posted.balanceMinor.params, ...posted.transactionId.params, charge.created_by, charge.created_at_ms],
+    },
+    // The columns of CHARGE_COLUMNS, as every other read of this table types them.
+    rowOf: (row) => row as unknown as ChargeRow,
+  });
 }
 
 export function getCharge(q: ReadTx, id: number): Promise<ChargeRow | undefined> {
