@@ -3,8 +3,9 @@
 import pg from 'pg';
 
 import { CoalescingSocket } from './coalescing-socket.js';
+import { failedWrite, requireThat } from './requirements.js';
 import { AppError, invalid, unavailable } from '../errors.js';
-import { queueIsFull, readOnly, type Db, type Dialect, type Listening, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
+import { queueIsFull, readOnly, type Db, type Dialect, type Listening, type QueuedWrite, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 const MAX_ATTEMPTS = 5;
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
@@ -98,7 +99,7 @@ export function toPgPlaceholders(sql: string): string {
 
 class PgTx implements Tx {
   readonly dialect = DIALECT;
-  private queued: Statement[] = [];
+  private queued: QueuedWrite[] = [];
   /** Set once COMMIT has been sent behind the unit's last statements (finish): nothing may follow it. */
   private committing: Promise<unknown> | undefined;
 
@@ -116,7 +117,7 @@ class PgTx implements Tx {
     const config = queryOf(statement.sql, statement.params);
     const answer = this.client.query(config);
     this.committing = sendAhead(this.client, 'COMMIT');
-    const result = last.answer((await answer).rows as Row[]);
+    const result = last.answer((await answer.catch(failureOf(groups.at(-1) ?? []))).rows as Row[]);
     await this.committing;
     return { changes: [...changes, ...result.changes], row: result.row };
   }
@@ -133,6 +134,10 @@ class PgTx implements Tx {
     this.queued.push({ sql, params });
   }
 
+  laterOne(sql: string, params: readonly SqlValue[], otherwise: Error): void {
+    this.queued.push({ sql, params, otherwise });
+  }
+
   /**
    * The queued writes and the read as one statement (combined), one round trip; more when the
    * queue is past one statement's bounds. The read may itself write (an INSERT … RETURNING). Every
@@ -147,8 +152,8 @@ class PgTx implements Tx {
   }
 
   /** The queued writes in groups that stay within the bounds on one statement; the last carries a flush's read. */
-  private takeQueued(): Statement[][] {
-    const groups: Statement[][] = [];
+  private takeQueued(): QueuedWrite[][] {
+    const groups: QueuedWrite[][] = [];
     for (const write of this.queued) {
       const group = groups.at(-1);
       if (group === undefined || queueIsFull([...group, write])) groups.push([write]);
@@ -158,10 +163,10 @@ class PgTx implements Tx {
     return groups;
   }
 
-  private async flushGroup(writes: Statement[], read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
+  private async flushGroup(writes: QueuedWrite[], read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
     const group = combined(writes, read);
     if (group.statement === undefined) return group.answer([]);
-    return group.answer(await this.query<Row>(group.statement.sql, group.statement.params));
+    return group.answer(await this.query<Row>(group.statement.sql, group.statement.params).catch(failureOf(writes)));
   }
 
   private async query<T>(sql: string, params: readonly SqlValue[]): Promise<T[]> {
@@ -202,6 +207,14 @@ class PgTx implements Tx {
   }
 }
 
+/** A statement's error, as the unit fails: a laterOne write that did not change one row fails it with its own error. */
+function failureOf(writes: readonly QueuedWrite[]): (error: unknown) => never {
+  return (error) => {
+    const place = failedWrite(error);
+    throw (place === undefined ? undefined : writes[place]?.otherwise) ?? error;
+  };
+}
+
 /**
  * One group of queued writes and a read as one statement, one round trip:
  *   WITH w0 AS (<write> RETURNING 1), w1 AS (…), r AS (<read>)
@@ -209,10 +222,11 @@ class PgTx implements Tx {
  * and how to read its answer: the rows each write changed, and the read's first row. No writes: the
  * read alone (no statement at all without one either).
  */
-function combined(writes: readonly Statement[], read: Statement | undefined): { statement: Statement | undefined; answer(rows: readonly Row[]): { changes: number[]; row: Row | undefined } } {
+function combined(writes: readonly QueuedWrite[], read: Statement | undefined): { statement: Statement | undefined; answer(rows: readonly Row[]): { changes: number[]; row: Row | undefined } } {
   if (writes.length === 0) return { statement: read, answer: (rows) => ({ changes: [], row: rows[0] }) };
   const ctes = [...writes.map((w, i) => `w${i} AS (${w.sql} RETURNING 1)`), ...(read === undefined ? [] : [`r AS (${read.sql})`])].join(', ');
-  const counts = writes.map((_, i) => `(SELECT COUNT(*) FROM w${i}) AS "#${i}"`).join(', ');
+  // A laterOne write is required to have changed one row, in the statement itself (Tx.laterOne).
+  const counts = writes.map((w, i) => (w.otherwise === undefined ? `(SELECT COUNT(*) FROM w${i}) AS "#${i}"` : `(SELECT COUNT(*) FROM w${i}) AS "#${i}", ${requireThat(`(SELECT COUNT(*) FROM w${i}) = 1`, `write ${i}`)} AS "#${i}?"`)).join(', ');
   const tail = read === undefined ? '' : ', r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE';
   const statement = { sql: `WITH ${ctes} SELECT ${counts}${tail}`, params: [...writes.flatMap((w) => w.params), ...(read?.params ?? [])] };
   const answer = (rows: readonly Row[]): { changes: number[]; row: Row | undefined } => {

@@ -4,12 +4,23 @@
 // and the COMMIT behind it then only ends it.
 import type Database from 'better-sqlite3';
 
-/** What a requirement may say when it fails: fixed words, written into SQL text as they are. */
+/**
+ * What a requirement may say when it fails, written into SQL text as it is: fixed words, or which
+ * of a statement's queued writes did not change its one row (Tx.laterOne), by its place.
+ */
 const REASONS = ['actor changed'] as const;
-export type Reason = (typeof REASONS)[number];
+export type Reason = (typeof REASONS)[number] | `write ${number}`;
 
 function asReason(text: string): Reason | undefined {
-  return REASONS.find((reason) => reason === text);
+  const fixed = REASONS.find((reason) => reason === text);
+  if (fixed !== undefined) return fixed;
+  return /^write \d{1,5}$/.test(text) ? (text as `write ${number}`) : undefined;
+}
+
+/** The place of the queued write whose requirement failed (`write N`), or undefined for any other error. */
+export function failedWrite(error: unknown): number | undefined {
+  const reason = failedRequirement(error);
+  return reason?.startsWith('write ') === true ? Number(reason.slice('write '.length)) : undefined;
 }
 
 /** PostgreSQL's code for a failed requirement: any five letters and digits not taken by the server. */

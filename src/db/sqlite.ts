@@ -15,7 +15,7 @@ import { PrivateFile } from '../files.js';
 import { Checkpointer } from './checkpointer.js';
 import { defineRequireFunction } from './requirements.js';
 import { WalSync } from './wal-sync.js';
-import { queueIsFull, readOnly, type Db, type Dialect, type Listening, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
+import { queueIsFull, readOnly, type Db, type Dialect, type Listening, type QueuedWrite, type ReadTx, type Row, type SqlValue, type Statement, type Tx, type WriteUnit } from './types.js';
 
 /** Upper bound on units per transaction: bounds the work a failed COMMIT can throw away. */
 export const MAX_UNITS_PER_BATCH = 256;
@@ -55,7 +55,7 @@ class SqliteTx implements Tx {
   // Prepared statements are cached per SQL text: the same few dozen statements run all day.
   private readonly statements = new Map<string, Database.Statement>();
   private readonly rawStatements = new Map<string, Database.Statement>();
-  private queued: Statement[] = [];
+  private queued: QueuedWrite[] = [];
 
   constructor(private readonly conn: Database.Database) {}
 
@@ -75,6 +75,10 @@ class SqliteTx implements Tx {
     this.queued.push({ sql, params });
   }
 
+  laterOne(sql: string, params: readonly SqlValue[], otherwise: Error): void {
+    this.queued.push({ sql, params, otherwise });
+  }
+
   // One process: its own commits are all it could hear of.
   notify(): Promise<void> {
     return Promise.resolve();
@@ -83,7 +87,12 @@ class SqliteTx implements Tx {
   flush(read?: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
     const writes = this.queued;
     this.queued = [];
-    const changes = writes.map((write) => this.execute(write.sql, write.params));
+    const changes = writes.map((write) => {
+      const changed = this.execute(write.sql, write.params);
+      // The unit fails here, and its SAVEPOINT (runBatch) undoes what it wrote before.
+      if (write.otherwise !== undefined && changed !== 1) throw write.otherwise;
+      return changed;
+    });
     return Promise.resolve({ changes, row: read === undefined ? undefined : (this.prepare(read.sql).get(...read.params) as Row | undefined) });
   }
 

@@ -50,6 +50,11 @@ export interface Statement {
   params: readonly SqlValue[];
 }
 
+/** A queued write, and for laterOne's the error its unit fails with when it does not change one row. */
+export interface QueuedWrite extends Statement {
+  otherwise?: Error;
+}
+
 /**
  * A statement with RETURNING (a state change) that another module's statement runs first and reads
  * (a posting), with its row as the statement's own module types it.
@@ -71,6 +76,15 @@ export interface Tx extends ReadTx {
    * `MAX_QUEUED_STATEMENTS` or `MAX_QUEUED_PARAMS` the next statement flushes the queue first.
    */
   later(sql: string, params?: readonly SqlValue[]): void;
+  /**
+   * later(), for a write that must change exactly one row (a voucher still reserved, a captured
+   * card payment); when it changes none, the unit fails with `otherwise`. The check is inside the
+   * statement that runs the write (a failed requirement on PostgreSQL), so that it can leave with
+   * `finish`'s COMMIT: a voucher's commit waits for no answer of its own. Like every queued write
+   * it must not touch a row another write of its flush touches: on PostgreSQL the parts of one
+   * statement see one snapshot, and the second change of a row changes nothing.
+   */
+  laterOne(sql: string, params: readonly SqlValue[], otherwise: Error): void;
   /**
    * Runs the queued writes, in order, and then `read` (a SELECT, or a write with RETURNING): the
    * rows each write changed, and the read's first row. One statement on PostgreSQL (data-modifying
@@ -144,7 +158,7 @@ export const MAX_QUEUED_STATEMENTS = 64;
 export const MAX_QUEUED_PARAMS = 20_000;
 
 /** Whether a queue of writes is due for a flush before the next statement. */
-export function queueIsFull(queued: readonly Statement[]): boolean {
+export function queueIsFull(queued: readonly QueuedWrite[]): boolean {
   return queued.length > MAX_QUEUED_STATEMENTS || queued.reduce((n, s) => n + s.params.length, 0) > MAX_QUEUED_PARAMS;
 }
 

@@ -25,8 +25,9 @@ export const gatewayPaymentRules: ProviderRules = {
     effects.emit('gateway.payment.authorized', `gatewayPayment:${row.payment_id}`, gatewayPaymentView(row, true));
   },
 
-  async onCommit(tx, payment, atMs) {
-    if (!(await store.markCredited(tx, payment.id, payment.user_id, atMs))) throw new Error(`recharge payment ${payment.id} has no captured gateway payment`);
+  onCommit(tx, payment, atMs) {
+    store.queueMarkCredited(tx, payment.id, payment.user_id, atMs, new Error(`recharge payment ${payment.id} has no captured gateway payment`));
+    return Promise.resolve();
   },
 
   async onRelease(tx, payment, _reason, atMs, effects) {

@@ -126,9 +126,9 @@ export async function voidPayment(tx: Tx, paymentId: string, nowMs: number, allo
 }
 
 /** Records that the payment behind a recharge became a person's credit (its refunds take it back). */
-export async function markCredited(tx: Tx, rechargePaymentId: number, userId: number, nowMs: number): Promise<boolean> {
-  const result = await tx.run("UPDATE gateway_payments SET credited_user_id = ?, updated_at_ms = ? WHERE recharge_payment_id = ? AND status = 'success'", [userId, nowMs, rechargePaymentId]);
-  return result.changes === 1;
+/** Queues the credit's mark on its captured card payment; the unit fails with `otherwise` when there is none. */
+export function queueMarkCredited(tx: Tx, rechargePaymentId: number, userId: number, nowMs: number, otherwise: Error): void {
+  tx.laterOne("UPDATE gateway_payments SET credited_user_id = ?, updated_at_ms = ? WHERE recharge_payment_id = ? AND status = 'success'", [userId, nowMs, rechargePaymentId], otherwise);
 }
 
 /** Adds a refund to the running total unless it would exceed the payment; false when refused. */

@@ -26,7 +26,7 @@ export const voucherPaymentRules: ProviderRules = {
   },
 
   async onCommit(tx, payment, atMs, effects) {
-    if (!(await store.markUsed(tx, payment.id, atMs))) throw conflict('the voucher has expired; the payment cannot be committed');
+    store.queueMarkUsed(tx, payment.id, atMs, conflict('the voucher has expired; the payment cannot be committed'));
     const { voucherId, batchId } = voucherParams(payment);
     effects.audit('voucher.redeem', `voucher:${voucherId}`, { batchId, paymentId: payment.id, userId: payment.user_id });
     effects.emit('voucher.redeemed', `voucher:${voucherId}`, { voucherId, batchId, paymentId: payment.id, userId: payment.user_id, value: fromMinor(payment.amount_minor, payment.currency), currency: payment.currency });

@@ -104,9 +104,9 @@ export async function reserve(tx: Tx, voucherId: number, paymentId: number, nowM
   return result.changes === 1;
 }
 
-export async function markUsed(tx: Tx, paymentId: number, nowMs: number): Promise<boolean> {
-  const result = await tx.run(`UPDATE vouchers SET state = 'used', used_at_ms = ? WHERE payment_id = ? AND state = 'reserved' AND ${LIVE_BATCH}`, [nowMs, paymentId, nowMs]);
-  return result.changes === 1;
+/** Queues the reserved voucher's use; the unit fails with `otherwise` when it is not reserved in a live batch. */
+export function queueMarkUsed(tx: Tx, paymentId: number, nowMs: number, otherwise: Error): void {
+  tx.laterOne(`UPDATE vouchers SET state = 'used', used_at_ms = ? WHERE payment_id = ? AND state = 'reserved' AND ${LIVE_BATCH}`, [nowMs, paymentId, nowMs], otherwise);
 }
 
 export async function release(tx: Tx, paymentId: number): Promise<void> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
-import type { Tx, WriteUnit } from '../../src/db/index.js';
+import type { WriteUnit } from '../../src/db/index.js';
 import { bearer, PG_URL, startApp, type TestApp } from '../helpers/harness.js';
 
 /** The Tx methods that send a statement and wait for its answer; `later` only queues. */
@@ -47,7 +47,7 @@ describe('round trips of the hot writes [postgres]', { skip: PG_URL === undefine
               return (value as (...a: unknown[]) => unknown).apply(target, args);
             };
           },
-        }) as Tx;
+        });
         return unit(seen);
       });
   });
@@ -57,28 +57,43 @@ describe('round trips of the hot writes [postgres]', { skip: PG_URL === undefine
     const created = await post('/v3/rechargeProviders/external/payments', { userId, params: { amount: 5 } });
     assert.equal(created.statusCode, 200, created.body);
     const id = created.json<{ id: string }>().id;
-    const units = await statementsOf(async () => assert.equal((await post(`/v3/rechargeProviders/external/payments/${id}/commit`)).statusCode, 200));
+    const units = await statementsOf(async () => { assert.equal((await post(`/v3/rechargeProviders/external/payments/${id}/commit`)).statusCode, 200); });
     assert.deepEqual(units, [['get', 'finish']]);
-    const again = await statementsOf(async () => assert.equal((await post(`/v3/rechargeProviders/external/payments/${id}/commit`)).statusCode, 409));
+    const again = await statementsOf(async () => { assert.equal((await post(`/v3/rechargeProviders/external/payments/${id}/commit`)).statusCode, 409); });
     assert.equal(again.length, 1);
     assert.equal(again[0]?.[0], 'get', 'the refusal is explained by reads after the one statement');
   });
 
+  test("a voucher's and a card payment's commit: the same, their own marks queued with a check inside the statement", async () => {
+    const batch = await post('/v3/vouchers/batches', { quantity: 1, value: 2, validUntil: '2099-12-31' });
+    assert.equal(batch.statusCode, 201, batch.body);
+    const card = { number: '4242424242424242', name: 'Ann Example', expiration_month: '12', expiration_year: '2030', cvv: '123' };
+    for (const [provider, params] of [['voucher', { code: batch.json<{ codes: string[] }>().codes[0] }], ['card', { amount: 3, card }]] as const) {
+      const created = await post(`/v3/rechargeProviders/${provider}/payments`, { userId, params });
+      assert.equal(created.statusCode, 200, created.body);
+      const units = await statementsOf(async () => {
+        const committed = await post(`/v3/rechargeProviders/${provider}/payments/${created.json<{ id: string }>().id}/commit`);
+        assert.equal(committed.statusCode, 200, committed.body);
+      });
+      assert.deepEqual(units, [['get', 'finish']], provider);
+    }
+  });
+
   test('creating a payment is one statement and its finish', async () => {
-    const units = await statementsOf(async () => assert.equal((await post('/v3/rechargeProviders/external/payments', { userId, params: { amount: 5 } })).statusCode, 200));
+    const units = await statementsOf(async () => { assert.equal((await post('/v3/rechargeProviders/external/payments', { userId, params: { amount: 5 } })).statusCode, 200); });
     assert.deepEqual(units, [['get', 'finish']]);
   });
 
   test("a charge is one statement and its finish: the floor, the posting and the charge's row in one", async () => {
     assert.equal((await post(`/v3/users/${userId}/accounts/credit/recharge`, { amount: 10 })).statusCode, 200);
-    const units = await statementsOf(async () => assert.equal((await post(`/v3/users/${userId}/accounts/credit/charges`, { amount: 1 })).statusCode, 201));
+    const units = await statementsOf(async () => { assert.equal((await post(`/v3/users/${userId}/accounts/credit/charges`, { amount: 1 })).statusCode, 201); });
     assert.deepEqual(units, [['get', 'finish']]);
   });
 
   test("a capture is the hold's state change, then the posting with its charge, and its finish", async () => {
     const hold = await post(`/v3/users/${userId}/accounts/credit/holds`, { amount: 2 });
     assert.equal(hold.statusCode, 201, hold.body);
-    const units = await statementsOf(async () => assert.equal((await post(`/v3/holds/${hold.json<{ id: number }>().id}/capture`, { amount: 1 })).statusCode, 200));
+    const units = await statementsOf(async () => { assert.equal((await post(`/v3/holds/${hold.json<{ id: number }>().id}/capture`, { amount: 1 })).statusCode, 200); });
     assert.deepEqual(units, [['get', 'get', 'finish']]);
   });
 });

@@ -7,6 +7,7 @@ import pg from 'pg';
 
 import { openDb, type Db } from '../../src/db/index.js';
 import { migrate, MIGRATIONS } from '../../src/db/migrations.js';
+import { POSTGRES_REQUIRE_FUNCTION } from '../../src/db/requirements.js';
 import { ENGINES, PG_URL, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
 
 for (const engine of ENGINES) {
@@ -75,6 +76,37 @@ for (const engine of ENGINES) {
       assert.ok(kept.includes('f1') && kept.includes('f2'));
       assert.ok(!kept.includes('f3'), 'a failed last statement undoes the unit');
       assert.equal(kept.includes('f4'), engine === 'sqlite', 'COMMIT never leaves without the statement before it');
+    });
+
+    test('laterOne: a queued write that changes no row fails its unit with its own error, in a finish or a flush; nothing of the unit is kept', async () => {
+      // purse_require comes with the migrations, which this database has not had.
+      if (engine === 'postgres') await db.write((tx) => tx.run(POSTGRES_REQUIRE_FUNCTION));
+      await db.write((tx) => tx.run('INSERT INTO items (id, name) VALUES (20, ?)', ['g1']));
+      const gone = new Error('no such item');
+      const changed = await db.write(async (tx) => {
+        tx.laterOne('UPDATE items SET name = ? WHERE id = ?', ['g2', 20], gone);
+        return (await tx.finish({ sql: 'SELECT 1 AS one', params: [] })).changes;
+      });
+      assert.deepEqual(changed, [1]);
+      const inFinish = db.write(async (tx) => {
+        await tx.run('INSERT INTO items (id, name) VALUES (21, ?)', ['g3']);
+        tx.later('UPDATE items SET name = ? WHERE id = ?', ['g4', 20]);
+        tx.laterOne('UPDATE items SET name = ? WHERE id = ?', ['g5', 21], new Error('changes one row: not this error'));
+        tx.laterOne('UPDATE items SET name = ? WHERE id = ?', ['never', 999], gone);
+        await tx.finish({ sql: 'SELECT 1 AS one', params: [] });
+      });
+      await assert.rejects(inFinish, (error) => error === gone);
+      const other = new Error('nothing to delete');
+      const inFlush = db.write(async (tx) => {
+        tx.laterOne('DELETE FROM items WHERE id = ?', [999], other);
+        tx.later('INSERT INTO items (id, name) VALUES (22, ?)', ['g6']);
+        await tx.flush();
+        return 'not reached';
+      });
+      await assert.rejects(inFlush, (error) => error === other);
+      const kept = await names();
+      assert.ok(kept.includes('g2'), 'a write that changed its one row is kept');
+      for (const name of ['g3', 'g4', 'g5', 'g6']) assert.ok(!kept.includes(name), `${name}: a failed unit keeps nothing`);
     });
 
     test('migrations apply once; running them again changes nothing', async () => {

@@ -187,7 +187,9 @@ for (const engine of ENGINES) {
       assert.equal(expired.json<Batch>().expired, true);
       assert.equal(expired.json<Batch>().expiredCount, 3);
       assert.equal(expired.json<Batch>().valueOutstanding, 0);
-      assert.equal((await commit(again.json<{ id: string }>().id, pupil.headers)).statusCode, 409);
+      const refused = await commit(again.json<{ id: string }>().id, pupil.headers);
+      assert.equal(refused.statusCode, 409);
+      assert.equal(refused.json<ErrorBody>().message, 'the voucher has expired; the payment cannot be committed');
       assert.equal(await balance(pupil.id), before);
       const late = await redeem(b, pupil.headers, pupil.id);
       assert.equal(late.statusCode, 409);
