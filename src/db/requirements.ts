@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
  * What a requirement may say when it fails, written into SQL text as it is: fixed words, or which
  * of a statement's queued writes did not change its one row (Tx.laterOne), by its place.
  */
-const REASONS = ['actor changed'] as const;
+const REASONS = ['actor changed', 'window full'] as const;
 export type Reason = (typeof REASONS)[number] | `write ${number}`;
 
 function asReason(text: string): Reason | undefined {
