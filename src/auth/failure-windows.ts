@@ -1,18 +1,12 @@
 // A failure limiter's windows in the database, for several Purse processes on one PostgreSQL: each
 // process counts in the same rows, so N processes allow what one allows. A window is one row per
 // (limiter, key): when it started, the failures counted in it, and the attempts under way. Taking
-// places is one multi-row upsert that fails, taking none, when any key is full; ending an attempt is
-// one UPDATE; each is one round trip with its COMMIT. Windows that ran out are deleted by the sweeper.
-import { failedRequirement, requireThat, type Db, type SqlValue } from '../db/index.js';
+// places is one multi-row upsert that takes none when any key is full; ending an attempt is one
+// UPDATE; each is one round trip with its COMMIT. Windows that ran out are deleted by the sweeper.
+import { failedRequirement, requireThat, type Db } from '../db/index.js';
 
 /** What taking places for an attempt came to. */
 export type Taken = { ok: true } | { ok: false; full: 'failures'; retryAfterMs: number } | { ok: false; full: 'pending' };
-
-interface WindowRow {
-  window_start_ms: number;
-  failures: number;
-  pending: number;
-}
 
 export class FailureWindows {
   constructor(
@@ -28,44 +22,49 @@ export class FailureWindows {
    */
   async take(keys: readonly string[], nowMs: number, failuresPerWindow: number, windowMs: number): Promise<Taken> {
     const sorted = [...keys].sort(); // one lock order for every process: no deadlock between two takes
-    const values = sorted.map(() => '(?, ?, ?, 0, 1)').join(', ');
-    const params: SqlValue[] = [...sorted.flatMap((key) => [this.scope, key, nowMs]), nowMs - windowMs, nowMs - windowMs, nowMs - windowMs, failuresPerWindow, failuresPerWindow];
-    // The places are taken and committed in one round trip (COMMIT leaves behind the statement), so
-    // that the rows stay locked for as short a time as can be: every attempt at one client's tokens
-    // takes that client's row. A key that is full fails the statement, and no place is taken.
-    try {
-      await this.db.write((tx) =>
-        tx.finish({
-          sql: `WITH taken AS (
-             INSERT INTO failure_windows (scope, key, window_start_ms, failures, pending) VALUES ${values}
-             ON CONFLICT (scope, key) DO UPDATE SET
-               window_start_ms = CASE WHEN failure_windows.window_start_ms <= ? THEN excluded.window_start_ms ELSE failure_windows.window_start_ms END,
-               failures = CASE WHEN failure_windows.window_start_ms <= ? THEN 0 ELSE failure_windows.failures END,
-               pending = CASE WHEN failure_windows.window_start_ms <= ? THEN 1 ELSE failure_windows.pending + 1 END
-             RETURNING window_start_ms, failures, pending)
-           SELECT ${requireThat('NOT EXISTS (SELECT 1 FROM taken WHERE failures >= ? OR failures + pending > ?)', 'window full')} AS taken`,
-          params,
-        }),
-      );
-      return { ok: true };
-    } catch (error) {
-      if (failedRequirement(error) !== 'window full') throw error;
-      return this.whyFull(sorted, nowMs, failuresPerWindow, windowMs);
-    }
+    const list = sorted.map(() => '?').join(', ');
+    const endedBeforeMs = nowMs - windowMs;
+    const limit = failuresPerWindow;
+    // One statement, sent with its COMMIT, so that the rows stay locked for one round trip: every
+    // attempt at one client's tokens takes that client's row. A key already full (as the statement's
+    // snapshot has it) stops every insert and update, and a key found full once locked (its latest
+    // version) is not updated; a refusal is a statement that changed nothing, never an error that
+    // an anonymous caller could make PostgreSQL log a thousand times a second. Only a race, some keys
+    // taken and one found full meanwhile, fails the statement, so that none is kept.
+    const { row } = await this.db.write((tx) =>
+      tx.finish({
+        sql: `WITH full_keys AS (
+           SELECT 1 FROM failure_windows
+           WHERE scope = ? AND key IN (${list}) AND window_start_ms > ? AND (failures >= ? OR failures + pending >= ?)),
+         taken AS (
+           INSERT INTO failure_windows (scope, key, window_start_ms, failures, pending)
+           SELECT v.scope, v.key, v.start_ms, 0, 1 FROM (VALUES ${sorted.map(() => '(?, ?, CAST(? AS BIGINT))').join(', ')}) AS v (scope, key, start_ms)
+           WHERE NOT EXISTS (SELECT 1 FROM full_keys)
+           ON CONFLICT (scope, key) DO UPDATE SET
+             window_start_ms = CASE WHEN failure_windows.window_start_ms <= ? THEN excluded.window_start_ms ELSE failure_windows.window_start_ms END,
+             failures = CASE WHEN failure_windows.window_start_ms <= ? THEN 0 ELSE failure_windows.failures END,
+             pending = CASE WHEN failure_windows.window_start_ms <= ? THEN 1 ELSE failure_windows.pending + 1 END
+           WHERE failure_windows.window_start_ms <= ? OR (failure_windows.failures < ? AND failure_windows.failures + failure_windows.pending < ?)
+           RETURNING 1)
+         SELECT COUNT(*) AS taken, ${requireThat(`COUNT(*) IN (0, ${sorted.length})`, 'window full')} AS whole FROM taken`,
+        params: [this.scope, ...sorted, endedBeforeMs, limit, limit, ...sorted.flatMap((key) => [this.scope, key, nowMs]), endedBeforeMs, endedBeforeMs, endedBeforeMs, endedBeforeMs, limit, limit],
+      }),
+    ).catch((error: unknown) => {
+      if (failedRequirement(error) === 'window full') return { row: { taken: 0 } };
+      throw error;
+    });
+    return Number(row?.taken) === sorted.length ? { ok: true } : this.whyFull(sorted, nowMs, failuresPerWindow, windowMs);
   }
 
   /**
    * Why a take found a key full, read after it: a window that has had its failures (the latest
-   * such window decides when all have ended), else places all held by attempts under way (pending
-   * counts this attempt too: full when the places held before it were all there were) — also when
-   * they have ended meanwhile, and the limiter simply asks again.
+   * such window decides when all have ended), else places all held by attempts under way — also
+   * when they have ended meanwhile, and the limiter simply asks again.
    */
   private async whyFull(keys: readonly string[], nowMs: number, failuresPerWindow: number, windowMs: number): Promise<Taken> {
-    const rows = await this.db.read((q) =>
-      q.all<WindowRow>(`SELECT window_start_ms, failures, pending FROM failure_windows WHERE scope = ? AND key IN (${keys.map(() => '?').join(', ')})`, [this.scope, ...keys]),
-    );
-    const exhausted = rows.filter((row) => row.window_start_ms > nowMs - windowMs && row.failures >= failuresPerWindow);
-    if (exhausted.length > 0) return { ok: false, full: 'failures', retryAfterMs: Math.max(...exhausted.map((row) => row.window_start_ms + windowMs - nowMs)) };
+    const rows = await this.db.selectValues(`SELECT window_start_ms, failures FROM failure_windows WHERE scope = ? AND key IN (${keys.map(() => '?').join(', ')})`, [this.scope, ...keys]);
+    const exhaustedStartsMs = rows.filter(([startMs, failures]) => Number(startMs) > nowMs - windowMs && Number(failures) >= failuresPerWindow).map(([startMs]) => Number(startMs));
+    if (exhaustedStartsMs.length > 0) return { ok: false, full: 'failures', retryAfterMs: Math.max(...exhaustedStartsMs) + windowMs - nowMs };
     return { ok: false, full: 'pending' };
   }
 

@@ -103,6 +103,11 @@ class PgTx implements Tx {
   /** Set once COMMIT has been sent behind the unit's last statements (finish): nothing may follow it. */
   private committing: Promise<unknown> | undefined;
 
+  /** The COMMIT already sent, whose answer ends the transaction however the unit went. */
+  get sentCommit(): Promise<unknown> | undefined {
+    return this.committing;
+  }
+
   constructor(private readonly client: pg.PoolClient) {}
 
   async finish(read: Statement): Promise<{ changes: number[]; row: Row | undefined }> {
@@ -271,12 +276,14 @@ function isOutage(error: unknown): boolean {
  * back: a ROLLBACK would wait behind the stuck query, and the server undoes the transaction of a
  * connection that closes.
  */
-async function abandon(client: pg.PoolClient, error: unknown): Promise<void> {
+async function abandon(client: pg.PoolClient, error: unknown, committing?: Promise<unknown>): Promise<void> {
   if (isOutage(error)) {
     client.release(error instanceof Error ? error : true);
     return;
   }
-  await client.query('ROLLBACK').catch(() => undefined);
+  // A COMMIT sent behind a statement that failed ends the transaction it aborted (the server answers
+  // ROLLBACK): a ROLLBACK after it would find none, and say so in the server's log.
+  await (committing ?? client.query('ROLLBACK')).catch(() => undefined);
   client.release();
 }
 
@@ -352,16 +359,16 @@ export class PostgresDb implements Db {
   async write<T>(unit: WriteUnit<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.connect();
+      const tx = new PgTx(client);
       try {
         const began = sendAhead(client, 'BEGIN');
-        const tx = new PgTx(client);
         const value = await unit(tx);
         await began;
         await tx.commit();
         client.release();
         return value;
       } catch (error) {
-        await abandon(client, error);
+        await abandon(client, error, tx.sentCommit);
         if (!RETRYABLE.has(String(errorCode(error))) || attempt >= MAX_ATTEMPTS) throw asClientError(error);
       }
     }

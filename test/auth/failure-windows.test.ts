@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 
 import { ManualClock } from '../../src/clock.js';
 import { createContext, type Context } from '../../src/context.js';
+import type { WriteUnit } from '../../src/db/index.js';
 import { AppError } from '../../src/errors.js';
 import { createTestDatabase, PG_URL, testConfig, type TestDatabase } from '../helpers/harness.js';
 
@@ -53,4 +54,27 @@ test('the sweep deletes the windows that ran out, and only those', { skip }, asy
   assert.ok((await rows()).includes('ip:3'));
   await two.tokenFailures.prune();
   assert.deepEqual(await rows(), ['ip:4']);
+});
+
+test('a refusal is a statement that takes no place, not a failed one: an anonymous caller cannot fill the server log', { skip }, async () => {
+  const db = one.db;
+  const write = db.write.bind(db);
+  let failedWrites = 0;
+  db.write = <T>(unit: WriteUnit<T>): Promise<T> =>
+    write(unit).catch((error: unknown) => {
+      failedWrites += 1;
+      throw error;
+    });
+  try {
+    for (let i = 0; i < 3; i++) await fail(one, 'ip:5');
+    const pendingOf = async (key: string): Promise<number | undefined> => (await db.read((q) => q.get<{ pending: number }>("SELECT pending FROM failure_windows WHERE scope = 'token' AND key = ?", [key])))?.pending;
+    for (let i = 0; i < 20; i++) assert.equal(await fail(one, 'ip:5'), 'rateLimited 60');
+    // One key full stops the attempt's other keys too: no place is taken on them.
+    assert.equal(await one.tokenFailures.attempt(['ip:5', 'ip:6'], 'too many', () => Promise.resolve('ok'), () => []).catch((error: unknown) => (error instanceof AppError ? error.kind : 'failed')), 'rateLimited');
+    assert.equal(await pendingOf('ip:5'), 0);
+    assert.equal(await pendingOf('ip:6'), undefined);
+    assert.equal(failedWrites, 0, 'every refusal committed a statement that changed nothing');
+  } finally {
+    db.write = write;
+  }
 });
