@@ -5,7 +5,7 @@ import type { ComponentChildren, JSX } from 'preact';
 import { useId, useState } from 'preact/hooks';
 
 import { saveBlob } from '../api/client';
-import { useFieldProblem } from '../ui/form';
+import { FieldFrame, useFieldProblem } from '../ui/form';
 import { changed, problemOf } from '../ui/load';
 
 import './console.css';
@@ -183,32 +183,23 @@ interface TextAreaProps {
 }
 
 export function TextArea({ name, label, value, onInput, hint, rows = 6 }: TextAreaProps): JSX.Element {
-  const id = useId();
-  const problem = useFieldProblem(name);
-  const describedBy = [hint === undefined ? '' : `${id}-hint`, problem === undefined ? '' : `${id}-problem`].filter((part) => part !== '').join(' ');
   return (
-    <div class={problem === undefined ? 'field' : 'field field-invalid'}>
-      <label for={id}>{label}</label>
-      {hint === undefined ? null : (
-        <p class="field-hint" id={`${id}-hint`}>
-          {hint}
-        </p>
+    <FieldFrame
+      name={name}
+      label={label}
+      hint={hint}
+      control={(aria) => (
+        <textarea
+          {...aria}
+          name={name}
+          rows={rows}
+          value={value}
+          onInput={(event) => {
+            onInput(event.currentTarget.value);
+          }}
+        />
       )}
-      <textarea
-        id={id}
-        name={name}
-        rows={rows}
-        value={value}
-        onInput={(event) => { onInput(event.currentTarget.value); }}
-        aria-invalid={problem !== undefined}
-        aria-describedby={describedBy === '' ? undefined : describedBy}
-      />
-      {problem === undefined ? null : (
-        <p class="field-problem" id={`${id}-problem`}>
-          {problem}
-        </p>
-      )}
-    </div>
+    />
   );
 }
 

@@ -5,8 +5,10 @@ import { useLocation } from 'preact-iso';
 
 import { ApiError, api, call, idempotencyKey, type ApiProblem, type Schemas } from '../api/client';
 import { currentPerson, hasRight } from '../auth/session';
+import type { StatementFilters } from '../portal/credit';
 import { EntriesTable } from '../portal/entries';
-import { Field, FieldProblems, Form, Select } from '../ui/form';
+import { NO_STATEMENT_FILTERS, providerOptionsOf, StatementFilterForm } from '../portal/statement-filters';
+import { Field, FieldProblems, Form } from '../ui/form';
 import { changed, problemOf, useLoad } from '../ui/load';
 import { money } from '../ui/format';
 import { PageTitle, Show } from '../ui/parts';
@@ -58,14 +60,6 @@ export function CreditPage(): JSX.Element {
     </>
   );
 }
-
-interface Filters {
-  from: string;
-  to: string;
-  provider: string;
-}
-
-const NO_FILTERS: Filters = { from: '', to: '', provider: '' };
 
 export function PursePage({ params }: { params: Record<string, string> }): JSX.Element {
   const id = Number(params.id);
@@ -138,8 +132,8 @@ function Adjust({ id }: { id: number }): JSX.Element {
 }
 
 function PurseStatement({ id }: { id: number }): JSX.Element {
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [draft, setDraft] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
+  const [filters, setFilters] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
   const [start, setStart] = useState(0);
   const providers = useLoad(() => call(api.GET('/v3/rechargeProviders', { params: { query: { all: 'true' } } })), []);
   const statement = useLoad(
@@ -154,29 +148,20 @@ function PurseStatement({ id }: { id: number }): JSX.Element {
       ),
     [id, filters, start],
   );
-  const providerOptions = [{ value: '', label: 'Any' }, ...(providers.status === 'ready' ? providers.data.providers.map((p) => ({ value: p.reference, label: p.name })) : [])];
+  const providerOptions = providerOptionsOf(providers.status === 'ready' ? providers.data.providers : undefined);
   return (
     <section class="section" aria-labelledby="statement">
       <h2 id="statement">Statement</h2>
       <FieldProblems value={statement.status === 'failed' ? statement.problem : undefined}>
-        <form
-          class="filters"
-          aria-label="Filter the statement"
-          onSubmit={(event) => {
-            event.preventDefault();
+        <StatementFilterForm
+          draft={draft}
+          onDraft={setDraft}
+          onApply={() => {
             setFilters(draft);
             setStart(0);
           }}
-        >
-          <Field name="from" label="From" type="date" value={draft.from} onInput={(from) => { setDraft({ ...draft, from }); }} />
-          <Field name="to" label="To" type="date" value={draft.to} onInput={(to) => { setDraft({ ...draft, to }); }} />
-          <Select name="provider" label="Provider" value={draft.provider} onInput={(provider) => { setDraft({ ...draft, provider }); }} options={providerOptions} />
-          <div class="filters-actions">
-            <button type="submit" class="button button-primary">
-              Filter
-            </button>
-          </div>
-        </form>
+          providerOptions={providerOptions}
+        />
       </FieldProblems>
       <Show loaded={statement}>
         {(data) => (

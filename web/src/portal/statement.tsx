@@ -5,29 +5,24 @@ import { useState } from 'preact/hooks';
 
 import { download } from '../api/client';
 import { BalanceChart } from '../ui/chart';
-import { Field, FieldProblems, Select } from '../ui/form';
+import { FieldProblems } from '../ui/form';
 import { problemOf, useLoad } from '../ui/load';
 import { PageTitle, Show } from '../ui/parts';
 
 import { ACCOUNT, loadProviders, loadStatement, myId, statementQuery, type StatementFilters } from './credit';
 import { EntriesTable } from './entries';
+import { NO_STATEMENT_FILTERS, providerOptionsOf, StatementFilterForm } from './statement-filters';
 
 const PAGE_SIZE = 50;
-const NONE: StatementFilters = { from: '', to: '', provider: '' };
 
 export function StatementPage(): JSX.Element {
-  const [draft, setDraft] = useState<StatementFilters>(NONE);
-  const [filters, setFilters] = useState<StatementFilters>(NONE);
+  const [draft, setDraft] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
+  const [filters, setFilters] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
   const [start, setStart] = useState(0);
   const [downloadProblem, setDownloadProblem] = useState<string | undefined>(undefined);
   const providers = useLoad(loadProviders, []);
   const statement = useLoad(() => loadStatement(filters, PAGE_SIZE, start), [filters, start]);
-  const providerOptions = [{ value: '', label: 'Any' }, ...(providers.status === 'ready' ? providers.data.providers.map((p) => ({ value: p.reference, label: p.name })) : [])];
-  const apply = (event: Event): void => {
-    event.preventDefault();
-    setFilters(draft);
-    setStart(0);
-  };
+  const providerOptions = providerOptionsOf(providers.status === 'ready' ? providers.data.providers : undefined);
   const downloadCsv = async (): Promise<void> => {
     setDownloadProblem(undefined);
     const query = new URLSearchParams(statementQuery(filters));
@@ -54,27 +49,20 @@ export function StatementPage(): JSX.Element {
         </p>
       )}
       <FieldProblems value={statement.status === 'failed' ? statement.problem : undefined}>
-        <form class="filters" onSubmit={apply} aria-label="Filter the statement">
-          <Field name="from" label="From" type="date" value={draft.from} onInput={(from) => { setDraft({ ...draft, from }); }} />
-          <Field name="to" label="To" type="date" value={draft.to} onInput={(to) => { setDraft({ ...draft, to }); }} />
-          <Select name="provider" label="Provider" value={draft.provider} onInput={(provider) => { setDraft({ ...draft, provider }); }} options={providerOptions} />
-          <div class="filters-actions">
-            <button type="submit" class="button button-primary">
-              Filter
-            </button>
-            <button
-              type="button"
-              class="button button-quiet"
-              onClick={() => {
-                setDraft(NONE);
-                setFilters(NONE);
-                setStart(0);
-              }}
-            >
-              Clear
-            </button>
-          </div>
-        </form>
+        <StatementFilterForm
+          draft={draft}
+          onDraft={setDraft}
+          onApply={() => {
+            setFilters(draft);
+            setStart(0);
+          }}
+          onClear={() => {
+            setDraft(NO_STATEMENT_FILTERS);
+            setFilters(NO_STATEMENT_FILTERS);
+            setStart(0);
+          }}
+          providerOptions={providerOptions}
+        />
       </FieldProblems>
       <Show loaded={statement}>
         {(data) => (

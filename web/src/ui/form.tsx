@@ -126,8 +126,23 @@ interface FieldProps {
   inputMode?: 'numeric' | 'decimal' | 'text' | 'tel';
 }
 
-/** A labelled input with its hint and the API's problem with it, both tied to it for screen readers. */
-export function Field({ name, label, value, onInput, type = 'text', hint, autocomplete, required, inputMode }: FieldProps): JSX.Element {
+/** What a control inside a FieldFrame carries: its id, and the ARIA tying it to its hint and problem. */
+export interface FieldControl {
+  id: string;
+  'aria-invalid': boolean;
+  'aria-describedby': string | undefined;
+}
+
+interface FieldFrameProps {
+  /** The field as the API names it in the body or query (`params.amount`), for its errors. */
+  name: string;
+  label: string;
+  hint?: string;
+  control: (attributes: FieldControl) => JSX.Element;
+}
+
+/** A labelled control with its hint and the API's problem with it, both tied to it for screen readers. */
+export function FieldFrame({ name, label, hint, control }: FieldFrameProps): JSX.Element {
   const id = useId();
   const problem = useFieldProblem(name);
   const describedBy = [hint === undefined ? '' : `${id}-hint`, problem === undefined ? '' : `${id}-problem`].filter((part) => part !== '').join(' ');
@@ -139,28 +154,40 @@ export function Field({ name, label, value, onInput, type = 'text', hint, autoco
           {hint}
         </p>
       )}
-      <TypedInput
-        type={type}
-        attributes={{
-          id,
-          name,
-          value,
-          onInput: (event: { currentTarget: HTMLInputElement }) => {
-            onInput(event.currentTarget.value);
-          },
-          autocomplete,
-          required,
-          inputMode,
-          'aria-invalid': problem !== undefined,
-          'aria-describedby': describedBy === '' ? undefined : describedBy,
-        }}
-      />
+      {control({ id, 'aria-invalid': problem !== undefined, 'aria-describedby': describedBy === '' ? undefined : describedBy })}
       {problem === undefined ? null : (
         <p class="field-problem" id={`${id}-problem`}>
           {problem}
         </p>
       )}
     </div>
+  );
+}
+
+/** A labelled input in its FieldFrame. */
+export function Field({ name, label, value, onInput, type = 'text', hint, autocomplete, required, inputMode }: FieldProps): JSX.Element {
+  return (
+    <FieldFrame
+      name={name}
+      label={label}
+      hint={hint}
+      control={(aria) => (
+        <TypedInput
+          type={type}
+          attributes={{
+            ...aria,
+            name,
+            value,
+            onInput: (event: { currentTarget: HTMLInputElement }) => {
+              onInput(event.currentTarget.value);
+            },
+            autocomplete,
+            required,
+            inputMode,
+          }}
+        />
+      )}
+    />
   );
 }
 
@@ -173,32 +200,26 @@ interface SelectProps {
 }
 
 export function Select({ name, label, value, onInput, options }: SelectProps): JSX.Element {
-  const id = useId();
-  const problem = useFieldProblem(name);
   return (
-    <div class={problem === undefined ? 'field' : 'field field-invalid'}>
-      <label for={id}>{label}</label>
-      <select
-        id={id}
-        name={name}
-        value={value}
-        onChange={(event) => {
-          onInput(event.currentTarget.value);
-        }}
-        aria-invalid={problem !== undefined}
-        aria-describedby={problem === undefined ? undefined : `${id}-problem`}
-      >
-        {options.map((option) => (
-          <option key={option.value} value={option.value}>
-            {option.label}
-          </option>
-        ))}
-      </select>
-      {problem === undefined ? null : (
-        <p class="field-problem" id={`${id}-problem`}>
-          {problem}
-        </p>
+    <FieldFrame
+      name={name}
+      label={label}
+      control={(aria) => (
+        <select
+          {...aria}
+          name={name}
+          value={value}
+          onChange={(event) => {
+            onInput(event.currentTarget.value);
+          }}
+        >
+          {options.map((option) => (
+            <option key={option.value} value={option.value}>
+              {option.label}
+            </option>
+          ))}
+        </select>
       )}
-    </div>
+    />
   );
 }
