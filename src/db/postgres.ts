@@ -44,7 +44,7 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (text) => {
 // Events carry the id of the transaction that wrote them (`tx_order`); a reader reads only below
 // the oldest transaction still running, so an event that commits later can never land behind it.
 // Hot rows are spread over 16 shards: writers run in parallel and would queue on one row lock.
-const DIALECT: Dialect = { settledHorizon: 'pg_snapshot_xmin(pg_current_snapshot())::text::bigint', hotRowShards: 16, forUpdate: ' FOR UPDATE', skipLocked: ' FOR UPDATE SKIP LOCKED', combinesWrites: true };
+const DIALECT: Dialect = { settledHorizon: 'pg_snapshot_xmin(pg_current_snapshot())::text::bigint', hotRowShards: 16, forUpdate: ' FOR UPDATE', forShare: ' FOR SHARE', skipLocked: ' FOR UPDATE SKIP LOCKED', combinesWrites: true };
 
 const placeholderCache = new Map<string, string>();
 const MAX_CACHED_SQL = 10_000;

@@ -34,7 +34,7 @@ const BACKUP_PAGES_PER_STEP = 0x7fffffff;
 
 // One writer commits in order, so no transaction is ever pending for a reader: the horizon is
 // past every position.
-const DIALECT: Dialect = { settledHorizon: String(Number.MAX_SAFE_INTEGER), hotRowShards: 1, forUpdate: '', skipLocked: '', combinesWrites: false };
+const DIALECT: Dialect = { settledHorizon: String(Number.MAX_SAFE_INTEGER), hotRowShards: 1, forUpdate: '', forShare: '', skipLocked: '', combinesWrites: false };
 
 interface Pending {
   unit: WriteUnit<unknown>;

@@ -26,6 +26,12 @@ export interface Dialect {
    */
   readonly forUpdate: string;
   /**
+   * The same, letting other transactions share the lock: rows that must not change until the
+   * transaction ends, which many transactions read at once (a voucher batch that its vouchers' uses
+   * need unexpired). Nothing on SQLite.
+   */
+  readonly forShare: string;
+  /**
    * The same, skipping rows another transaction has locked: several processes claiming work from
    * one table each take different rows. Nothing on SQLite, whose single writer claims alone.
    */

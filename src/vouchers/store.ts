@@ -97,16 +97,27 @@ export function getVoucher(q: ReadTx, id: number): Promise<VoucherRow | undefine
   );
 }
 
-const LIVE_BATCH = 'batch_id IN (SELECT id FROM voucher_batches WHERE expired_at_ms IS NULL AND valid_until_ms > ?)';
+/**
+ * The voucher's batch is neither expired by hand nor past its date; `lock` (Dialect.forShare) holds
+ * it so until the transaction ends, where a batch expired meanwhile must not see its voucher used.
+ */
+function liveBatch(lock = ''): string {
+  return `batch_id IN (SELECT id FROM voucher_batches WHERE expired_at_ms IS NULL AND valid_until_ms > ?${lock})`;
+}
 
 export async function reserve(tx: Tx, voucherId: number, paymentId: number, nowMs: number): Promise<boolean> {
-  const result = await tx.run(`UPDATE vouchers SET state = 'reserved', payment_id = ? WHERE id = ? AND state = 'available' AND ${LIVE_BATCH}`, [paymentId, voucherId, nowMs]);
+  const result = await tx.run(`UPDATE vouchers SET state = 'reserved', payment_id = ? WHERE id = ? AND state = 'available' AND ${liveBatch()}`, [paymentId, voucherId, nowMs]);
   return result.changes === 1;
 }
 
-/** Queues the reserved voucher's use; the unit fails with `otherwise` when it is not reserved in a live batch. */
+/**
+ * Queues the reserved voucher's use; the unit fails with `otherwise` when it is not reserved in a
+ * live batch. The batch's row is share-locked: an expiry running meanwhile waits for this commit, or
+ * this use waits for the expiry and then finds the batch expired (a reservation needs no lock: its
+ * use is checked here).
+ */
 export function queueMarkUsed(tx: Tx, paymentId: number, nowMs: number, otherwise: Error): void {
-  tx.laterOne(`UPDATE vouchers SET state = 'used', used_at_ms = ? WHERE payment_id = ? AND state = 'reserved' AND ${LIVE_BATCH}`, [nowMs, paymentId, nowMs], otherwise);
+  tx.laterOne(`UPDATE vouchers SET state = 'used', used_at_ms = ? WHERE payment_id = ? AND state = 'reserved' AND ${liveBatch(tx.dialect.forShare)}`, [nowMs, paymentId, nowMs], otherwise);
 }
 
 export async function release(tx: Tx, paymentId: number): Promise<void> {

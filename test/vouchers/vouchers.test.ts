@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { parse } from 'csv-parse/sync';
+import pg from 'pg';
 
 import { CLI_ACTOR } from '../../src/auth/principal.js';
 import { CODE_ALPHABET, CODE_ENTROPY_BITS } from '../../src/vouchers/codes.js';
@@ -167,6 +168,35 @@ for (const engine of ENGINES) {
       assert.equal(await balance(pupil.id), before + 7);
       assert.equal((await batch(id)).redeemed, 1);
       assert.deepEqual(await t.ctx.ledger.verify(), []);
+    });
+
+    test("a batch expired while a voucher's commit runs: the commit waits for the expiry and is refused, nothing credited", { skip: engine === 'postgres' ? false : 'one writer on SQLite: an expiry and a commit never overlap' }, async () => {
+      const { codes, id } = await generate({ quantity: 1 });
+      const reserved = await redeem(codes[0] ?? '', pupil.headers, pupil.id);
+      assert.equal(reserved.statusCode, 200, reserved.body);
+      const before = await balance(pupil.id);
+      const target = t.db.target;
+      if (target.engine !== 'postgres') throw new Error('a PostgreSQL test');
+      // The expiry, as a second process would run it: its row lock held, not yet committed.
+      const expiry = new pg.Client({ connectionString: target.url });
+      await expiry.connect();
+      try {
+        await expiry.query('BEGIN');
+        await expiry.query('UPDATE voucher_batches SET expired_at_ms = $1 WHERE id = $2', [t.clock.nowMs(), id]);
+        let settled = false;
+        const committing = commit(reserved.json<{ id: string }>().id, pupil.headers).finally(() => {
+          settled = true;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(settled, false, 'the commit waits for the batch it uses');
+        await expiry.query('COMMIT');
+        const refused = await committing;
+        assert.equal(refused.statusCode, 409, refused.body);
+        assert.equal(refused.json<ErrorBody>().message, 'the voucher has expired; the payment cannot be committed');
+        assert.equal(await balance(pupil.id), before);
+      } finally {
+        await expiry.end();
+      }
     });
 
     test('payment expiry releases the voucher; voucher expiry refuses it, even for a reserving payment', async () => {
