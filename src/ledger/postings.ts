@@ -136,21 +136,14 @@ export type SourcedCredit = Omit<CreditEntry, 'userId' | 'amountMinor' | 'descri
  * returns: a data-modifying statement, such as a payment's state change, RETURNING at least
  * CreditSource's columns. Undefined, with nothing posted, when the source changed no row. On
  * PostgreSQL the source and the posting are one statement (one round trip for a payment's commit,
- * its state check and the ceiling inside it); elsewhere the source runs first, then postCredit.
+ * its state check and the ceiling inside it; store.postSidesFrom).
  */
 export async function postCreditFrom<R extends store.CreditSource>(tx: Tx, source: Returning<R>, entry: SourcedCredit, atMs: number): Promise<{ row: R; posted: Posted } | undefined> {
-  if (!tx.dialect.combinesWrites) {
-    const found = await tx.get(source.statement.sql, source.statement.params);
-    if (found === undefined) return undefined;
-    const row = source.rowOf(found);
-    assertCredit(row);
-    return { row, posted: await postCredit(tx, { ...entry, userId: row.user_id, amountMinor: row.amount_minor, description: row.description }, atMs) };
-  }
   const reference = entry.reference ?? CREDIT_REFERENCE;
   const code = systemShard(tx, entry.provider);
   const { source: row, sides } = await store.postSidesFrom<R>(tx, source, { reference, maxBalanceMinor: ceilingOf(entry) }, transactionOf(entry), { code, maxMinor: MAX_TOTAL_MINOR }, atMs);
   if (row === undefined) return undefined;
-  // The statement posted before it could be checked here; a failed check undoes the whole command.
+  // The sides were written before the row could be checked here; a failed check undoes the whole command.
   assertCredit(row);
   const change = { amountMinor: row.amount_minor, heldMinor: 0, activeOnly: false, maxBalanceMinor: ceilingOf(entry) };
   return { row, posted: await booked(tx, sides, { userId: row.user_id, reference, change, code }, atMs) };

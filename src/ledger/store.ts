@@ -85,7 +85,7 @@ export interface PersonSide {
 }
 
 function changeUserAccountStatement(userId: number, reference: string, change: AccountChange): Statement {
-  return guardedChange({ sql: '?', params: [userId] }, reference, { sql: 'CAST(? AS BIGINT)', params: [change.amountMinor] }, guardsOf(change));
+  return guardedChange({ sql: '?', params: [userId] }, reference, bound(change.amountMinor), guardsOf(change));
 }
 
 /** Which of the account's guards a change needs, by its sign: known even when SQL holds the figure. */
@@ -135,6 +135,9 @@ export interface PostedSides {
   system: SystemSide | undefined;
 }
 
+/** A posting whose person's side refused: nothing written. */
+const NO_SIDES: PostedSides = { person: undefined, transactionId: undefined, system: undefined };
+
 /**
  * A credit posting's three dependent writes — the person's guarded change, the ledger transaction,
  * the system account — in this order (people's rows are locked before system rows, everywhere). On
@@ -165,7 +168,7 @@ export type PostingRecord<R> = (posted: PostedFigures) => Returning<R>;
 export async function postRecordedSides<R>(tx: Tx, person: { userId: number; reference: string; change: AccountChange }, transaction: NewTransaction, system: { code: string; amountMinor: number; maxMinor: number }, nowMs: number, record: PostingRecord<R> | undefined): Promise<{ sides: PostedSides; recorded: R | undefined }> {
   if (!tx.dialect.combinesWrites) {
     const personSide = await changeUserAccount(tx, person.userId, person.reference, person.change);
-    if (personSide === undefined) return { sides: { person: undefined, transactionId: undefined, system: undefined }, recorded: undefined };
+    if (personSide === undefined) return { sides: NO_SIDES, recorded: undefined };
     const transactionId = await insertTransaction(tx, transaction, nowMs);
     const sides = { person: personSide, transactionId, system: await addToSystemBalance(tx, system.code, system.amountMinor, system.maxMinor) };
     if (sides.system === undefined || record === undefined) return { sides, recorded: undefined };
@@ -195,12 +198,19 @@ export interface CreditSource {
 /**
  * postSides for a credit whose person, amount and description the statement before it decides:
  * `source`, a data-modifying statement (a payment's state change) RETURNING at least CreditSource's
- * columns, with an amount above zero. PostgreSQL only (combinesWrites): the source and the three
- * sides are one statement, the state check, the ceiling and the books' limit all inside it, and
- * nothing is posted when the source changed no row. The source's row comes back with the sides.
+ * columns, with an amount above zero; nothing is posted when it changed no row, and its row comes
+ * back with the sides. On PostgreSQL (combinesWrites) the source and the three sides are one
+ * statement, the state check, the ceiling and the books' limit all inside it; elsewhere the source
+ * runs first, then postSides with its figures.
  */
 export async function postSidesFrom<R extends CreditSource>(tx: Tx, source: Returning<R>, person: { reference: string; maxBalanceMinor: number }, transaction: Omit<NewTransaction, 'description'>, system: { code: string; maxMinor: number }, nowMs: number): Promise<{ source: R | undefined; sides: PostedSides }> {
-  if (!tx.dialect.combinesWrites) throw new Error('postSidesFrom needs an engine that combines writes');
+  if (!tx.dialect.combinesWrites) {
+    const found = await tx.get(source.statement.sql, source.statement.params);
+    if (found === undefined) return { source: undefined, sides: NO_SIDES };
+    const row = source.rowOf(found);
+    const change = { amountMinor: row.amount_minor, heldMinor: 0, activeOnly: false, maxBalanceMinor: person.maxBalanceMinor };
+    return { source: row, sides: await postSides(tx, { userId: row.user_id, reference: person.reference, change }, { ...transaction, description: row.description }, { ...system, amountMinor: -row.amount_minor }, nowMs) };
+  }
   const amount = { sql: '(SELECT amount_minor FROM src)', params: [] };
   const guards = { onlyRaises: true, raisesBalance: true, heldMinor: 0, activeOnly: false, maxBalanceMinor: person.maxBalanceMinor };
   const p = guardedChange({ sql: '(SELECT user_id FROM src)', params: [] }, person.reference, amount, guards);
@@ -263,7 +273,7 @@ function sidesSql(around: { before?: Statement; after?: Statement }, person: Sta
 }
 
 function sidesOf(row: SidesRow | undefined): PostedSides {
-  if (row === undefined || row.person_id === null) return { person: undefined, transactionId: undefined, system: undefined };
+  if (row === undefined || row.person_id === null) return NO_SIDES;
   const personSide = { id: row.person_id, balance_minor: present(row.person_balance_minor), held_minor: present(row.person_held_minor) };
   const systemSide = row.system_id === null ? undefined : { id: row.system_id, balance_minor: present(row.system_balance_minor) };
   return { person: personSide, transactionId: present(row.transaction_id), system: systemSide };
