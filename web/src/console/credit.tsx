@@ -5,15 +5,15 @@ import { useLocation } from 'preact-iso';
 
 import { ApiError, api, call, idempotencyKey, type ApiProblem, type Schemas } from '../api/client';
 import { currentPerson, hasRight } from '../auth/session';
-import type { StatementFilters } from '../portal/credit';
+import { statementQuery } from '../portal/credit';
 import { EntriesTable } from '../portal/entries';
-import { NO_STATEMENT_FILTERS, providerOptionsOf, StatementFilterForm } from '../portal/statement-filters';
+import { providerOptionsOf, StatementFilterForm, useStatementFilters } from '../portal/statement-filters';
 import { Field, FieldProblems, Form } from '../ui/form';
 import { changed, problemOf, useLoad } from '../ui/load';
 import { money } from '../ui/format';
 import { PageTitle, Show } from '../ui/parts';
 
-import { PAGE_SIZE, Pager, TextArea, dayEnd, dayStart } from './common';
+import { PAGE_SIZE, Pager, TextArea } from './common';
 
 const ACCOUNT = 'credit';
 
@@ -132,9 +132,7 @@ function Adjust({ id }: { id: number }): JSX.Element {
 }
 
 function PurseStatement({ id }: { id: number }): JSX.Element {
-  const [draft, setDraft] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
-  const [filters, setFilters] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
-  const [start, setStart] = useState(0);
+  const { filters, start, setStart, form } = useStatementFilters();
   const providers = useLoad(() => call(api.GET('/v3/rechargeProviders', { params: { query: { all: 'true' } } })), []);
   const statement = useLoad(
     () =>
@@ -142,7 +140,7 @@ function PurseStatement({ id }: { id: number }): JSX.Element {
         api.GET('/v3/users/{id}/accounts/{reference}/statement', {
           params: {
             path: { id, reference: ACCOUNT },
-            query: { from: dayStart(filters.from), to: dayEnd(filters.to), provider: filters.provider === '' ? undefined : filters.provider, limit: PAGE_SIZE, start },
+            query: { ...statementQuery(filters), limit: PAGE_SIZE, start },
           },
         }),
       ),
@@ -153,15 +151,7 @@ function PurseStatement({ id }: { id: number }): JSX.Element {
     <section class="section" aria-labelledby="statement">
       <h2 id="statement">Statement</h2>
       <FieldProblems value={statement.status === 'failed' ? statement.problem : undefined}>
-        <StatementFilterForm
-          draft={draft}
-          onDraft={setDraft}
-          onApply={() => {
-            setFilters(draft);
-            setStart(0);
-          }}
-          providerOptions={providerOptions}
-        />
+        <StatementFilterForm {...form} providerOptions={providerOptions} />
       </FieldProblems>
       <Show loaded={statement}>
         {(data) => (

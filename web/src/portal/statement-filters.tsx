@@ -1,12 +1,37 @@
 // The statement's filters (dates and provider), as the portal and the console both show them: the
 // person's own statement and an administrator's view of anyone's.
 import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
 
 import { Field, Select } from '../ui/form';
 
 import type { StatementFilters } from './credit';
 
-export const NO_STATEMENT_FILTERS: StatementFilters = { from: '', to: '', provider: '' };
+const NO_STATEMENT_FILTERS: StatementFilters = { from: '', to: '', provider: '' };
+
+/**
+ * A statement's filters as typed (`draft`) and as applied, and the page shown: applying or clearing
+ * goes back to the first page.
+ */
+export function useStatementFilters(): { filters: StatementFilters; start: number; setStart: (start: number) => void; form: Pick<StatementFilterFormProps, 'draft' | 'onDraft' | 'onApply'>; clear: () => void } {
+  const [draft, setDraft] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
+  const [filters, setFilters] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
+  const [start, setStart] = useState(0);
+  const apply = (next: StatementFilters): void => {
+    setFilters(next);
+    setStart(0);
+  };
+  return {
+    filters,
+    start,
+    setStart,
+    form: { draft, onDraft: setDraft, onApply: () => { apply(draft); } },
+    clear: () => {
+      setDraft(NO_STATEMENT_FILTERS);
+      apply(NO_STATEMENT_FILTERS);
+    },
+  };
+}
 
 interface StatementFilterFormProps {
   draft: StatementFilters;

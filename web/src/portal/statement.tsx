@@ -9,16 +9,14 @@ import { FieldProblems } from '../ui/form';
 import { problemOf, useLoad } from '../ui/load';
 import { PageTitle, Show } from '../ui/parts';
 
-import { ACCOUNT, loadProviders, loadStatement, myId, statementQuery, type StatementFilters } from './credit';
+import { ACCOUNT, loadProviders, loadStatement, myId, statementQuery } from './credit';
 import { EntriesTable } from './entries';
-import { NO_STATEMENT_FILTERS, providerOptionsOf, StatementFilterForm } from './statement-filters';
+import { providerOptionsOf, StatementFilterForm, useStatementFilters } from './statement-filters';
 
 const PAGE_SIZE = 50;
 
 export function StatementPage(): JSX.Element {
-  const [draft, setDraft] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
-  const [filters, setFilters] = useState<StatementFilters>(NO_STATEMENT_FILTERS);
-  const [start, setStart] = useState(0);
+  const { filters, start, setStart, form, clear } = useStatementFilters();
   const [downloadProblem, setDownloadProblem] = useState<string | undefined>(undefined);
   const providers = useLoad(loadProviders, []);
   const statement = useLoad(() => loadStatement(filters, PAGE_SIZE, start), [filters, start]);
@@ -49,20 +47,7 @@ export function StatementPage(): JSX.Element {
         </p>
       )}
       <FieldProblems value={statement.status === 'failed' ? statement.problem : undefined}>
-        <StatementFilterForm
-          draft={draft}
-          onDraft={setDraft}
-          onApply={() => {
-            setFilters(draft);
-            setStart(0);
-          }}
-          onClear={() => {
-            setDraft(NO_STATEMENT_FILTERS);
-            setFilters(NO_STATEMENT_FILTERS);
-            setStart(0);
-          }}
-          providerOptions={providerOptions}
-        />
+        <StatementFilterForm {...form} onClear={clear} providerOptions={providerOptions} />
       </FieldProblems>
       <Show loaded={statement}>
         {(data) => (
