@@ -8,6 +8,10 @@ import { currencyExponent, toMinor } from './money.js';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** Where SQLite's writer runs: a thread of its own, or the event loop (sqlite-thread.ts). */
+export type SqliteWriter = 'thread' | 'loop';
+const SQLITE_WRITERS: readonly SqliteWriter[] = ['thread', 'loop'];
+
 export type DatabaseTarget = { engine: 'sqlite'; file: string } | { engine: 'postgres'; url: string };
 
 export interface Config {
@@ -15,6 +19,7 @@ export interface Config {
   port: number;
   dataDir: string;
   database: DatabaseTarget;
+  sqliteWriter: SqliteWriter;
   currency: string;
   adminUsername: string;
   adminPassword: string | undefined;
@@ -63,6 +68,7 @@ export const CONFIG_ITEMS = {
   port: { env: 'PORT', flag: 'port', default: '8080', description: 'TCP port (0 picks a free one)' },
   dataDir: { env: 'PURSE_DATA_DIR', flag: 'data-dir', default: './data', description: 'directory for the SQLite file and generated keys' },
   databaseUrl: { env: 'DATABASE_URL', flag: 'database-url', description: 'unset or sqlite:PATH → SQLite ($PURSE_DATA_DIR/purse.db); postgres://… → PostgreSQL' },
+  sqliteWriter: { env: 'PURSE_SQLITE_WRITER', flag: 'sqlite-writer', default: 'thread', description: 'SQLite, `purse serve`: thread runs the writer (statements, COMMIT, fsync) on a thread of its own, so HTTP never waits behind a batch; loop runs it on the event loop (one thread fewer, for one core). One-shot commands always use loop' },
   currency: { env: 'PURSE_CURRENCY', flag: 'currency', default: 'EUR', description: 'ISO 4217 currency of every account and payment' },
   adminUsername: { env: 'PURSE_ADMIN_USERNAME', flag: 'admin-username', default: 'admin', description: 'administrator created on first start' },
   adminPassword: { env: 'PURSE_ADMIN_PASSWORD', flag: 'admin-password', description: 'administrator password on first start (else generated and printed once)' },
@@ -118,6 +124,7 @@ export function loadConfig(raw: RawConfig): Config {
     port: integer(get('port'), 'port', 0, 65535),
     dataDir,
     database: databaseTarget(get('databaseUrl'), dataDir),
+    sqliteWriter: oneOf(get('sqliteWriter'), 'sqliteWriter', SQLITE_WRITERS),
     currency: code,
     adminUsername: username(get('adminUsername')),
     adminPassword: optionalSecret(get('adminPassword'), 'adminPassword', 8),
@@ -288,8 +295,12 @@ function key32(value: string | undefined, key: ConfigKey): string | undefined {
 }
 
 function logLevel(value: string | undefined): LogLevel {
-  const level = required(value, 'logLevel');
-  const found = LOG_LEVELS.find((l) => l === level);
-  if (found === undefined) fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  return oneOf(value, 'logLevel', LOG_LEVELS);
+}
+
+function oneOf<T extends string>(value: string | undefined, key: ConfigKey, choices: readonly T[]): T {
+  const text = required(value, key);
+  const found = choices.find((choice) => choice === text);
+  if (found === undefined) fail(key, `must be one of ${choices.join(', ')}`);
   return found;
 }

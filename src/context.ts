@@ -12,7 +12,10 @@ import { bootstrapCommand } from './bootstrap.js';
 import { systemClock, type Clock } from './clock.js';
 import { CommandPipeline } from './commands/pipeline.js';
 import type { Config } from './config.js';
+import type { CommitHorizon } from './db/commit-horizon.js';
 import { openDb, type Db } from './db/index.js';
+import { SqliteDb } from './db/sqlite.js';
+import { SqliteThreadDb } from './db/sqlite-thread.js';
 import { migrate, type AppliedMigration } from './db/migrations.js';
 import { AuditService } from './audit/service.js';
 import { EventFeed } from './events/service.js';
@@ -68,6 +71,21 @@ export interface ContextOptions {
    * instead, may verify a backup whose keys are elsewhere.
    */
   otherKeysAllowed?: boolean;
+  /**
+   * The context of SQLite's writer thread (writer-thread.ts): it holds the writer, told of each
+   * batch through `horizon`; the event loop's context has migrated and checked everything already.
+   */
+  writerThread?: { horizon: CommitHorizon };
+}
+
+/** The writer thread's module: built beside this one, or its TypeScript source under tsx. */
+const WRITER_THREAD_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './writer-thread.ts' : './writer-thread.js', import.meta.url);
+
+function openContextDb(config: Config, options: ContextOptions): Db {
+  const target = config.database;
+  if (target.engine === 'sqlite' && options.writerThread !== undefined) return new SqliteDb(target.file, options.writerThread.horizon);
+  if (target.engine === 'sqlite' && config.sqliteWriter === 'thread') return new SqliteThreadDb(target.file, WRITER_THREAD_ENTRY, { config });
+  return openDb(target, config.dbPoolSize, config.dbQueryTimeoutSeconds * 1000);
 }
 
 /**
@@ -76,18 +94,19 @@ export interface ContextOptions {
  */
 export async function createContext(config: Config, clock: Clock = systemClock, options: ContextOptions = {}): Promise<Context> {
   const keys = loadKeys(config);
-  const db = openDb(config.database, config.dbPoolSize, config.dbQueryTimeoutSeconds * 1000);
-  let appliedMigrations: AppliedMigration[];
+  const db = openContextDb(config, options);
+  const startsDb = options.writerThread === undefined;
+  let appliedMigrations: AppliedMigration[] = [];
   try {
-    appliedMigrations = await migrate(db, config.currency, clock.nowMs());
-    if (options.otherKeysAllowed !== true) await checkKeyFingerprints(db, keys, config.dataDir, clock.nowMs());
+    if (startsDb) appliedMigrations = await migrate(db, config.currency, clock.nowMs());
+    if (startsDb && options.otherKeysAllowed !== true) await checkKeyFingerprints(db, keys, config.dataDir, clock.nowMs());
   } catch (error) {
     await db.close();
     throw error;
   }
   const { currency } = config;
   const hasher = new Hasher(keys.hashKey);
-  const pipeline = new CommandPipeline(db, clock, (text) => hasher.keyed('idempotency', text));
+  const pipeline = new CommandPipeline(db, clock, (text) => hasher.keyed('idempotency', text), db instanceof SqliteThreadDb ? (transaction) => db.call(transaction) : undefined);
   const ledger = new LedgerService(db, currency, clock);
   const users = new UsersService(db, hasher);
   const recharge = new RechargeService(db, clock, pipeline);
@@ -155,9 +174,11 @@ export async function createContext(config: Config, clock: Clock = systemClock, 
   pipeline.register(bootstrapCommand(hasher, currency));
 
   // Every provider's system accounts exist before the first posting needs them.
-  await db.write(async (tx) => {
-    for (const provider of [...recharge.references(), MANUAL_PROVIDER, SPEND_PROVIDER]) await ensureSystemAccounts(tx, provider, currency, clock.nowMs());
-  });
+  if (startsDb) {
+    await db.write(async (tx) => {
+      for (const provider of [...recharge.references(), MANUAL_PROVIDER, SPEND_PROVIDER]) await ensureSystemAccounts(tx, provider, currency, clock.nowMs());
+    });
+  }
   return {
     config,
     clock,

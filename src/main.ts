@@ -61,7 +61,8 @@ function idOf(text: string, what: string): number {
 
 /** Runs a command against a context and always closes the database afterwards. */
 async function withContext(command: Command, fn: (ctx: Context) => Promise<void>, options: ContextOptions = {}): Promise<void> {
-  const ctx = await createContext({ ...configFrom(command), logLevel: 'silent' }, undefined, options);
+  // A one-shot command has no HTTP to keep the writer off: the writer thread's start would be its cost.
+  const ctx = await createContext({ ...configFrom(command), logLevel: 'silent', sqliteWriter: 'loop' }, undefined, options);
   try {
     await fn(ctx);
   } finally {
@@ -138,7 +139,7 @@ program
 async function openApiDocument(command: Command): Promise<unknown> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'purse-openapi-'));
   try {
-    const config = { ...configFrom(command), dataDir, database: { engine: 'sqlite' as const, file: path.join(dataDir, 'purse.db') }, logLevel: 'silent' as const };
+    const config = { ...configFrom(command), dataDir, database: { engine: 'sqlite' as const, file: path.join(dataDir, 'purse.db') }, logLevel: 'silent' as const, sqliteWriter: 'loop' as const };
     const ctx = await createContext(config);
     try {
       const app = await buildServer(ctx);

@@ -7,7 +7,7 @@ import { actorNow, actorRightsExpression } from '../auth/current-actor.js';
 import { isPurseItself, type Actor } from '../auth/principal.js';
 import { formatRights } from '../auth/scopes.js';
 import type { Clock } from '../clock.js';
-import { failedRequirement, uniqueViolation, type Db, type ReadTx, type SqlValue, type Tx } from '../db/index.js';
+import { errorFromData, errorToData, failedRequirement, uniqueViolation, type Db, type ErrorData, type ReadTx, type SqlValue, type Tx } from '../db/index.js';
 import { AppError, conflict, invalid } from '../errors.js';
 
 import { canonicalJson } from './fingerprint.js';
@@ -35,6 +35,28 @@ interface Key {
   key: string;
   fingerprint: string;
 }
+
+/**
+ * A command's transaction as data: what SQLite's writer thread is sent (sqlite-thread.ts), where the
+ * same pipeline runs it (`answer`). Everything in it survives a structured clone.
+ */
+export interface Transaction {
+  command: Command;
+  prepared: unknown;
+  key: Key | null;
+}
+
+/** A transaction's result: the outcome, and the events it wrote, for this process's caches and listeners. */
+interface Transacted {
+  outcome: Outcome<unknown>;
+  events: EmittedEvent[];
+}
+
+/** The same, as the writer thread answers it: a thrown error as data (an AppError as its Failure). */
+export type TransactedData = ({ ok: true } & Transacted) | { ok: false; failure: Failure } | { ok: false; error: ErrorData };
+
+/** Where a command's transaction runs when not on this thread (SqliteThreadDb.call). */
+export type RemoteTransactions = (transaction: Transaction) => Promise<unknown>;
 
 /** A definition with its types erased, as the registry keeps it. */
 interface Registered {
@@ -121,6 +143,8 @@ export class CommandPipeline {
     private readonly clock: Clock,
     /** A keyed hash: an input can hold a card number, which a plain hash would let anyone guess back. */
     private readonly fingerprintOf: (text: string) => string,
+    /** Set when the writer runs on a thread of its own: the transactions run there (`answer`). */
+    private readonly remote?: RemoteTransactions,
   ) {}
 
   /** Runs a command now, for callers that are not HTTP (the command line, start-up, tests): the value, or its failure thrown. */
@@ -184,10 +208,9 @@ export class CommandPipeline {
     if (earlier !== undefined) return earlier;
     try {
       const prepared = definition.prepare === undefined ? undefined : await definition.prepare(command);
-      const recorder = new Recorder();
-      const outcome = await this.runWithCurrentActor(definition, command, prepared, recorder, key);
-      this.forgetFor(this.cachedTypes(recorder.events));
-      for (const listener of this.listeners) listener(recorder.events);
+      const { outcome, events } = await this.transact({ command, prepared, key });
+      this.forgetFor(this.cachedTypes(events));
+      for (const listener of this.listeners) listener(events);
       return { outcome: outcome as Outcome<OutputOf<N>>, replayed: false };
     } catch (error) {
       // A duplicate of a request still running fails on what the first one changed (the payment it
@@ -199,6 +222,31 @@ export class CommandPipeline {
       if (error instanceof AppError) return { outcome: { ok: false, error: failureOf(error) }, replayed: false };
       throw error;
     }
+  }
+
+  /** Runs the transaction here, or on the writer's thread; an error there is thrown here as it was there. */
+  private async transact(transaction: Transaction): Promise<Transacted> {
+    if (this.remote === undefined) return this.transactHere(transaction);
+    const answer = (await this.remote(transaction)) as TransactedData;
+    if (answer.ok) return answer;
+    throw 'failure' in answer ? errorOf(answer.failure) : errorFromData(answer.error);
+  }
+
+  /** On the writer's thread: a transaction sent by the event loop's pipeline (`transact`), run here. */
+  async answer(transaction: Transaction): Promise<TransactedData> {
+    try {
+      return { ok: true, ...(await this.transactHere(transaction)) };
+    } catch (error) {
+      return error instanceof AppError ? { ok: false, failure: failureOf(error) } : { ok: false, error: errorToData(error) };
+    }
+  }
+
+  private async transactHere({ command, prepared, key }: Transaction): Promise<Transacted> {
+    const definition = this.definitions.get(command.name);
+    if (definition === undefined) throw new Error(`no command ${command.name}`);
+    const recorder = new Recorder();
+    const outcome = await this.runWithCurrentActor(definition, command, prepared, recorder, key);
+    return { outcome, events: recorder.events };
   }
 
   /**

@@ -13,4 +13,5 @@ export function openDb(target: DatabaseTarget, poolSize: number, queryTimeoutMs 
 export { DEFAULT_QUERY_TIMEOUT_MS } from './postgres.js';
 export type { Db, Dialect, Listening, ReadTx, Returning, Row, Tx, SqlValue, Statement, WriteUnit, Engine } from './types.js';
 export { uniqueViolation, type UniqueConstraint } from './constraints.js';
+export { errorFromData, errorToData, type ErrorData } from './sqlite-thread-protocol.js';
 export { failedRequirement, requireThat, type Reason } from './requirements.js';

@@ -41,6 +41,11 @@ class RequirementFailed extends Error {
   }
 }
 
+/** The error a failed requirement throws on SQLite, made again on the event loop from a writer thread's copy. */
+export function requirementFailure(reason: string): Error {
+  return new RequirementFailed(reason);
+}
+
 /** The function on a SQLite connection; thrown errors pass through better-sqlite3 as they are. */
 export function defineRequireFunction(conn: Database.Database): void {
   conn.function('purse_require', { deterministic: false }, (ok: unknown, reason: unknown) => {

@@ -7,12 +7,15 @@ import { after, before, describe, test } from 'node:test';
 
 import { CLI_ACTOR, type Actor } from '../../src/auth/principal.js';
 import type { Right } from '../../src/auth/scopes.js';
-import { BOOT_CLIENT_ID, ENGINES, bearer, startApp, type TestApp } from '../helpers/harness.js';
+import { APP_VARIANTS_WITH_LOOP_WRITER, BOOT_CLIENT_ID, bearer, startApp, type TestApp } from '../helpers/harness.js';
 
 const DECLINED_CARD = { number: '4000000000000002', name: 'Dee Klein', expiration_month: '12', expiration_year: '2030', cvv: '123' };
 
-for (const engine of ENGINES) {
-  describe(`write pipeline [${engine}]`, () => {
+for (const variant of APP_VARIANTS_WITH_LOOP_WRITER) {
+  const { engine } = variant;
+  // The units run on SQLite's writer thread, out of a spy's reach here: the loop's variant counts them.
+  const unitsInReach = variant.engine === 'postgres' || variant.overrides.sqliteWriter === 'loop';
+  describe(`write pipeline [${variant.name}]`, () => {
     let t: TestApp;
     let admin: Record<string, string>;
     let userId: number;
@@ -24,7 +27,7 @@ for (const engine of ENGINES) {
     const lastEventId = async (): Promise<number> => (await t.ctx.db.read((q) => q.get<{ n: number | null }>('SELECT MAX(id) AS n FROM events')))?.n ?? 0;
 
     before(async () => {
-      t = await startApp(engine);
+      t = await startApp(engine, variant.overrides);
       admin = bearer(await t.adminToken());
       userId = (await t.ctx.pipeline.perform('user.create', { username: 'pipe', password: 'pipe-password' }, CLI_ACTOR)).id;
     });
@@ -164,7 +167,7 @@ for (const engine of ENGINES) {
     });
 
     for (const stored of ['rechargeCredit manageUsers', 'manageUsers rechargeCredit retiredRight', 'manageUsers  rechargeCredit']) {
-      test(`rights stored as "${stored}" (the same set in another text): a command over HTTP runs its unit once`, async () => {
+      test(`rights stored as "${stored}" (the same set in another text): a command over HTTP runs its unit once`, { skip: !unitsInReach }, async () => {
         const username = `odd-${stored.length}-${engine}`;
         const clerk = await t.ctx.pipeline.perform('user.create', { username, password: 'odd-password', rights: ['rechargeCredit', 'manageUsers'] }, CLI_ACTOR);
         await t.ctx.db.write((tx) => tx.run('UPDATE users SET rights = ? WHERE id = ?', [stored, clerk.id]));

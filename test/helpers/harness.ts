@@ -13,11 +13,42 @@ import { bootstrap } from '../../src/bootstrap.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig, type Config, type DatabaseTarget } from '../../src/config.js';
 import { createContext, type Context } from '../../src/context.js';
-import type { Engine } from '../../src/db/index.js';
+import { openDb, type Db, type Engine } from '../../src/db/index.js';
+import { SqliteThreadDb } from '../../src/db/sqlite-thread.js';
 import { buildServer } from '../../src/server.js';
 
 export const PG_URL = process.env.PURSE_TEST_DATABASE_URL;
 export const ENGINES: Engine[] = PG_URL === undefined || PG_URL === '' ? ['sqlite'] : ['sqlite', 'postgres'];
+
+/** How a database-layer test opens its database: each engine, and SQLite with its writer on a thread. */
+export interface DbVariant {
+  name: string;
+  engine: Engine;
+  writerThread?: true;
+}
+export const DB_VARIANTS: DbVariant[] = [...ENGINES.map((engine) => ({ name: engine, engine })), { name: 'sqlite, writer thread', engine: 'sqlite', writerThread: true }];
+
+/**
+ * How an app test starts Purse: each engine, SQLite with its writer on a thread (the default) and,
+ * for the suites that look at the write units themselves, on the event loop.
+ */
+export interface AppVariant {
+  name: string;
+  engine: Engine;
+  overrides: Partial<Config>;
+}
+export const APP_VARIANTS_WITH_LOOP_WRITER: AppVariant[] = [
+  ...ENGINES.map((engine) => ({ name: engine, engine, overrides: {} })),
+  { name: 'sqlite, writer on the loop', engine: 'sqlite', overrides: { sqliteWriter: 'loop' } },
+];
+
+/** The test writer thread: the database layer alone, without Purse's commands. */
+export const TEST_WRITER_ENTRY = new URL('./writer-thread-entry.ts', import.meta.url);
+
+export function openTestDb(variant: DbVariant, database: TestDatabase, poolSize = 4): Db {
+  if (variant.writerThread !== true || database.target.engine !== 'sqlite') return openDb(database.target, poolSize);
+  return new SqliteThreadDb(database.target.file, TEST_WRITER_ENTRY, {});
+}
 
 export const ADMIN_PASSWORD = 'admin-password-0001';
 export const BOOT_CLIENT_ID = 'test-bootstrap-client';
