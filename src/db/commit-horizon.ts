@@ -11,8 +11,10 @@
 
 const BEGUN = 0;
 const SETTLED = 1;
-/** 1 once the log's fsync has failed: from then on no read answers (wal-sync.ts says why). */
+/** Why no read may answer any more: the log's fsync failed (wal-sync.ts says why), or the writer is gone. */
 const FAILED = 2;
+const LOG_LOST = 1n;
+const WRITER_GONE = 2n;
 
 export class CommitHorizon {
   private readonly counters: BigInt64Array;
@@ -34,19 +36,34 @@ export class CommitHorizon {
 
   /** The writer, once batch `batch` is on disk, or has failed (`logLost`: its fsync failed). */
   settled(batch: bigint, logLost = false): void {
-    if (logLost) Atomics.store(this.counters, FAILED, 1n);
+    if (logLost) Atomics.store(this.counters, FAILED, LOG_LOST);
     // Only the writer's thread stores here, so a load and a store cannot race.
     if (batch > Atomics.load(this.counters, SETTLED)) Atomics.store(this.counters, SETTLED, batch);
+    Atomics.notify(this.counters, SETTLED);
+  }
+
+  /**
+   * The readers' side, once the writer's thread is gone: a batch it began will never settle, so the
+   * reads waiting for one fail instead of waiting for ever, and so does every read after them.
+   */
+  abandon(): void {
+    Atomics.compareExchange(this.counters, FAILED, 0n, WRITER_GONE);
+    // Past every batch, so that a reader between its check and its wait does not wait either.
+    Atomics.store(this.counters, SETTLED, BigInt.asIntN(64, (1n << 63n) - 1n));
     Atomics.notify(this.counters, SETTLED);
   }
 
   /** A reader, after its snapshot: resolves once every batch begun so far has settled. */
   async reached(): Promise<void> {
     const target = Atomics.load(this.counters, BEGUN);
-    for (let settled = Atomics.load(this.counters, SETTLED); settled < target; settled = Atomics.load(this.counters, SETTLED)) {
+    let settled = Atomics.load(this.counters, SETTLED);
+    while (settled < target && Atomics.load(this.counters, FAILED) === 0n) {
       const wait = Atomics.waitAsync(this.counters, SETTLED, settled);
       if (wait.async) await wait.value;
+      settled = Atomics.load(this.counters, SETTLED);
     }
-    if (Atomics.load(this.counters, FAILED) !== 0n) throw new Error('the write-ahead log could not be synced to disk; restart Purse');
+    const failed = Atomics.load(this.counters, FAILED);
+    if (failed === LOG_LOST) throw new Error('the write-ahead log could not be synced to disk; restart Purse');
+    if (failed === WRITER_GONE) throw new Error('the SQLite writer thread stopped; restart Purse');
   }
 }

@@ -60,9 +60,8 @@ export type ToWriter =
   | { t: 'unit'; id: number }
   /** One statement of run `run` of a unit; `reply` unless it is queued (later, laterOne). */
   | { t: 'op'; run: number; reply: number; body: Op }
-  /** The unit's code has ended, with a value or failing. */
-  | { t: 'end'; run: number; ok: true; value: unknown }
-  | { t: 'end'; run: number; ok: false }
+  /** The unit's code has ended, well or failing (its value and its error stay on the event loop). */
+  | { t: 'end'; run: number; ok: boolean }
   /** A request the thread's own handler answers (a command's transaction). */
   | { t: 'call'; id: number; payload: unknown }
   | { t: 'close' };

@@ -55,6 +55,9 @@ export class SqliteThreadDb implements Db {
   /** Why the thread can no longer write (it failed to start, or stopped); undefined while it can. */
   private failure: Error | undefined;
   private closed = false;
+  /** Reads, writes and calls begun and not yet answered; close() waits for none to be left. */
+  private inFlight = 0;
+  private readonly idle: (() => void)[] = [];
 
   /** `entry`: the thread's module, which builds what `call` runs and serves the writer (sqlite-thread-host.ts). */
   constructor(file: string, entry: URL, data: Record<string, unknown>) {
@@ -76,6 +79,12 @@ export class SqliteThreadDb implements Db {
     this.worker.on('error', (error) => {
       notStarted(this.fail(error));
     });
+    // A message that cannot be read leaves someone waiting on it, no one knows whom: the thread is
+    // given up, and everyone hears so.
+    this.worker.on('messageerror', (error) => {
+      notStarted(this.fail(error));
+      void this.worker.terminate();
+    });
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', () => {
         notStarted(this.fail(new Error('the SQLite writer thread stopped')));
@@ -84,33 +93,35 @@ export class SqliteThreadDb implements Db {
     });
   }
 
-  async read<T>(fn: (q: ReadTx) => Promise<T>): Promise<T> {
-    await this.usable();
-    return this.readers.read(fn);
+  read<T>(fn: (q: ReadTx) => Promise<T>): Promise<T> {
+    return this.tracked(() => this.readers.read(fn));
   }
 
-  async selectValues(sql: string, params: readonly SqlValue[] = []): Promise<SqlValue[][]> {
-    await this.usable();
-    return this.readers.selectValues(sql, params);
+  selectValues(sql: string, params: readonly SqlValue[] = []): Promise<SqlValue[][]> {
+    return this.tracked(() => this.readers.selectValues(sql, params));
   }
 
-  async write<T>(unit: WriteUnit<T>): Promise<T> {
-    await this.usable();
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.units.set(id, { unit, resolve: resolve as (value: unknown) => void, reject, otherwise: [] });
-      this.post({ t: 'unit', id });
-    });
+  write<T>(unit: WriteUnit<T>): Promise<T> {
+    return this.tracked(
+      () =>
+        new Promise<T>((resolve, reject) => {
+          const id = this.nextId++;
+          this.units.set(id, { unit, resolve: resolve as (value: unknown) => void, reject, otherwise: [] });
+          this.send({ t: 'unit', id }, () => this.units.delete(id), reject);
+        }),
+    );
   }
 
   /** Sends `payload` to the thread's own handler (a command's transaction) and answers what it answered. */
-  async call(payload: unknown): Promise<unknown> {
-    await this.usable();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.calls.set(id, { resolve, reject });
-      this.post({ t: 'call', id, payload });
-    });
+  call(payload: unknown): Promise<unknown> {
+    return this.tracked(
+      () =>
+        new Promise((resolve, reject) => {
+          const id = this.nextId++;
+          this.calls.set(id, { resolve, reject });
+          this.send({ t: 'call', id, payload }, () => this.calls.delete(id), reject);
+        }),
+    );
   }
 
   ping(): Promise<void> {
@@ -123,14 +134,15 @@ export class SqliteThreadDb implements Db {
     return { stop: () => Promise.resolve() };
   }
 
-  async backup(file: string): Promise<void> {
-    await this.usable();
-    return this.readers.backup(file);
+  backup(file: string): Promise<void> {
+    return this.tracked(() => this.readers.backup(file));
   }
 
   async close(): Promise<void> {
+    if (this.closed) return this.exited;
     this.closed = true;
-    while (this.failure === undefined && this.units.size + this.calls.size > 0) await new Promise((resolve) => setImmediate(resolve));
+    // Everything asked for before close() ends first, as with the writer on the loop.
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     // The thread closes the writer (its last fsync, its checkpoint thread) and then ends.
     this.worker.postMessage({ t: 'close' } satisfies ToWriter);
     await this.exited;
@@ -139,22 +151,45 @@ export class SqliteThreadDb implements Db {
 
   /** Sends a remote unit's statement; resolves with the thread's answer, or its error made again. */
   request(run: number, unit: UnitState, body: Op): Promise<unknown> {
-    const reply = this.nextReply++;
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
+      const reply = this.nextReply++;
       this.replies.set(reply, { resolve, reject, unit });
-      this.post({ t: 'op', run, reply, body });
+      this.send({ t: 'op', run, reply, body }, () => this.replies.delete(reply), reject);
     });
   }
 
   /** A queued statement of a remote unit: the thread answers nothing (its failure comes with a flush). */
   queue(run: number, body: Op): void {
-    this.post({ t: 'op', run, reply: 0, body });
+    if (this.failure !== undefined) throw this.failure;
+    this.worker.postMessage({ t: 'op', run, reply: 0, body } satisfies ToWriter);
   }
 
-  private async usable(): Promise<void> {
+  /**
+   * Counts `work` as in flight from this call on, before anything is awaited, so that close() waits
+   * for it; refused once closing has begun or the thread has failed.
+   */
+  private async tracked<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('database is closed');
-    await this.ready;
-    if (this.failure !== undefined) throw this.failure;
+    this.inFlight++;
+    try {
+      await this.ready;
+      if (this.failure !== undefined) throw this.failure;
+      return await work();
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  /** Posts `message`; one that cannot be copied (a value that is no plain data) is forgotten and refused. */
+  private send(message: ToWriter, forget: () => void, reject: (error: unknown) => void): void {
+    try {
+      this.worker.postMessage(message);
+    } catch (error) {
+      forget();
+      reject(error);
+    }
   }
 
   private post(message: ToWriter): void {
@@ -188,19 +223,20 @@ export class SqliteThreadDb implements Db {
     state.otherwise = [];
     state.value = undefined;
     state.failure = undefined;
-    const end = (message: ToWriter): void => {
-      this.post(message);
-    };
-    state.unit(new RemoteTx(this, run, state)).then(
-      (value) => {
-        state.value = value;
-        end({ t: 'end', run, ok: true, value: undefined });
-      },
-      (error: unknown) => {
-        state.failure = error;
-        end({ t: 'end', run, ok: false });
-      },
-    );
+    // Through a promise from the start: a unit that throws at once fails like one that rejects.
+    // Its value stays here; the thread hears only that it ended, and how.
+    Promise.resolve()
+      .then(() => state.unit(new RemoteTx(this, run, state)))
+      .then(
+        (value) => {
+          state.value = value;
+          this.post({ t: 'end', run, ok: true });
+        },
+        (error: unknown) => {
+          state.failure = error;
+          this.post({ t: 'end', run, ok: false });
+        },
+      );
   }
 
   private done(message: Extract<FromWriter, { t: 'done' }>): void {
@@ -221,6 +257,7 @@ export class SqliteThreadDb implements Db {
   private fail(error: Error): Error {
     this.failure ??= error;
     const failure = this.failure;
+    this.horizon.abandon();
     for (const waiting of [...this.units.values(), ...this.calls.values(), ...this.replies.values()]) waiting.reject(failure);
     this.units.clear();
     this.calls.clear();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { CommitHorizon } from '../../src/db/commit-horizon.js';
-import { failedRequirement, requireThat, uniqueViolation, type Db } from '../../src/db/index.js';
+import { failedRequirement, openDb, requireThat, uniqueViolation, type Db } from '../../src/db/index.js';
 import { migrate } from '../../src/db/migrations.js';
 import { SqliteThreadDb } from '../../src/db/sqlite-thread.js';
 import { TEST_WRITER_ENTRY, createTestDatabase, type TestDatabase } from '../helpers/harness.js';
@@ -28,6 +28,17 @@ describe('the commit horizon', () => {
     await waiting;
     writer.settled(writer.committing(), true);
     await assert.rejects(reader.reached(), /could not be synced/);
+  });
+
+  test('a reader waiting for a batch the writer will never settle (its thread is gone) fails instead of waiting for ever', async () => {
+    const writer = new CommitHorizon();
+    const reader = new CommitHorizon(writer.share());
+    writer.committing();
+    const waiting = reader.reached();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    reader.abandon();
+    await assert.rejects(waiting, /writer thread stopped/);
+    await assert.rejects(reader.reached(), /writer thread stopped/);
   });
 });
 
@@ -69,6 +80,13 @@ describe('SqliteThreadDb', () => {
     assert.deepEqual(names.map((r) => r.name), ['b'], 'the failed units kept nothing');
   });
 
+  test('what cannot be copied to the thread is refused, and leaves nothing waiting', { timeout: 30_000 }, async () => {
+    await assert.rejects(db.call({ notData: () => 1 }), { name: 'DataCloneError' });
+    const notData = (() => 1) as unknown as string;
+    await assert.rejects(db.write((tx) => tx.run('SELECT ?', [notData])), { name: 'DataCloneError' });
+    await db.write((tx) => tx.run('INSERT INTO items (id, name) VALUES (6, ?)', ['after the refusals']));
+  });
+
   test('a statement’s error caught by its unit leaves the unit going, as on the loop', async () => {
     const kept = await db.write(async (tx) => {
       const failed = await tx.run('INSERT INTO items (id, name) VALUES (4, ?)', ['b']).then(() => false, () => true);
@@ -77,6 +95,25 @@ describe('SqliteThreadDb', () => {
     });
     assert.equal(kept, true);
     assert.ok(await db.read((q) => q.get("SELECT 1 FROM items WHERE name = 'e'")));
+  });
+});
+
+describe('closing with the writer on a thread', () => {
+  test('waits for what was asked for just before it: every write is kept and acknowledged', { timeout: 60_000 }, async () => {
+    const database = await createTestDatabase('sqlite');
+    if (database.target.engine !== 'sqlite') throw new Error('sqlite only');
+    const db = new SqliteThreadDb(database.target.file, TEST_WRITER_ENTRY, {});
+    await db.write((tx) => tx.run('CREATE TABLE items (id INTEGER PRIMARY KEY)'));
+    const writes = Array.from({ length: 20 }, (_, i) => db.write((tx) => tx.run('INSERT INTO items (id) VALUES (?)', [i])));
+    const closed = db.close();
+    assert.deepEqual((await Promise.allSettled(writes)).map((r) => r.status), Array.from({ length: 20 }, () => 'fulfilled'));
+    await closed;
+    await db.close();
+    await assert.rejects(db.write((tx) => tx.run('SELECT 1')), /closed/);
+    const again = openDb(database.target, 1);
+    assert.equal((await again.read((q) => q.get<{ n: number }>('SELECT COUNT(*) AS n FROM items')))?.n, 20);
+    await again.close();
+    await database.drop();
   });
 });
 
@@ -101,10 +138,19 @@ describe('a writer thread that fails', () => {
     await db.close();
   });
 
-  test('later: the write waiting on it and every write after it fail, none hangs', async () => {
+  test('later: the write waiting on it, its unit’s next statement, every write and read after it fail; none hangs', { timeout: 30_000 }, async () => {
     const db = open('./writer-thread-dies.ts');
+    let next: Promise<unknown> | undefined;
+    await assert.rejects(
+      db.write(async (tx) => {
+        next = new Promise((resolve) => setTimeout(resolve, 200)).then(() => tx.get('SELECT 1'));
+        await tx.run('SELECT 1');
+      }),
+      /writer thread stopped/,
+    );
+    await assert.rejects(next ?? Promise.resolve(), /writer thread stopped/);
     await assert.rejects(db.write((tx) => tx.run('SELECT 1')), /writer thread stopped/);
-    await assert.rejects(db.write((tx) => tx.run('SELECT 1')), /writer thread stopped/);
+    await assert.rejects(db.read((q) => q.get('SELECT 1')), /writer thread stopped/);
     await db.close();
   });
 });

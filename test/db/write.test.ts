@@ -45,6 +45,17 @@ for (const variant of DB_VARIANTS) {
       assert.deepEqual(await names(), ['z', 'a', 'd']);
     });
 
+    test('a unit that throws at once, before any promise, fails its caller like one that rejects', async () => {
+      const own = new Error('thrown at once');
+      await assert.rejects(
+        db.write(() => {
+          throw own;
+        }),
+        (error) => error === own,
+      );
+      assert.deepEqual(await db.write((tx) => tx.get<{ one: number }>('SELECT 1 AS one')), { one: 1 });
+    });
+
     test('a unit sees its own writes, and its value comes back to the caller', async () => {
       const count = await db.write(async (tx) => {
         await tx.run('INSERT INTO items (id, name) VALUES (5, ?)', ['e']);
