@@ -3,7 +3,7 @@
 // the write units whose code stays on the event loop (start-up, webhook claims, sweeps, tests).
 import type { MessagePort } from 'node:worker_threads';
 
-import { errorToData, OtherwiseMarker, type FromWriter, type Op, type ToWriter } from './sqlite-thread-protocol.js';
+import { errorToData, OtherwiseMarker, Outbox, type FromWriter, type Op, type ToWriter } from './sqlite-thread-protocol.js';
 import type { Db, Tx } from './types.js';
 
 /** The unit's own code failed, on the event loop: that side keeps the error itself. */
@@ -23,6 +23,8 @@ export class WriterHost {
   private nextRun = 1;
   /** Remote units running now, by run: the batch waits on each in turn, so at most one. */
   private readonly runs = new Map<number, Run>();
+  /** Answers go together once a turn of this thread's loop ends: a batch's callers hear back in one post. */
+  private readonly outbox: Outbox<FromWriter>;
 
   constructor(
     private readonly db: Db,
@@ -32,8 +34,9 @@ export class WriterHost {
     /** After 'close': the writer has drained; ends the thread. */
     private readonly onClose: () => Promise<void>,
   ) {
-    port.on('message', (message: ToWriter) => {
-      this.receive(message);
+    this.outbox = new Outbox(port, setImmediate);
+    port.on('message', (messages: ToWriter[]) => {
+      for (const message of messages) this.receive(message);
     });
   }
 
@@ -41,8 +44,8 @@ export class WriterHost {
     this.post({ t: 'ready' });
   }
 
-  private post(message: FromWriter): void {
-    this.port.postMessage(message);
+  private post(message: FromWriter, failed?: (error: unknown) => void): void {
+    this.outbox.post(message, failed);
   }
 
   private receive(message: ToWriter): void {
@@ -92,20 +95,26 @@ export class WriterHost {
 
   private async op(run: number, reply: number, body: Op): Promise<void> {
     const tx = this.runs.get(run)?.tx;
+    const failed = (error: unknown): void => {
+      if (reply !== 0) this.post({ t: 'reply', reply, ok: false, error: errorToData(error) });
+    };
     try {
       if (tx === undefined) throw new Error(`a statement for write unit run ${run}, which is not running`);
       const value = await perform(tx, body);
-      if (reply !== 0) this.post({ t: 'reply', reply, ok: true, value });
+      if (reply !== 0) this.post({ t: 'reply', reply, ok: true, value }, failed);
     } catch (error) {
-      if (reply !== 0) this.post({ t: 'reply', reply, ok: false, error: errorToData(error) });
+      failed(error);
     }
   }
 
   private async call(id: number, payload: unknown): Promise<void> {
-    try {
-      this.post({ t: 'done', id, ok: true, value: await this.answer(payload) });
-    } catch (error) {
+    const failed = (error: unknown): void => {
       this.post({ t: 'done', id, ok: false, error: errorToData(error) });
+    };
+    try {
+      this.post({ t: 'done', id, ok: true, value: await this.answer(payload) }, failed);
+    } catch (error) {
+      failed(error);
     }
   }
 }

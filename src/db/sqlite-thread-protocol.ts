@@ -78,3 +78,51 @@ export type FromWriter =
   | { t: 'done'; id: number; ok: true; value: unknown }
   | { t: 'done'; id: number; ok: false; error: ErrorData; own?: true }
   | { t: 'closed' };
+
+/** Most messages sent in one: bounds one structured clone. */
+const MAX_MESSAGES_PER_POST = 1024;
+
+/**
+ * Messages for the other thread, sent together: each post wakes the other thread and is a structured
+ * clone of its own, and the writer batches what arrives together (group commit), so one post per
+ * turn of the sender's loop, not one per message. A message that cannot be copied fails alone
+ * (`failed`), the rest still go.
+ */
+export class Outbox<M> {
+  private pending: { message: M; failed?: ((error: unknown) => void) | undefined }[] = [];
+
+  constructor(
+    private readonly port: { postMessage(value: unknown): void },
+    /** When the batch goes: once the current turn ends (setImmediate, queueMicrotask). */
+    private readonly schedule: (flush: () => void) => void,
+  ) {}
+
+  post(message: M, failed?: (error: unknown) => void): void {
+    if (this.pending.length === 0) {
+      this.schedule(() => {
+        this.flush();
+      });
+    }
+    this.pending.push({ message, failed });
+    if (this.pending.length >= MAX_MESSAGES_PER_POST) this.flush();
+  }
+
+  flush(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    try {
+      this.port.postMessage(batch.map((entry) => entry.message));
+      return;
+    } catch {
+      // One of them cannot be copied: each goes alone, and only that one fails.
+    }
+    for (const entry of batch) {
+      try {
+        this.port.postMessage([entry.message]);
+      } catch (error) {
+        entry.failed?.(error);
+      }
+    }
+  }
+}

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 
 import { CommitHorizon } from './commit-horizon.js';
 import { SqliteReaders } from './sqlite-readers.js';
-import { errorFromData, errorToData, type ErrorData, type FromWriter, type Op, type ToWriter } from './sqlite-thread-protocol.js';
+import { errorFromData, errorToData, Outbox, type ErrorData, type FromWriter, type Op, type ToWriter } from './sqlite-thread-protocol.js';
 import { DIALECT } from './sqlite-tx.js';
 import type { Db, Listening, ReadTx, Row, SqlValue, Statement, Tx, WriteUnit } from './types.js';
 
@@ -45,6 +45,8 @@ export class SqliteThreadDb implements Db {
   private readonly horizon = new CommitHorizon();
   private readonly readers: SqliteReaders;
   private readonly worker: Worker;
+  /** What the thread is sent, one post per turn of the event loop: the commands of one turn share a batch. */
+  private readonly outbox: Outbox<ToWriter>;
   private readonly ready: Promise<void>;
   private readonly exited: Promise<void>;
   private nextId = 1;
@@ -63,6 +65,7 @@ export class SqliteThreadDb implements Db {
   constructor(file: string, entry: URL, data: Record<string, unknown>) {
     this.readers = new SqliteReaders(file, () => this.horizon.reached());
     this.worker = startWorker(entry, { ...data, file, horizon: this.horizon.share() });
+    this.outbox = new Outbox(this.worker, setImmediate);
     let started: () => void = () => undefined;
     let notStarted: (error: Error) => void = () => undefined;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -71,10 +74,12 @@ export class SqliteThreadDb implements Db {
     });
     // Whoever writes or reads first hears why it failed; nobody may hear it as unhandled.
     this.ready.catch(() => undefined);
-    this.worker.on('message', (message: FromWriter) => {
-      if (message.t === 'ready') started();
-      else if (message.t === 'failed') notStarted(this.fail(errorFromData(message.error)));
-      else this.receive(message);
+    this.worker.on('message', (messages: FromWriter[]) => {
+      for (const message of messages) {
+        if (message.t === 'ready') started();
+        else if (message.t === 'failed') notStarted(this.fail(errorFromData(message.error)));
+        else this.receive(message);
+      }
     });
     this.worker.on('error', (error) => {
       notStarted(this.fail(error));
@@ -144,7 +149,7 @@ export class SqliteThreadDb implements Db {
     // Everything asked for before close() ends first, as with the writer on the loop.
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     // The thread closes the writer (its last fsync, its checkpoint thread) and then ends.
-    this.worker.postMessage({ t: 'close' } satisfies ToWriter);
+    this.outbox.post({ t: 'close' });
     await this.exited;
     await this.readers.close();
   }
@@ -162,7 +167,7 @@ export class SqliteThreadDb implements Db {
   /** A queued statement of a remote unit: the thread answers nothing (its failure comes with a flush). */
   queue(run: number, body: Op): void {
     if (this.failure !== undefined) throw this.failure;
-    this.worker.postMessage({ t: 'op', run, reply: 0, body } satisfies ToWriter);
+    this.outbox.post({ t: 'op', run, reply: 0, body });
   }
 
   /**
@@ -182,18 +187,16 @@ export class SqliteThreadDb implements Db {
     }
   }
 
-  /** Posts `message`; one that cannot be copied (a value that is no plain data) is forgotten and refused. */
+  /** Sends `message`; one that cannot be copied (a value that is no plain data) is forgotten and refused. */
   private send(message: ToWriter, forget: () => void, reject: (error: unknown) => void): void {
-    try {
-      this.worker.postMessage(message);
-    } catch (error) {
+    this.outbox.post(message, (error) => {
       forget();
       reject(error);
-    }
+    });
   }
 
   private post(message: ToWriter): void {
-    this.worker.postMessage(message);
+    this.outbox.post(message);
   }
 
   private receive(message: FromWriter): void {
@@ -322,8 +325,8 @@ function startWorker(entry: URL, workerData: WriterThreadData): Worker {
 }
 
 /** For the thread's entry: a start-up failure, as the event loop's `ready` rejects with it. */
-export function startFailure(error: unknown): FromWriter {
-  return { t: 'failed', error: errorToData(error) };
+export function startFailure(error: unknown): FromWriter[] {
+  return [{ t: 'failed', error: errorToData(error) }];
 }
 
 export type { ErrorData };

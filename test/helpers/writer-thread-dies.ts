@@ -6,8 +6,9 @@ import type { ToWriter } from '../../src/db/sqlite-thread-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('a worker thread only');
-port.on('message', (message: ToWriter) => {
-  if (message.t === 'unit') port.postMessage({ t: 'begin', id: message.id, run: 1 });
+port.on('message', ([message]: ToWriter[]) => {
+  if (message === undefined) return;
+  if (message.t === 'unit') port.postMessage([{ t: 'begin', id: message.id, run: 1 }]);
   else process.exit(1);
 });
-port.postMessage({ t: 'ready' });
+port.postMessage([{ t: 'ready' }]);
