@@ -292,10 +292,12 @@ class RemoteTx implements Tx {
   }
 
   later(sql: string, params: readonly SqlValue[] = []): void {
+    sqlValues(params);
     this.db.queue(this.runNumber, { op: 'later', sql, params });
   }
 
   laterOne(sql: string, params: readonly SqlValue[], otherwise: Error): void {
+    sqlValues(params);
     this.unit.otherwise.push(otherwise);
     this.db.queue(this.runNumber, { op: 'laterOne', sql, params, otherwise: this.unit.otherwise.length - 1 });
   }
@@ -312,6 +314,15 @@ class RemoteTx implements Tx {
   notify(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/**
+ * Throws unless every parameter is a value SQL takes. A queued statement has no answer to carry a
+ * failure back, and one that could not be copied to the thread would be lost: it fails here instead.
+ */
+function sqlValues(params: readonly SqlValue[]): void {
+  const wrong = params.findIndex((value) => value !== null && typeof value !== 'string' && typeof value !== 'number');
+  if (wrong >= 0) throw new TypeError(`parameter ${wrong + 1} of a queued statement is a ${typeof params[wrong]}, not a string, a number or null`);
 }
 
 /**

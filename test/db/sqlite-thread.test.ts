@@ -84,6 +84,13 @@ describe('SqliteThreadDb', () => {
     await assert.rejects(db.call({ notData: () => 1 }), { name: 'DataCloneError' });
     const notData = (() => 1) as unknown as string;
     await assert.rejects(db.write((tx) => tx.run('SELECT ?', [notData])), { name: 'DataCloneError' });
+    await assert.rejects(
+      db.write(async (tx) => {
+        tx.later('INSERT INTO items (id, name) VALUES (7, ?)', [notData]);
+        return Promise.resolve();
+      }),
+      /parameter 1 of a queued statement is a function/,
+    );
     await db.write((tx) => tx.run('INSERT INTO items (id, name) VALUES (6, ?)', ['after the refusals']));
   });
 
