@@ -6,7 +6,8 @@ import type { Config } from './config.js';
 import { createContext } from './context.js';
 import { CommitHorizon } from './db/commit-horizon.js';
 import { WriterHost } from './db/sqlite-thread-host.js';
-import { startFailure, type WriterThreadData } from './db/sqlite-thread.js';
+import { startFailure } from './db/sqlite-thread-protocol.js';
+import type { WriterThreadData } from './db/sqlite-thread.js';
 import type { Transaction } from './commands/pipeline.js';
 
 const port = parentPort;

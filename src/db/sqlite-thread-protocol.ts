@@ -39,6 +39,11 @@ export function errorFromData(data: ErrorData, otherwise: readonly Error[] = [])
   return data.code === undefined ? error : Object.assign(error, { code: data.code });
 }
 
+/** For the thread's entry: a start-up failure, as the event loop's `ready` rejects with it. */
+export function startFailure(error: unknown): FromWriter[] {
+  return [{ t: 'failed', error: errorToData(error) }];
+}
+
 /** Stands on the writer's side for a remote unit's laterOne error, which stays on the event loop. */
 export class OtherwiseMarker extends Error {
   constructor(readonly place: number) {

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 
 import { CommitHorizon } from './commit-horizon.js';
 import { SqliteReaders } from './sqlite-readers.js';
-import { errorFromData, errorToData, Outbox, type ErrorData, type FromWriter, type Op, type ToWriter } from './sqlite-thread-protocol.js';
+import { errorFromData, Outbox, type FromWriter, type Op, type ToWriter } from './sqlite-thread-protocol.js';
 import { DIALECT } from './sqlite-tx.js';
 import type { Db, Listening, ReadTx, Row, SqlValue, Statement, Tx, WriteUnit } from './types.js';
 
@@ -334,10 +334,3 @@ function startWorker(entry: URL, workerData: WriterThreadData): Worker {
   const source = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(source, { eval: true, workerData });
 }
-
-/** For the thread's entry: a start-up failure, as the event loop's `ready` rejects with it. */
-export function startFailure(error: unknown): FromWriter[] {
-  return [{ t: 'failed', error: errorToData(error) }];
-}
-
-export type { ErrorData };
